@@ -1,0 +1,73 @@
+/**
+ * Error codes of {@link WireError}. Stable strings: callers may switch on them.
+ *
+ * Framing:
+ * - `TRUNCATED_HEADER`: fewer than 8 bytes where a frame header was expected.
+ * - `TRUNCATED`: the frame ended before the length its header announced.
+ * - `TRAILING_DATA`: bytes after the one frame that was expected (e.g. in a UDP datagram).
+ * - `TOO_LARGE`: a frame length is beyond the configured maximum message size.
+ * - `UNKNOWN_PAYLOAD_TYPE`: the header names a payload type other than 0, 2 or 3.
+ * - `PARSER_CLOSED`: a {@link MessageParser} that already failed was fed again.
+ *
+ * Payloads:
+ * - `INVALID_TLV`: a TLV item has an unknown data type or an impossible value.
+ * - `INVALID_TLV_LENGTH`: a TLV length runs past the end of its container, or an item header is cut off.
+ * - `MALFORMED_MSGPACK`: the msgpack payload is not valid msgpack (truncated, bad tag, trailing bytes).
+ * - `NOT_A_MAP`: the payload decodes to something other than a map.
+ * - `BAD_KEY_WIDTH`: a message key is not a 4-byte byte string.
+ * - `UNKNOWN_KEY`: a 4-byte key that is not a KeyType (or a name that is not a KeyType name).
+ * - `DUPLICATE_KEY`: the same key appears twice in one message.
+ * - `TOO_DEEP`: nesting beyond the configured maximum depth.
+ *
+ * Encryption:
+ * - `UNKNOWN_KEY_NAME`: the 4-byte key name of an encrypted payload (or the one asked for when
+ *   encrypting) is not in the key registry.
+ * - `DECRYPTION_FAILED`: the decrypted payload is not a msgpack map (wrong key or desynchronised stream).
+ * - `BAD_KEY_MATERIAL`: a shared key, nonce, key name, hint or ECDH public key has the wrong size or is invalid.
+ *
+ * Other:
+ * - `ENCODE`: a value cannot be encoded in the chosen payload type (e.g. a negative int or nil in TLV).
+ * - `BAD_VALUE_TYPE`: a typed accessor found a value of another type than asked for.
+ * - `INVALID_ARGUMENT`: an API was called with unusable arguments.
+ */
+export type WireErrorCode =
+  | "TRUNCATED_HEADER"
+  | "TRUNCATED"
+  | "TRAILING_DATA"
+  | "TOO_LARGE"
+  | "UNKNOWN_PAYLOAD_TYPE"
+  | "PARSER_CLOSED"
+  | "INVALID_TLV"
+  | "INVALID_TLV_LENGTH"
+  | "MALFORMED_MSGPACK"
+  | "NOT_A_MAP"
+  | "BAD_KEY_WIDTH"
+  | "UNKNOWN_KEY"
+  | "DUPLICATE_KEY"
+  | "TOO_DEEP"
+  | "UNKNOWN_KEY_NAME"
+  | "DECRYPTION_FAILED"
+  | "BAD_KEY_MATERIAL"
+  | "ENCODE"
+  | "BAD_VALUE_TYPE"
+  | "INVALID_ARGUMENT";
+
+/**
+ * The one error class of `@bbc1/wire`. `code` says what kind of failure it is; the message
+ * says what was wrong and with which input; `cause` chains the original error (for example
+ * the `BbcLibError` of the msgpack codec).
+ */
+export class WireError extends Error {
+  override readonly name = "WireError";
+  readonly code: WireErrorCode;
+
+  constructor(code: WireErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** True when `e` is a {@link WireError} (optionally with the given code). */
+export function isWireError(e: unknown, code?: WireErrorCode): e is WireError {
+  return e instanceof WireError && (code === undefined || e.code === code);
+}

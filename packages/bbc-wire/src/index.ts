@@ -1,0 +1,103 @@
+/**
+ * @bbc1/wire: BBc-1 v1.1.1 messages on the wire.
+ *
+ * - constant tables: {@link KeyType}, {@link MsgType}, {@link PayloadType},
+ *   {@link InfraMessageCategory}, per-manager command codes, {@link ErrorCode};
+ * - the 8-byte frame header, {@link encodeMessage}, {@link decodeFrame}, {@link decodePayload};
+ * - streaming {@link FrameParser} / {@link MessageParser};
+ * - payload codecs: TLV (type 0), msgpack (type 2), encrypted msgpack (type 3) with
+ *   {@link KeyRegistry}, P-384 ECDH and HKDF-SHA256;
+ * - envelope builders and typed accessors.
+ *
+ * @packageDocumentation
+ */
+export { WireError, isWireError, type WireErrorCode } from "./errors.js";
+export {
+  KeyType,
+  KEY_TYPE_NAMES,
+  isKeyTypeName,
+  keyTypeBytes,
+  keyTypeName,
+  type KeyTypeName,
+} from "./constants/key-type.js";
+export {
+  MsgType,
+  ADMIN_MSG_TYPES,
+  MSG_TYPES_WITHOUT_RESPONSE,
+  isAdminMsgType,
+  msgTypeHasQueryId,
+  msgTypeName,
+  type MsgTypeName,
+  type MsgTypeValue,
+} from "./constants/msg-type.js";
+export {
+  PayloadType,
+  InfraMessageCategory,
+  NetworkCommand,
+  TopologyCommand,
+  UserRoutingCommand,
+  DataHandlerCommand,
+  Domain0Command,
+  RepairCommand,
+  isWirePayloadType,
+  u16Bytes,
+  u16FromBytes,
+  type PayloadTypeValue,
+  type WirePayloadType,
+  type InfraMessageCategoryValue,
+} from "./constants/infra.js";
+export { ErrorCode, errorCodeName, type ErrorCodeName } from "./constants/status.js";
+export {
+  getBool,
+  getBytes,
+  getInt,
+  getList,
+  getMap,
+  getText,
+  type WireMessage,
+  type WireValue,
+} from "./message.js";
+export { HEADER_LENGTH, decodeHeader, encodeHeader, type FrameHeader } from "./header.js";
+export { decodeTlv, encodeTlv, type MapDecodeOptions } from "./tlv.js";
+export { decodeMsgpack, encodeMsgpack } from "./msgpack.js";
+export {
+  DEFAULT_MAX_MESSAGE_SIZE,
+  decodeFrame,
+  decodePayload,
+  encodeMessage,
+  encodePayload,
+  splitFrame,
+  type DecodeOptions,
+  type DecodedFrame,
+  type EncodeOptions,
+  type Frame,
+} from "./codec.js";
+export {
+  FrameParser,
+  MessageParser,
+  type FrameParserOptions,
+  type MessageParserOptions,
+  type ParsedMessage,
+} from "./parser.js";
+export {
+  AesCtrStream,
+  KeyRegistry,
+  deriveSharedKey,
+  generateEcdhKeyPair,
+  ECDH_PUBLIC_KEY_LENGTH,
+  KEY_NAME_LENGTH,
+  NONCE_LENGTH,
+  SHARED_KEY_LENGTH,
+  type CipherEntry,
+  type EcdhKeyPair,
+} from "./crypto.js";
+export {
+  clientRequest,
+  coreResponse,
+  infraMessage,
+  nextQueryId,
+  responseTo,
+  type ClientRequestFields,
+  type CoreResponseFields,
+  type InfraMessageFields,
+} from "./envelope.js";

@@ -1,0 +1,59 @@
+/**
+ * Hot paths of bbclib on a 1-event transaction like the reference's benchmark (about 440 bytes
+ * in the binary format): serialize, deserialize (including the id), digest, sign, verify.
+ */
+import { measure, type BenchRow } from "../../../bench/harness.js";
+import {
+  KeyPair,
+  addEventAsset,
+  deserialize,
+  getNewId,
+  makeTransaction,
+  validateTransaction,
+  type FormatType,
+} from "../src/index.js";
+import { nodeBackend } from "../src/crypto/node-backend.js";
+import { nobleBackend } from "../src/crypto/noble-backend.js";
+import { sha256 } from "../src/crypto/sha256-node.js";
+
+function oneEventTx(formatType: FormatType) {
+  const keys = KeyPair.generate();
+  const user = getNewId("user", false);
+  const tx = makeTransaction({ eventNum: 1, witness: true, formatType });
+  addEventAsset(tx, 0, getNewId("asset group", false), user, { assetBody: "a string body of the benchmark transaction!" });
+  tx.events[0].add({ mandatoryApprover: user });
+  tx.witness!.addWitness(user);
+  tx.addSignature(user, tx.sign(keys));
+  return { tx, keys, bytes: tx.serialize() };
+}
+
+export async function run(): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const { tx, keys, bytes } = oneEventTx(0);
+  const note = `binary, ${bytes.length} B`;
+  rows.push(measure("serialize (binary, 1 event)", () => tx.serialize(), { batch: 100, note }));
+  rows.push(measure("deserialize incl. id (binary, 1 event)", () => deserialize(bytes), { batch: 50, note }));
+  rows.push(measure("digest (binary, 1 event)", () => tx.digest(), { batch: 50, note }));
+  rows.push(measure("validate (1 signature)", () => validateTransaction(deserialize(bytes)), { batch: 10, note: "deserialize + verify" }));
+  for (const f of [1, 2, 3, 4, 5, 6] as FormatType[]) {
+    const x = oneEventTx(f);
+    rows.push(measure(`serialize (format ${f})`, () => x.tx.serialize(), { batch: 10, ms: 500, note: `${x.bytes.length} B` }));
+    rows.push(measure(`deserialize (format ${f})`, () => deserialize(x.bytes), { batch: 10, ms: 500, note: `${x.bytes.length} B` }));
+  }
+  const message = tx.forIdBytes();
+  const digest = sha256(message);
+  const pub = keys.publicKey!;
+  const priv = keys.privateKey!;
+  for (const [label, curve] of [["P-256", 2], ["secp256k1", 1]] as const) {
+    const k = KeyPair.generate(curve);
+    for (const b of [nodeBackend, nobleBackend]) {
+      const sig = b.signMessage(curve, k.privateKey!, message);
+      rows.push(measure(`sign ${label} (${b.name})`, () => b.signMessage(curve, k.privateKey!, message), { batch: 20, ms: 700 }));
+      rows.push(measure(`verify ${label} (${b.name})`, () => b.verifyMessage(curve, k.publicKey!, message, sig), { batch: 20, ms: 700 }));
+    }
+  }
+  void digest;
+  void pub;
+  void priv;
+  return rows;
+}

@@ -1,0 +1,259 @@
+/**
+ * BSON codec with the type choices of the `bson` package (py-bson) that BBc-1 v1.1.1 used:
+ * dict -> document (keys in insertion order), list -> array, bytes -> binary subtype 0,
+ * str -> string, int -> int32 when it fits else int64, float -> double, bool, None -> null.
+ */
+import { BbcLibError } from "../errors.js";
+import { ByteWriter, utf8Decode, utf8Encode } from "../bytes.js";
+
+/**
+ * A double whose value is integral (e.g. Python `1.0`): kept apart from integers so that it
+ * is re-encoded as a BSON double, byte for byte.
+ */
+export class BsonDouble {
+  constructor(readonly value: number) {}
+}
+
+/** A BSON document: a plain object, or a Map where key order cannot be kept by an object. */
+export type BsonDocument = { [key: string]: BsonValue } | Map<string, BsonValue>;
+
+/** A value that this codec encodes or decodes. */
+export type BsonValue =
+  | null
+  | boolean
+  | number
+  | bigint
+  | string
+  | Uint8Array
+  | BsonDouble
+  | BsonValue[]
+  | BsonDocument;
+
+const INT32_MIN = -0x8000_0000;
+const INT32_MAX = 0x7fff_ffff;
+
+/** Encode a document. Throws BbcLibError("ENCODE") for what BSON cannot carry. */
+export function bsonEncode(doc: BsonDocument): Uint8Array {
+  const w = new ByteWriter(256);
+  encodeDocument(w, doc instanceof Map ? doc.entries() : Object.entries(doc), 0);
+  return w.finish();
+}
+
+function cstring(w: ByteWriter, s: string): void {
+  const b = utf8Encode(s);
+  if (b.includes(0)) throw new BbcLibError("ENCODE", `BSON key contains a NUL byte: ${JSON.stringify(s)}`);
+  w.bytes(b);
+  w.u8(0);
+}
+
+function encodeDocument(w: ByteWriter, entries: Iterable<[string, BsonValue]>, depth: number): void {
+  if (depth > 100) throw new BbcLibError("ENCODE", "BSON document nested too deeply (cycle?)");
+  const start = w.reserve(4);
+  for (const [k, v] of entries) encodeElement(w, k, v, depth);
+  w.u8(0);
+  w.view.setInt32(start, w.pos - start, true);
+}
+
+function encodeElement(w: ByteWriter, key: string, v: BsonValue, depth: number): void {
+  if (v === null || v === undefined) {
+    w.u8(0x0a);
+    cstring(w, key);
+  } else if (typeof v === "boolean") {
+    w.u8(0x08);
+    cstring(w, key);
+    w.u8(v ? 1 : 0);
+  } else if (typeof v === "number") {
+    if (Number.isInteger(v) && v >= INT32_MIN && v <= INT32_MAX) {
+      w.u8(0x10);
+      cstring(w, key);
+      w.ensure(4);
+      w.view.setInt32(w.pos, v, true);
+      w.pos += 4;
+    } else if (Number.isSafeInteger(v)) {
+      encodeInt64(w, key, BigInt(v));
+    } else {
+      encodeDouble(w, key, v);
+    }
+  } else if (typeof v === "bigint") {
+    if (v >= INT32_MIN && v <= INT32_MAX) return encodeElement(w, key, Number(v), depth);
+    encodeInt64(w, key, v);
+  } else if (v instanceof BsonDouble) {
+    encodeDouble(w, key, v.value);
+  } else if (typeof v === "string") {
+    w.u8(0x02);
+    cstring(w, key);
+    const b = utf8Encode(v);
+    w.u32le(b.length + 1);
+    w.bytes(b);
+    w.u8(0);
+  } else if (v instanceof Uint8Array) {
+    w.u8(0x05);
+    cstring(w, key);
+    w.u32le(v.length);
+    w.u8(0);
+    w.bytes(v);
+  } else if (Array.isArray(v)) {
+    w.u8(0x04);
+    cstring(w, key);
+    encodeDocument(
+      w,
+      v.map((x, i) => [String(i), x] as [string, BsonValue]),
+      depth + 1,
+    );
+  } else if (v instanceof Map) {
+    w.u8(0x03);
+    cstring(w, key);
+    encodeDocument(w, v.entries(), depth + 1);
+  } else if (typeof v === "object") {
+    w.u8(0x03);
+    cstring(w, key);
+    encodeDocument(w, Object.entries(v), depth + 1);
+  } else {
+    throw new BbcLibError("ENCODE", `BSON cannot encode a value of type ${typeof v} (key ${JSON.stringify(key)})`);
+  }
+}
+
+function encodeInt64(w: ByteWriter, key: string, v: bigint): void {
+  if (v < -(1n << 63n) || v >= 1n << 63n) throw new BbcLibError("ENCODE", `integer ${v} does not fit in BSON int64`);
+  w.u8(0x12);
+  cstring(w, key);
+  w.ensure(8);
+  w.view.setBigInt64(w.pos, v, true);
+  w.pos += 8;
+}
+
+function encodeDouble(w: ByteWriter, key: string, v: number): void {
+  w.u8(0x01);
+  cstring(w, key);
+  w.ensure(8);
+  w.view.setFloat64(w.pos, v, true);
+  w.pos += 8;
+}
+
+/**
+ * Decode one BSON document that fills `bytes` exactly. Throws BbcLibError (TRUNCATED,
+ * MALFORMED, TOO_LARGE) on bad input; unsupported element types are MALFORMED.
+ */
+export function bsonDecode(bytes: Uint8Array, options?: { maxDepth?: number }): BsonDocument {
+  const r = new Reader(bytes, options?.maxDepth ?? 64);
+  const doc = r.document(false, 0) as BsonDocument;
+  if (r.pos !== bytes.length) throw new BbcLibError("MALFORMED", `BSON: ${bytes.length - r.pos} trailing byte(s) after the document`);
+  return doc;
+}
+
+const INDEX_KEY = /^(?:0|[1-9][0-9]{0,8})$/;
+
+class Reader {
+  pos = 0;
+  private readonly view: DataView;
+  constructor(
+    private readonly buf: Uint8Array,
+    private readonly maxDepth: number,
+  ) {
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+
+  private need(n: number, what: string): void {
+    if (n < 0 || this.pos + n > this.buf.length) {
+      throw new BbcLibError("TRUNCATED", `BSON: ${what} needs ${n} byte(s) at offset ${this.pos}, ${this.buf.length - this.pos} left`);
+    }
+  }
+
+  private cstring(end: number): string {
+    const i = this.buf.indexOf(0, this.pos);
+    if (i < 0 || i >= end) throw new BbcLibError("MALFORMED", `BSON: unterminated key at offset ${this.pos}`);
+    const s = utf8Decode(this.buf.subarray(this.pos, i));
+    this.pos = i + 1;
+    return s;
+  }
+
+  document(isArray: boolean, depth: number): BsonDocument | BsonValue[] {
+    if (depth > this.maxDepth) throw new BbcLibError("TOO_LARGE", `BSON: nesting deeper than ${this.maxDepth}`);
+    this.need(4, "document length");
+    const start = this.pos;
+    const len = this.view.getInt32(this.pos, true);
+    if (len < 5) throw new BbcLibError("MALFORMED", `BSON: document length ${len} at offset ${start}`);
+    this.need(len, "document");
+    const end = start + len;
+    this.pos += 4;
+    const entries: [string, BsonValue][] = [];
+    let needsMap = false;
+    while (true) {
+      if (this.pos >= end) throw new BbcLibError("MALFORMED", `BSON: document at offset ${start} lacks its terminator`);
+      const type = this.buf[this.pos++];
+      if (type === 0) break;
+      const key = this.cstring(end);
+      const v = this.element(type, key, end, depth);
+      if (!isArray && !needsMap && INDEX_KEY.test(key)) needsMap = true;
+      entries.push([key, v]);
+    }
+    if (this.pos !== end) throw new BbcLibError("MALFORMED", `BSON: document at offset ${start} declares ${len} bytes but holds ${this.pos - start}`);
+    if (isArray) return entries.map((e) => e[1]);
+    if (needsMap) return new Map(entries);
+    const o: { [key: string]: BsonValue } = {};
+    for (const [k, v] of entries) {
+      if (k === "__proto__") Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+      else o[k] = v;
+    }
+    return o;
+  }
+
+  private element(type: number, key: string, end: number, depth: number): BsonValue {
+    switch (type) {
+      case 0x01: {
+        this.need(8, "double");
+        const v = this.view.getFloat64(this.pos, true);
+        this.pos += 8;
+        return Number.isInteger(v) ? new BsonDouble(v) : v;
+      }
+      case 0x02: {
+        this.need(4, "string length");
+        const n = this.view.getInt32(this.pos, true);
+        this.pos += 4;
+        if (n < 1) throw new BbcLibError("MALFORMED", `BSON: string length ${n} for key ${JSON.stringify(key)}`);
+        this.need(n, "string");
+        if (this.buf[this.pos + n - 1] !== 0) throw new BbcLibError("MALFORMED", `BSON: string for key ${JSON.stringify(key)} is not NUL-terminated`);
+        const s = utf8Decode(this.buf.subarray(this.pos, this.pos + n - 1));
+        this.pos += n;
+        return s;
+      }
+      case 0x03:
+        return this.document(false, depth + 1) as BsonDocument;
+      case 0x04:
+        return this.document(true, depth + 1) as BsonValue[];
+      case 0x05: {
+        this.need(5, "binary header");
+        const n = this.view.getInt32(this.pos, true);
+        if (n < 0) throw new BbcLibError("MALFORMED", `BSON: binary length ${n} for key ${JSON.stringify(key)}`);
+        this.pos += 5; // length + subtype (any subtype is read as bytes, as py-bson does for subtype 0)
+        this.need(n, "binary");
+        const b = this.buf.slice(this.pos, this.pos + n);
+        this.pos += n;
+        return b;
+      }
+      case 0x08: {
+        this.need(1, "boolean");
+        const b = this.buf[this.pos++];
+        if (b > 1) throw new BbcLibError("MALFORMED", `BSON: boolean byte ${b} for key ${JSON.stringify(key)}`);
+        return b === 1;
+      }
+      case 0x0a:
+        return null;
+      case 0x10: {
+        this.need(4, "int32");
+        const v = this.view.getInt32(this.pos, true);
+        this.pos += 4;
+        return v;
+      }
+      case 0x12: {
+        this.need(8, "int64");
+        const v = this.view.getBigInt64(this.pos, true);
+        this.pos += 8;
+        return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+      }
+      default:
+        void end;
+        throw new BbcLibError("MALFORMED", `BSON: unsupported element type 0x${type.toString(16)} for key ${JSON.stringify(key)}`);
+    }
+  }
+}

@@ -1,0 +1,375 @@
+/**
+ * bzip2 compressor producing the same bytes as libbzip2 1.0.x driven the way
+ * CPython's `bz2.compress(data, level)` drives it (BZ_RUN over all input, then
+ * BZ_FINISH; work factor 30).
+ */
+
+import { BZ_N_OVERSHOOT, blockSort } from "./blocksort.js";
+import { CRC_INIT, CRC_TABLE, combineCrc } from "./crc.js";
+import { assignCodes, makeCodeLengths, MAX_ALPHA_SIZE } from "./huffman.js";
+
+const RUNA = 0;
+const RUNB = 1;
+const N_GROUPS = 6;
+const G_SIZE = 50;
+const N_ITERS = 4;
+const MAX_CODE_LEN = 17;
+const LESSER_ICOST = 0;
+const GREATER_ICOST = 15;
+
+/** Big-endian bit sink with a growable byte buffer. */
+class BitWriter {
+  private buf: Uint8Array;
+  private pos = 0;
+  private bits = 0; // pending bits, right-aligned
+  private live = 0; // number of pending bits (< 8 between calls)
+
+  constructor(initialSize: number) {
+    this.buf = new Uint8Array(Math.max(64, initialSize));
+  }
+
+  private grow(): void {
+    const next = new Uint8Array(this.buf.length * 2);
+    next.set(this.buf);
+    this.buf = next;
+  }
+
+  /** Appends the low `n` bits of `v` (n <= 24), most significant first. */
+  write(n: number, v: number): void {
+    this.bits = (this.bits << n) | v;
+    this.live += n;
+    while (this.live >= 8) {
+      if (this.pos === this.buf.length) this.grow();
+      this.live -= 8;
+      this.buf[this.pos++] = this.bits >>> this.live;
+    }
+    this.bits &= (1 << this.live) - 1;
+  }
+
+  write32(v: number): void {
+    this.write(16, (v >>> 16) & 0xffff);
+    this.write(16, v & 0xffff);
+  }
+
+  /** Pads the last byte with zero bits and returns the bytes written. */
+  finish(): Uint8Array {
+    if (this.live > 0) this.write(8 - this.live, 0);
+    return this.buf.subarray(0, this.pos);
+  }
+}
+
+/** Per-block state shared by the encoding stages. */
+interface BlockInput {
+  block: Uint8Array;
+  nblock: number;
+  inUse: Uint8Array;
+}
+
+/**
+ * Move-to-front of the BWT output, with runs of front symbols (zeros) written
+ * in bijective base 2 using RUNA/RUNB, followed by the end-of-block symbol.
+ */
+function generateMtfValues(
+  input: BlockInput,
+  ptr: Int32Array,
+  mtfFreq: Int32Array,
+): { mtfv: Uint16Array; nMTF: number; nInUse: number } {
+  const { block, nblock, inUse } = input;
+  const unseqToSeq = new Uint8Array(256);
+  let nInUse = 0;
+  for (let i = 0; i < 256; i++) {
+    if (inUse[i]) unseqToSeq[i] = nInUse++;
+  }
+  const EOB = nInUse + 1;
+  mtfFreq.fill(0, 0, EOB + 1);
+
+  const mtfv = new Uint16Array(nblock + 1);
+  const yy = new Uint8Array(256);
+  for (let i = 0; i < nInUse; i++) yy[i] = i;
+
+  let wr = 0;
+  let zPend = 0;
+  const flushZeros = (): void => {
+    zPend--;
+    for (;;) {
+      if (zPend & 1) {
+        mtfv[wr++] = RUNB;
+        mtfFreq[RUNB]++;
+      } else {
+        mtfv[wr++] = RUNA;
+        mtfFreq[RUNA]++;
+      }
+      if (zPend < 2) break;
+      zPend = (zPend - 2) >> 1;
+    }
+    zPend = 0;
+  };
+
+  for (let i = 0; i < nblock; i++) {
+    let j = ptr[i] - 1;
+    if (j < 0) j += nblock;
+    const llI = unseqToSeq[block[j]];
+    if (yy[0] === llI) {
+      zPend++;
+      continue;
+    }
+    if (zPend > 0) flushZeros();
+    // Move llI to the front, shifting the entries before it back by one.
+    let rtmp = yy[1];
+    yy[1] = yy[0];
+    let k = 1;
+    while (llI !== rtmp) {
+      k++;
+      const rtmp2 = rtmp;
+      rtmp = yy[k];
+      yy[k] = rtmp2;
+    }
+    yy[0] = rtmp;
+    mtfv[wr++] = k + 1;
+    mtfFreq[k + 1]++;
+  }
+  if (zPend > 0) flushZeros();
+  mtfv[wr++] = EOB;
+  mtfFreq[EOB]++;
+  return { mtfv, nMTF: wr, nInUse };
+}
+
+/** Chooses and transmits the Huffman tables, selectors and coded symbols. */
+function sendMtfValues(
+  w: BitWriter,
+  inUse: Uint8Array,
+  mtfv: Uint16Array,
+  nMTF: number,
+  nInUse: number,
+  mtfFreq: Int32Array,
+): void {
+  const alphaSize = nInUse + 2;
+  const len: Uint8Array[] = [];
+  const rfreq: Int32Array[] = [];
+  const code: Int32Array[] = [];
+  for (let t = 0; t < N_GROUPS; t++) {
+    len.push(new Uint8Array(MAX_ALPHA_SIZE).fill(GREATER_ICOST));
+    rfreq.push(new Int32Array(MAX_ALPHA_SIZE));
+    code.push(new Int32Array(MAX_ALPHA_SIZE));
+  }
+
+  const nGroups = nMTF < 200 ? 2 : nMTF < 600 ? 3 : nMTF < 1200 ? 4 : nMTF < 2400 ? 5 : 6;
+
+  // Initial tables: split the symbol range into nGroups slices of roughly
+  // equal total frequency; each table favours one slice.
+  {
+    let nPart = nGroups;
+    let remF = nMTF;
+    let gs = 0;
+    while (nPart > 0) {
+      const tFreq = (remF / nPart) | 0;
+      let ge = gs - 1;
+      let aFreq = 0;
+      while (aFreq < tFreq && ge < alphaSize - 1) {
+        ge++;
+        aFreq += mtfFreq[ge];
+      }
+      if (ge > gs && nPart !== nGroups && nPart !== 1 && (nGroups - nPart) % 2 === 1) {
+        aFreq -= mtfFreq[ge];
+        ge--;
+      }
+      const l = len[nPart - 1];
+      for (let v = 0; v < alphaSize; v++) l[v] = v >= gs && v <= ge ? LESSER_ICOST : GREATER_ICOST;
+      nPart--;
+      gs = ge + 1;
+      remF -= aFreq;
+    }
+  }
+
+  const maxSelectors = Math.ceil(nMTF / G_SIZE);
+  const selector = new Uint8Array(maxSelectors);
+  const cost = new Int32Array(N_GROUPS);
+  let nSelectors = 0;
+
+  for (let iter = 0; iter < N_ITERS; iter++) {
+    for (let t = 0; t < nGroups; t++) rfreq[t].fill(0);
+    nSelectors = 0;
+    for (let gs = 0; gs < nMTF; gs += G_SIZE) {
+      const ge = Math.min(gs + G_SIZE, nMTF);
+      cost.fill(0);
+      for (let i = gs; i < ge; i++) {
+        const icv = mtfv[i];
+        for (let t = 0; t < nGroups; t++) cost[t] += len[t][icv];
+      }
+      // Cheapest table; ties go to the lowest table number.
+      let bc = 999999999;
+      let bt = -1;
+      for (let t = 0; t < nGroups; t++) {
+        if (cost[t] < bc) {
+          bc = cost[t];
+          bt = t;
+        }
+      }
+      selector[nSelectors++] = bt;
+      const f = rfreq[bt];
+      for (let i = gs; i < ge; i++) f[mtfv[i]]++;
+    }
+    for (let t = 0; t < nGroups; t++) makeCodeLengths(len[t], rfreq[t], alphaSize, MAX_CODE_LEN);
+  }
+
+  // Move-to-front of the selectors.
+  const selectorMtf = new Uint8Array(nSelectors);
+  {
+    const pos = new Uint8Array(N_GROUPS);
+    for (let i = 0; i < nGroups; i++) pos[i] = i;
+    for (let i = 0; i < nSelectors; i++) {
+      const llI = selector[i];
+      let j = 0;
+      let tmp = pos[0];
+      while (llI !== tmp) {
+        j++;
+        const tmp2 = tmp;
+        tmp = pos[j];
+        pos[j] = tmp2;
+      }
+      pos[0] = tmp;
+      selectorMtf[i] = j;
+    }
+  }
+
+  for (let t = 0; t < nGroups; t++) {
+    let minLen = 32;
+    let maxLen = 0;
+    const l = len[t];
+    for (let i = 0; i < alphaSize; i++) {
+      if (l[i] > maxLen) maxLen = l[i];
+      if (l[i] < minLen) minLen = l[i];
+    }
+    assignCodes(code[t], l, minLen, maxLen, alphaSize);
+  }
+
+  // Symbol map: which 16-byte ranges are used, then which bytes within them.
+  const inUse16 = new Uint8Array(16);
+  for (let i = 0; i < 16; i++) {
+    for (let j = 0; j < 16; j++) if (inUse[i * 16 + j]) inUse16[i] = 1;
+  }
+  for (let i = 0; i < 16; i++) w.write(1, inUse16[i]);
+  for (let i = 0; i < 16; i++) {
+    if (inUse16[i]) for (let j = 0; j < 16; j++) w.write(1, inUse[i * 16 + j] ? 1 : 0);
+  }
+
+  w.write(3, nGroups);
+  w.write(15, nSelectors);
+  for (let i = 0; i < nSelectors; i++) {
+    for (let j = 0; j < selectorMtf[i]; j++) w.write(1, 1);
+    w.write(1, 0);
+  }
+
+  // Code lengths, delta coded: 10 = +1, 11 = -1, 0 = next symbol.
+  for (let t = 0; t < nGroups; t++) {
+    const l = len[t];
+    let curr = l[0];
+    w.write(5, curr);
+    for (let i = 0; i < alphaSize; i++) {
+      while (curr < l[i]) {
+        w.write(2, 2);
+        curr++;
+      }
+      while (curr > l[i]) {
+        w.write(2, 3);
+        curr--;
+      }
+      w.write(1, 0);
+    }
+  }
+
+  let selCtr = 0;
+  for (let gs = 0; gs < nMTF; gs += G_SIZE) {
+    const ge = Math.min(gs + G_SIZE, nMTF);
+    const t = selector[selCtr++];
+    const l = len[t];
+    const c = code[t];
+    for (let i = gs; i < ge; i++) {
+      const s = mtfv[i];
+      w.write(l[s], c[s]);
+    }
+  }
+}
+
+/**
+ * Compresses `data` into a single bzip2 stream. `level` (1..9) sets the block
+ * size to level * 100000 bytes; it must already be validated.
+ */
+export function compressStream(data: Uint8Array, level: number): Uint8Array {
+  const nblockMAX = level * 100000 - 19;
+  // RLE1 turns a run of 4 into 5 bytes, so a block never exceeds 5/4 of its input.
+  const blockCap = Math.min(level * 100000, data.length + (data.length >> 2) + 8) + BZ_N_OVERSHOOT;
+  const block = new Uint8Array(blockCap);
+  const inUse = new Uint8Array(256);
+  const mtfFreq = new Int32Array(MAX_ALPHA_SIZE);
+  const w = new BitWriter((data.length >> 1) + 64);
+
+  let nblock = 0;
+  let blockCrc = CRC_INIT;
+  let combinedCrc = 0;
+  let runCh = 256; // byte of the pending run; 256 = none
+  let runLen = 0;
+
+  w.write(8, 0x42); // 'B'
+  w.write(8, 0x5a); // 'Z'
+  w.write(8, 0x68); // 'h'
+  w.write(8, 0x30 + level);
+
+  /** Adds the pending run to the block: 1-3 literal bytes, or 4 bytes and a count. */
+  const addRun = (): void => {
+    const ch = runCh;
+    for (let i = 0; i < runLen; i++) blockCrc = ((blockCrc << 8) ^ CRC_TABLE[(blockCrc >>> 24) ^ ch]) >>> 0;
+    inUse[ch] = 1;
+    if (runLen < 4) {
+      for (let i = 0; i < runLen; i++) block[nblock++] = ch;
+    } else {
+      block[nblock++] = ch;
+      block[nblock++] = ch;
+      block[nblock++] = ch;
+      block[nblock++] = ch;
+      block[nblock++] = runLen - 4;
+      inUse[runLen - 4] = 1;
+    }
+  };
+
+  const emitBlock = (): void => {
+    if (nblock === 0) return;
+    const crc = ~blockCrc >>> 0;
+    combinedCrc = combineCrc(combinedCrc, crc);
+    const { ptr, origPtr } = blockSort(block, nblock);
+    w.write(24, 0x314159);
+    w.write(24, 0x265359);
+    w.write32(crc);
+    w.write(1, 0); // not randomised
+    w.write(24, origPtr);
+    const input: BlockInput = { block, nblock, inUse };
+    const { mtfv, nMTF, nInUse } = generateMtfValues(input, ptr, mtfFreq);
+    sendMtfValues(w, inUse, mtfv, nMTF, nInUse, mtfFreq);
+    nblock = 0;
+    blockCrc = CRC_INIT;
+    inUse.fill(0);
+  };
+
+  const n = data.length;
+  for (let p = 0; p < n; p++) {
+    // A full block is sent before the next byte is taken; a run still being
+    // counted is carried over to the next block.
+    if (nblock >= nblockMAX) emitBlock();
+    const ch = data[p];
+    if (ch !== runCh || runLen === 255) {
+      if (runCh < 256) addRun();
+      runCh = ch;
+      runLen = 1;
+    } else {
+      runLen++;
+    }
+  }
+  if (nblock >= nblockMAX) emitBlock();
+  if (runCh < 256) addRun();
+  emitBlock();
+
+  w.write(24, 0x177245);
+  w.write(24, 0x385090);
+  w.write32(combinedCrc);
+  return w.finish().slice();
+}

@@ -1,0 +1,110 @@
+/**
+ * Huffman code construction matching libbzip2 (BZ2_hbMakeCodeLengths and
+ * BZ2_hbAssignCodes), so that code lengths, and thus the output bits, agree.
+ */
+
+/** Largest alphabet: 256 byte values + RUNA/RUNB - 1 + EOB. */
+export const MAX_ALPHA_SIZE = 258;
+
+/**
+ * Computes code lengths for `alphaSize` symbols from their frequencies.
+ * Weights carry the subtree depth in their low 8 bits so that, among equal
+ * frequencies, shallower subtrees are merged first; zero frequencies count as
+ * one. If some code exceeds `maxLen`, every frequency is halved (keeping it at
+ * least one) and the construction is repeated.
+ */
+export function makeCodeLengths(len: Uint8Array, freq: Int32Array, alphaSize: number, maxLen: number): void {
+  const heap = new Int32Array(MAX_ALPHA_SIZE + 2);
+  const weight = new Int32Array(MAX_ALPHA_SIZE * 2);
+  const parent = new Int32Array(MAX_ALPHA_SIZE * 2);
+
+  for (let i = 0; i < alphaSize; i++) weight[i + 1] = (freq[i] === 0 ? 1 : freq[i]) << 8;
+
+  for (;;) {
+    let nNodes = alphaSize;
+    let nHeap = 0;
+    heap[0] = 0;
+    weight[0] = 0;
+    parent[0] = -2;
+
+    const upHeap = (z: number): void => {
+      const tmp = heap[z];
+      while (weight[tmp] < weight[heap[z >> 1]]) {
+        heap[z] = heap[z >> 1];
+        z >>= 1;
+      }
+      heap[z] = tmp;
+    };
+    const downHeap = (z: number): void => {
+      const tmp = heap[z];
+      for (;;) {
+        let y = z << 1;
+        if (y > nHeap) break;
+        if (y < nHeap && weight[heap[y + 1]] < weight[heap[y]]) y++;
+        if (weight[tmp] < weight[heap[y]]) break;
+        heap[z] = heap[y];
+        z = y;
+      }
+      heap[z] = tmp;
+    };
+
+    for (let i = 1; i <= alphaSize; i++) {
+      parent[i] = -1;
+      nHeap++;
+      heap[nHeap] = i;
+      upHeap(nHeap);
+    }
+
+    while (nHeap > 1) {
+      const n1 = heap[1];
+      heap[1] = heap[nHeap];
+      nHeap--;
+      downHeap(1);
+      const n2 = heap[1];
+      heap[1] = heap[nHeap];
+      nHeap--;
+      downHeap(1);
+      nNodes++;
+      parent[n1] = nNodes;
+      parent[n2] = nNodes;
+      const w1 = weight[n1];
+      const w2 = weight[n2];
+      const d1 = w1 & 0xff;
+      const d2 = w2 & 0xff;
+      weight[nNodes] = ((w1 & ~0xff) + (w2 & ~0xff)) | (1 + (d1 > d2 ? d1 : d2));
+      parent[nNodes] = -1;
+      nHeap++;
+      heap[nHeap] = nNodes;
+      upHeap(nHeap);
+    }
+
+    let tooLong = false;
+    for (let i = 1; i <= alphaSize; i++) {
+      let j = 0;
+      let k = i;
+      while (parent[k] >= 0) {
+        k = parent[k];
+        j++;
+      }
+      len[i - 1] = j;
+      if (j > maxLen) tooLong = true;
+    }
+    if (!tooLong) return;
+
+    for (let i = 1; i <= alphaSize; i++) {
+      const j = 1 + ((weight[i] >> 8) >> 1);
+      weight[i] = j << 8;
+    }
+  }
+}
+
+/** Canonical code assignment: by increasing length, then by symbol value. */
+export function assignCodes(code: Int32Array, len: Uint8Array, minLen: number, maxLen: number, alphaSize: number): void {
+  let vec = 0;
+  for (let n = minLen; n <= maxLen; n++) {
+    for (let i = 0; i < alphaSize; i++) {
+      if (len[i] === n) code[i] = vec++;
+    }
+    vec <<= 1;
+  }
+}
