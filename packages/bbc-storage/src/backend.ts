@@ -1,0 +1,89 @@
+/**
+ * What the store needs from one database. One implementation per dialect family: `SqliteBackend`
+ * (better-sqlite3, synchronous prepared statements compiled by kysely) and `ServerBackend` (kysely over pg / mysql2).
+ * @internal
+ * @module
+ */
+import { StorageError } from "./errors.js";
+import type { CrossRefRow, IntegrityReport, LedgerRecord, SearchConditions, TopologyEdge } from "./types.js";
+
+/** A raw row as read back: values are whatever the driver returned, checked by the store. */
+export interface RawTxRow {
+  transaction_id: unknown;
+  transaction_data: unknown;
+}
+
+/** One asset-index row joined with its transaction row (null columns when the transaction is gone). */
+export interface RawSearchRow {
+  id: unknown;
+  transaction_id: unknown;
+  tx_id: unknown;
+  transaction_data: unknown;
+}
+
+export interface DbBackend {
+  readonly dbNum: number;
+  /**
+   * Insert the records in one database transaction (durable when the promise resolves). Returns, per record,
+   * whether its transaction row was inserted (false: the id already existed, or appeared earlier in the batch).
+   */
+  insertBatch(records: LedgerRecord[]): Promise<boolean[]>;
+  getTransaction(transactionId: Uint8Array): Promise<RawTxRow | undefined>;
+  searchAssetRows(conditions: SearchConditions, ascending: boolean, limit: number): Promise<RawSearchRow[]>;
+  count(conditions: SearchConditions): Promise<number>;
+  topology(transactionId: Uint8Array, toPast: boolean): Promise<Array<{ id: unknown; base: unknown; point_to: unknown }>>;
+  insertCrossRef(transactionId: Uint8Array, outerDomainId: Uint8Array, txidHavingCrossRef: Uint8Array): Promise<void>;
+  searchCrossRefs(transactionId: Uint8Array | undefined): Promise<Array<Record<string, unknown>>>;
+  countCrossRefsByDomain(outerDomainId: Uint8Array): Promise<number>;
+  /** Delete the transaction row and topology rows (base = id, point_to in pointTo). True if the tx row existed. */
+  removeTransaction(transactionId: Uint8Array, pointTo: Uint8Array[] | null): Promise<boolean>;
+  integrity(): Promise<IntegrityReport>;
+  close(): Promise<void>;
+}
+
+/** View driver bytes (Buffer, Uint8Array) as a plain Uint8Array; undefined for anything else. */
+export function asBytes(v: unknown): Uint8Array | undefined {
+  if (v instanceof Uint8Array) return v.constructor === Uint8Array ? v : new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+  return undefined;
+}
+
+/** Driver bytes as Buffer for binding (no copy). */
+export function toBuf(v: Uint8Array): Buffer {
+  return Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+}
+
+/** Integers from drivers (number, bigint, numeric string). */
+export function asInt(v: unknown): number | undefined {
+  if (typeof v === "number" && Number.isSafeInteger(v)) return v;
+  if (typeof v === "bigint") return Number(v);
+  if (typeof v === "string" && /^-?\d+$/.test(v)) return Number(v);
+  return undefined;
+}
+
+/** Edge row to TopologyEdge, or a CORRUPT_ROW error. */
+export function edgeOf(row: { id: unknown; base: unknown; point_to: unknown }): TopologyEdge {
+  const id = asInt(row.id);
+  const base = asBytes(row.base);
+  const pointTo = asBytes(row.point_to);
+  if (id === undefined || !base || !pointTo) {
+    throw new StorageError("CORRUPT_ROW", `topology_table row ${String(row.id)} holds a non-binary base or point_to`, { details: { table: "topology_table", id: String(row.id) } });
+  }
+  return { id, base, pointTo };
+}
+
+export function crossRefOf(row: Record<string, unknown>): CrossRefRow {
+  const id = asInt(row.id);
+  const transactionId = asBytes(row.transaction_id);
+  const outerDomainId = asBytes(row.outer_domain_id);
+  const txidHavingCrossRef = asBytes(row.txid_having_cross_ref);
+  if (id === undefined || !transactionId || !outerDomainId || !txidHavingCrossRef) {
+    throw new StorageError("CORRUPT_ROW", `cross_ref_table row ${String(row.id)} holds non-binary values`, { details: { table: "cross_ref_table", id: String(row.id) } });
+  }
+  return { id, transactionId, outerDomainId, txidHavingCrossRef };
+}
+
+/** Wrap a driver error. */
+export function dbError(what: string, cause: unknown): StorageError {
+  if (cause instanceof StorageError) return cause;
+  return new StorageError("DB_ERROR", `${what}: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+}
