@@ -12,6 +12,13 @@ export interface DeserializeOptions {
   maxBytes?: number;
   /** Largest decompressed body of a bz2/zlib format (default 64 MiB). */
   maxInflatedBytes?: number;
+  /**
+   * BSON/msgpack formats: demand exactly the keys, in the order, that v1.1.1 writes (default
+   * true), so a decoded transaction always re-encodes to the bytes it came from. `false`
+   * behaves like v1.1.1's `dict.get(key, default)`: unknown keys are ignored, missing ones
+   * take their defaults.
+   */
+  strictKeys?: boolean;
 }
 
 const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
@@ -44,5 +51,5 @@ export function deserialize(data: Uint8Array, options: DeserializeOptions = {}):
   if (data.length < 2) throw new BbcLibError("TRUNCATED", `serialized transaction of ${data.length} byte(s) lacks its 2-byte format prefix`);
   const f = data[0] | (data[1] << 8);
   if (!isFormatType(f)) throw new BbcLibError("UNKNOWN_FORMAT", `unknown format prefix ${f} (expected 0-6)`);
-  return f === 0 ? decodeTransactionBinary(data) : decodeTransactionDict(data, f, options.maxInflatedBytes);
+  return f === 0 ? decodeTransactionBinary(data) : decodeTransactionDict(data, f, options.maxInflatedBytes, options.strictKeys ?? true);
 }

@@ -271,6 +271,16 @@ class Reader {
   bigint(field: string): Uint8Array {
     return this.bytes(this.u16(field + " length"), field);
   }
+  /**
+   * An id written by to_bigint(x, size=width): its declared width must be `width` (the part's
+   * id_length, 32 for cross references), which is all v1.1.1 ever writes and decodes sanely.
+   */
+  id(field: string, width: number): Uint8Array {
+    const at = this.pos;
+    const n = this.u16(field + " length");
+    if (n !== width) throw new BbcLibError("MALFORMED", `${this.what}: ${field} at offset ${at} has width ${n}, expected ${width}`);
+    return this.bytes(n, field);
+  }
   /** A sub-reader over the next `n` bytes. */
   sub(n: number, what: string): Reader {
     this.need(n, what);
@@ -285,11 +295,11 @@ class Reader {
 
 function readAsset(r: Reader, idLength: number, formatType: FormatType): BBcAsset {
   const a = new BBcAsset({ idLength, formatType });
-  a.assetId = r.bigint("asset_id");
-  a.userId = r.bigint("user_id");
+  a.assetId = r.id("asset_id", idLength);
+  a.userId = r.id("user_id", idLength);
   a.nonce = r.bytes(r.u16("nonce length"), "nonce");
   a.assetFileSize = r.u32("asset_file_size");
-  a.assetFileDigest = a.assetFileSize > 0 ? r.bigint("asset_file_digest") : null;
+  a.assetFileDigest = a.assetFileSize > 0 ? r.id("asset_file_digest", idLength) : null;
   const dictFlag = r.u16("asset body dict flag");
   if (dictFlag === 1) {
     const doc = r.bytes(r.u16("dictionary body size"), "dictionary body");
@@ -309,14 +319,14 @@ function readAsset(r: Reader, idLength: number, formatType: FormatType): BBcAsse
 
 function readEvent(r: Reader, idLength: number, formatType: FormatType): BBcEvent {
   const e = new BBcEvent({ idLength, formatType });
-  e.assetGroupId = r.bigint("asset_group_id");
+  e.assetGroupId = r.id("asset_group_id", idLength);
   const nRef = r.u16("reference_indices count");
   for (let i = 0; i < nRef; i++) e.referenceIndices.push(r.u16("reference index"));
   const nMand = r.u16("mandatory_approvers count");
-  for (let i = 0; i < nMand; i++) e.mandatoryApprovers.push(r.bigint("mandatory approver"));
+  for (let i = 0; i < nMand; i++) e.mandatoryApprovers.push(r.id("mandatory approver", idLength));
   e.optionApproverNumNumerator = r.u16("option_approver_num_numerator");
   e.optionApproverNumDenominator = r.u16("option_approver_num_denominator");
-  for (let i = 0; i < e.optionApproverNumDenominator; i++) e.optionApprovers.push(r.bigint("option approver"));
+  for (let i = 0; i < e.optionApproverNumDenominator; i++) e.optionApprovers.push(r.id("option approver", idLength));
   const n = r.u32("asset size");
   e.asset = readAsset(r.sub(n, "asset"), idLength, formatType);
   r.done();
@@ -325,8 +335,8 @@ function readEvent(r: Reader, idLength: number, formatType: FormatType): BBcEven
 
 function readReference(r: Reader, tx: BBcTransaction): BBcReference {
   const ref = new BBcReference({ idLength: tx.idLength, formatType: tx.formatType, transaction: tx });
-  ref.assetGroupId = r.bigint("asset_group_id");
-  ref.transactionId = r.bigint("transaction_id");
+  ref.assetGroupId = r.id("asset_group_id", tx.idLength);
+  ref.transactionId = r.id("transaction_id", tx.idLength);
   ref.eventIndexInRef = r.u16("event_index_in_ref");
   const n = r.u16("sig_indices count");
   for (let i = 0; i < n; i++) ref.sigIndices.push(r.u16("sig index"));
@@ -334,12 +344,12 @@ function readReference(r: Reader, tx: BBcTransaction): BBcReference {
   return ref;
 }
 
-function readPointer(r: Reader, formatType: FormatType): BBcPointer {
+function readPointer(r: Reader, formatType: FormatType, idLength: number): BBcPointer {
   // v1.1.1 builds BBcPointer() with the default id_length 32 here (see BBcPointer.idLength).
   const p = new BBcPointer({ formatType });
-  p.transactionId = r.bigint("pointer transaction_id");
+  p.transactionId = r.id("pointer transaction_id", idLength);
   const flag = r.u16("pointer asset flag");
-  if (flag === 1) p.assetId = r.bigint("pointer asset_id");
+  if (flag === 1) p.assetId = r.id("pointer asset_id", idLength);
   else if (flag !== 0) throw new BbcLibError("MALFORMED", `pointer: asset flag ${flag} is neither 0 nor 1`);
   r.done();
   return p;
@@ -347,9 +357,9 @@ function readPointer(r: Reader, formatType: FormatType): BBcPointer {
 
 function readRelation(r: Reader, idLength: number, formatType: FormatType): BBcRelation {
   const rel = new BBcRelation({ idLength, formatType });
-  rel.assetGroupId = r.bigint("asset_group_id");
+  rel.assetGroupId = r.id("asset_group_id", idLength);
   const n = r.u16("pointers count");
-  for (let i = 0; i < n; i++) rel.pointers.push(readPointer(r.sub(r.u16("pointer size"), "pointer"), formatType));
+  for (let i = 0; i < n; i++) rel.pointers.push(readPointer(r.sub(r.u16("pointer size"), "pointer"), formatType, idLength));
   const astSize = r.u32("asset size");
   rel.asset = astSize > 0 ? readAsset(r.sub(astSize, "asset"), idLength, formatType) : null;
   r.done();
@@ -361,7 +371,7 @@ function readWitness(r: Reader, tx: BBcTransaction): BBcWitness {
   w.transaction = tx;
   const n = r.u16("witness count");
   for (let i = 0; i < n; i++) {
-    const uid = r.bigint("witness user_id");
+    const uid = r.id("witness user_id", tx.idLength);
     w.userIds.push(uid);
     w.sigIndices.push(r.u16("witness sig index"));
     tx.getSigIndex(uid.length > tx.idLength ? uid.subarray(0, tx.idLength) : uid);
@@ -372,8 +382,8 @@ function readWitness(r: Reader, tx: BBcTransaction): BBcWitness {
 
 function readCrossRef(r: Reader, formatType: FormatType): BBcCrossRef {
   const c = new BBcCrossRef({ formatType });
-  c.domainId = r.bigint("cross_ref domain_id");
-  c.transactionId = r.bigint("cross_ref transaction_id");
+  c.domainId = r.id("cross_ref domain_id", 32);
+  c.transactionId = r.id("cross_ref transaction_id", 32);
   r.done();
   return c;
 }
@@ -417,6 +427,7 @@ export function decodeTransactionBinary(data: Uint8Array): BBcTransaction {
   tx.version = r.u32("version");
   tx.timestamp = r.u64("timestamp");
   if (tx.version !== 0) tx.idLength = r.u16("id_length");
+  if (tx.idLength < 1 || tx.idLength > 32) throw new BbcLibError("MALFORMED", `transaction: id_length ${tx.idLength} is outside 1..32`);
   const idLength = tx.idLength;
   const nEvt = r.u16("events count");
   for (let i = 0; i < nEvt; i++) {

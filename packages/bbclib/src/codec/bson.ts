@@ -162,9 +162,18 @@ class Reader {
   private cstring(end: number): string {
     const i = this.buf.indexOf(0, this.pos);
     if (i < 0 || i >= end) throw new BbcLibError("MALFORMED", `BSON: unterminated key at offset ${this.pos}`);
-    const s = utf8Decode(this.buf.subarray(this.pos, i));
+    const s = this.utf8(this.buf.subarray(this.pos, i), "key");
     this.pos = i + 1;
     return s;
+  }
+
+  /** Strict UTF-8: py-bson rejects invalid sequences, and replacing them would change the bytes. */
+  private utf8(b: Uint8Array, what: string): string {
+    try {
+      return utf8Decode(b, true);
+    } catch {
+      throw new BbcLibError("MALFORMED", `BSON: ${what} at offset ${this.pos} is not valid UTF-8`);
+    }
   }
 
   document(isArray: boolean, depth: number): BsonDocument | BsonValue[] {
@@ -178,11 +187,19 @@ class Reader {
     this.pos += 4;
     const entries: [string, BsonValue][] = [];
     let needsMap = false;
+    const seen = new Set<string>();
     while (true) {
       if (this.pos >= end) throw new BbcLibError("MALFORMED", `BSON: document at offset ${start} lacks its terminator`);
       const type = this.buf[this.pos++];
       if (type === 0) break;
       const key = this.cstring(end);
+      if (isArray) {
+        if (key !== String(entries.length)) throw new BbcLibError("MALFORMED", `BSON: array element key ${JSON.stringify(key)}, expected "${entries.length}"`);
+      } else if (seen.has(key)) {
+        throw new BbcLibError("MALFORMED", `BSON: duplicate key ${JSON.stringify(key)}`);
+      } else {
+        seen.add(key);
+      }
       const v = this.element(type, key, end, depth);
       if (!isArray && !needsMap && INDEX_KEY.test(key)) needsMap = true;
       entries.push([key, v]);
@@ -203,6 +220,7 @@ class Reader {
       case 0x01: {
         this.need(8, "double");
         const v = this.view.getFloat64(this.pos, true);
+        if (Number.isNaN(v)) throw new BbcLibError("MALFORMED", `BSON: NaN for key ${JSON.stringify(key)}`);
         this.pos += 8;
         return Number.isInteger(v) ? new BsonDouble(v) : v;
       }
@@ -213,7 +231,7 @@ class Reader {
         if (n < 1) throw new BbcLibError("MALFORMED", `BSON: string length ${n} for key ${JSON.stringify(key)}`);
         this.need(n, "string");
         if (this.buf[this.pos + n - 1] !== 0) throw new BbcLibError("MALFORMED", `BSON: string for key ${JSON.stringify(key)} is not NUL-terminated`);
-        const s = utf8Decode(this.buf.subarray(this.pos, this.pos + n - 1));
+        const s = this.utf8(this.buf.subarray(this.pos, this.pos + n - 1), `string for key ${JSON.stringify(key)}`);
         this.pos += n;
         return s;
       }
@@ -225,7 +243,10 @@ class Reader {
         this.need(5, "binary header");
         const n = this.view.getInt32(this.pos, true);
         if (n < 0) throw new BbcLibError("MALFORMED", `BSON: binary length ${n} for key ${JSON.stringify(key)}`);
-        this.pos += 5; // length + subtype (any subtype is read as bytes, as py-bson does for subtype 0)
+        const subtype = this.buf[this.pos + 4];
+        // py-bson writes bytes as subtype 0; any other subtype would not re-encode identically.
+        if (subtype !== 0) throw new BbcLibError("MALFORMED", `BSON: binary subtype ${subtype} for key ${JSON.stringify(key)}`);
+        this.pos += 5;
         this.need(n, "binary");
         const b = this.buf.slice(this.pos, this.pos + n);
         this.pos += n;
@@ -248,6 +269,8 @@ class Reader {
       case 0x12: {
         this.need(8, "int64");
         const v = this.view.getBigInt64(this.pos, true);
+        // py-bson writes an int that fits 32 bits as int32: an int64 of such a value is not its output.
+        if (v >= -2147483648n && v <= 2147483647n) throw new BbcLibError("MALFORMED", `BSON: int64 ${v} for key ${JSON.stringify(key)} fits int32`);
         this.pos += 8;
         return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
       }

@@ -157,6 +157,36 @@ function dict(v: unknown, what: string): Dict {
   return v;
 }
 
+/** Decoding context: strict mode demands the exact key set, in order, that v1.1.1 writes. */
+let strictKeys = true;
+
+function keysOf(v: Dict, expected: readonly string[], what: string): void {
+  if (!strictKeys) return;
+  const got = Object.keys(v);
+  if (got.length !== expected.length || got.some((k, i) => k !== expected[i])) {
+    bad(`${what} has keys [${got.join(", ")}], expected [${expected.join(", ")}]`);
+  }
+}
+
+const ASSET_KEYS = ["asset_id", "user_id", "nonce", "asset_file_size", "asset_file_digest", "asset_body_size", "asset_body"];
+const EVENT_KEYS = [
+  "asset_group_id",
+  "reference_indices",
+  "mandatory_approvers",
+  "option_approver_num_numerator",
+  "option_approver_num_denominator",
+  "option_approvers",
+  "asset",
+];
+const REFERENCE_KEYS = ["asset_group_id", "transaction_id", "event_index_in_ref", "sig_indices"];
+const RELATION_KEYS = ["asset_group_id", "pointers", "asset"];
+const POINTER_KEYS = ["transaction_id", "asset_id"];
+const SIGNATURE_KEYS = ["key_type", "pubkey_len", "pubkey", "signature_len", "signature"];
+const HEADER_KEYS = ["version", "timestamp", "id_length"];
+const BASE_KEYS = ["header", "events", "references", "relations", "witness"];
+const WITNESS_KEYS = ["user_ids", "sig_indices"];
+const CROSS_REF_KEYS = ["domain_id", "transaction_id"];
+
 function optDict(v: unknown, what: string): Dict | null {
   return v === null || v === undefined ? null : dict(v, what);
 }
@@ -188,6 +218,7 @@ function ints(v: unknown, what: string): number[] {
 }
 
 function readAsset(v: Dict, formatType: FormatType, idLength: number): BBcAsset {
+  keysOf(v, ASSET_KEYS, "asset");
   const a = new BBcAsset({ formatType, idLength });
   a.assetId = id(v.asset_id, "asset.asset_id");
   a.userId = id(v.user_id, "asset.user_id");
@@ -205,6 +236,7 @@ function readAsset(v: Dict, formatType: FormatType, idLength: number): BBcAsset 
 }
 
 function readEvent(v: Dict, f: FormatType, idLength: number): BBcEvent {
+  keysOf(v, EVENT_KEYS, "event");
   const e = new BBcEvent({ formatType: f, idLength });
   e.assetGroupId = id(v.asset_group_id, "event.asset_group_id");
   e.referenceIndices = ints(v.reference_indices, "event.reference_indices");
@@ -223,23 +255,45 @@ function readSignature(v: Dict, f: FormatType): BBcSignature {
   const keyType = int(v.key_type, "signature.key_type", -1);
   if (keyType < 0) bad("signature.key_type is missing");
   s.keyType = keyType;
-  if (keyType === 0) return s;
+  if (keyType === 0) {
+    keysOf(v, ["key_type"], "empty signature");
+    return s;
+  }
+  keysOf(v, SIGNATURE_KEYS, "signature");
   const pubkey = id(v.pubkey, "signature.pubkey");
   const signature = id(v.signature, "signature.signature");
   if (!pubkey || !signature) bad("signature lacks pubkey or signature");
+  if (strictKeys && (v.pubkey_len !== pubkey.length * 8 || v.signature_len !== signature.length * 8)) {
+    bad("signature.pubkey_len / signature_len do not match the lengths of pubkey / signature");
+  }
   s.add({ pubkey, signature });
   return s;
 }
 
 /** Decode a BSON/msgpack transaction (`data` includes the 2-byte prefix). Computes the digest. */
-export function decodeTransactionDict(data: Uint8Array, formatType: FormatType, maxInflatedBytes?: number): BBcTransaction {
+export function decodeTransactionDict(
+  data: Uint8Array,
+  formatType: FormatType,
+  maxInflatedBytes?: number,
+  strict = true,
+): BBcTransaction {
+  strictKeys = strict;
+  try {
+    return decodeDict(data, formatType, maxInflatedBytes);
+  } finally {
+    strictKeys = true;
+  }
+}
+
+function decodeDict(data: Uint8Array, formatType: FormatType, maxInflatedBytes?: number): BBcTransaction {
   let body = data.subarray(2);
   if (formatType === 2 || formatType === 5) body = bz2Decompress(body, maxInflatedBytes);
   else if (formatType === 3 || formatType === 6) body = zlibDecompress(body, maxInflatedBytes);
-  const obj = (isMsgpackFormat(formatType) ? msgpackDecode(body) : bsonDecode(body)) as unknown;
+  const obj = (isMsgpackFormat(formatType) ? msgpackDecode(body, { canonical: strictKeys }) : bsonDecode(body)) as unknown;
   const root = dict(obj, "transaction");
   const base = dict(root.transaction_base, "transaction_base");
   const header = dict(base.header, "transaction_base.header");
+  keysOf(header, HEADER_KEYS, "header");
   const tx = new BBcTransaction({ formatType });
   tx.version = int(header.version, "header.version", -1);
   if (tx.version < 0) bad("header.version is missing");
@@ -247,11 +301,20 @@ export function decodeTransactionDict(data: Uint8Array, formatType: FormatType, 
   if (tx.timestamp < 0) bad("header.timestamp is missing");
   tx.idLength = int(header.id_length, "header.id_length", -1);
   if (tx.idLength < 0) bad("header.id_length is missing");
+  if (tx.idLength < 1 || tx.idLength > 32) bad(`header.id_length ${tx.idLength} is outside 1..32`);
   const idLength = tx.idLength;
+  if (tx.version === 0) {
+    keysOf(root, ["transaction_base", "signatures"], "transaction");
+    keysOf(base, [...BASE_KEYS, "cross_ref"], "transaction_base");
+  } else {
+    keysOf(root, ["transaction_base", "cross_ref", "signatures"], "transaction");
+    keysOf(base, BASE_KEYS, "transaction_base");
+  }
 
   tx.events = list(base.events, "events").map((e, i) => readEvent(dict(e, `events[${i}]`), formatType, idLength));
   tx.references = list(base.references, "references").map((x, i) => {
     const v = dict(x, `references[${i}]`);
+    keysOf(v, REFERENCE_KEYS, "reference");
     const r = new BBcReference({ formatType, idLength, transaction: tx });
     r.assetGroupId = id(v.asset_group_id, "reference.asset_group_id");
     r.transactionId = id(v.transaction_id, "reference.transaction_id");
@@ -261,10 +324,12 @@ export function decodeTransactionDict(data: Uint8Array, formatType: FormatType, 
   });
   tx.relations = list(base.relations, "relations").map((x, i) => {
     const v = dict(x, `relations[${i}]`);
+    keysOf(v, RELATION_KEYS, "relation");
     const r = new BBcRelation({ formatType, idLength });
     r.assetGroupId = id(v.asset_group_id, "relation.asset_group_id");
     r.pointers = list(v.pointers, "relation.pointers").map((p, j) => {
       const pv = dict(p, `relation.pointers[${j}]`);
+      keysOf(pv, POINTER_KEYS, "pointer");
       const ptr = new BBcPointer({ formatType, idLength });
       ptr.transactionId = id(pv.transaction_id, "pointer.transaction_id");
       ptr.assetId = id(pv.asset_id, "pointer.asset_id");
@@ -279,6 +344,7 @@ export function decodeTransactionDict(data: Uint8Array, formatType: FormatType, 
 
   const wit = optDict(base.witness, "witness");
   if (wit) {
+    keysOf(wit, WITNESS_KEYS, "witness");
     const w = new BBcWitness({ formatType, idLength });
     w.transaction = tx;
     w.userIds = ids(wit.user_ids, "witness.user_ids");
@@ -288,6 +354,7 @@ export function decodeTransactionDict(data: Uint8Array, formatType: FormatType, 
   }
   const cross = optDict(tx.version === 0 ? base.cross_ref : root.cross_ref, "cross_ref");
   if (cross) {
+    keysOf(cross, CROSS_REF_KEYS, "cross_ref");
     tx.crossRef = new BBcCrossRef({
       formatType,
       domainId: id(cross.domain_id, "cross_ref.domain_id"),

@@ -44,6 +44,13 @@ export interface MsgpackDecodeOptions {
   strings?: "bytes" | "string";
   /** Deepest nesting of arrays and maps accepted (default 64). */
   maxDepth?: number;
+  /**
+   * Accept only what msgpack-python 0.5 (`use_bin_type=False`) writes: the shortest integer
+   * forms, raw (fixstr/raw16/raw32) for bytes and strings, float64, no duplicate map keys and,
+   * in "object" mode, only UTF-8 string keys. Then decoding and re-encoding give the same
+   * bytes. Default false (accept any valid msgpack).
+   */
+  canonical?: boolean;
 }
 
 const TWO_32 = 0x1_0000_0000;
@@ -217,6 +224,7 @@ class Decoder {
   private readonly asMap: boolean;
   private readonly asString: boolean;
   private readonly maxDepth: number;
+  private readonly canonical: boolean;
 
   constructor(
     private readonly buf: Uint8Array,
@@ -226,6 +234,12 @@ class Decoder {
     this.asMap = options?.maps === "map";
     this.asString = options?.strings === "string";
     this.maxDepth = options?.maxDepth ?? 64;
+    this.canonical = options?.canonical ?? false;
+  }
+
+  /** In canonical mode, reject a form msgpack-python 0.5 would not have written. */
+  private check(ok: boolean, what: string): void {
+    if (this.canonical && !ok) throw new BbcLibError("MALFORMED", `msgpack: non-canonical ${what} before offset ${this.pos}`);
   }
 
   private need(n: number): void {
@@ -255,8 +269,17 @@ class Decoder {
     this.need(n);
     const b = this.buf.subarray(this.pos, this.pos + n);
     this.pos += n;
-    if (isStr && this.asString) return utf8Decode(b);
+    if (isStr && this.asString) return this.utf8(b);
     return b.slice();
+  }
+
+  private utf8(b: Uint8Array): string {
+    if (!this.canonical) return utf8Decode(b);
+    try {
+      return utf8Decode(b, true);
+    } catch {
+      throw new BbcLibError("MALFORMED", `msgpack: string before offset ${this.pos} is not valid UTF-8`);
+    }
   }
 
   private array(n: number, depth: number): MsgpackValue[] {
@@ -280,13 +303,19 @@ class Decoder {
     const keys: string[] = new Array(n);
     const values: MsgpackValue[] = new Array(n);
     let needsMap = false;
+    const seen = this.canonical ? new Set<string>() : null;
     for (let i = 0; i < n; i++) {
       const k = this.value(depth + 1);
       let key: string;
       if (typeof k === "string") key = k;
-      else if (k instanceof Uint8Array) key = utf8Decode(k);
+      else if (k instanceof Uint8Array) key = this.utf8(k);
+      else if (this.canonical) throw new BbcLibError("MALFORMED", "msgpack: map key is not a string");
       else if (typeof k === "number" || typeof k === "bigint" || typeof k === "boolean") key = String(k);
       else throw new BbcLibError("MALFORMED", "msgpack: map key is not a scalar");
+      if (seen) {
+        if (seen.has(key)) throw new BbcLibError("MALFORMED", `msgpack: duplicate map key ${JSON.stringify(key)}`);
+        seen.add(key);
+      }
       // A plain object would move integer-like keys to the front: keep their order in a Map.
       if (!needsMap && INDEX_KEY.test(key)) needsMap = true;
       keys[i] = key;
@@ -321,12 +350,16 @@ class Decoder {
       case 0xc3:
         return true;
       case 0xc4:
+        this.check(false, "bin8");
         return this.raw(this.u8(), false);
       case 0xc5:
+        this.check(false, "bin16");
         return this.raw(this.u16(), false);
       case 0xc6:
+        this.check(false, "bin32");
         return this.raw(this.u32(), false);
       case 0xca: {
+        this.check(false, "float32");
         this.need(4);
         const v = this.view.getFloat32(this.pos);
         this.pos += 4;
@@ -336,50 +369,88 @@ class Decoder {
         this.need(8);
         const v = this.view.getFloat64(this.pos);
         this.pos += 8;
+        this.check(!Number.isNaN(v), "NaN");
         return v;
       }
-      case 0xcc:
-        return this.u8();
-      case 0xcd:
-        return this.u16();
-      case 0xce:
-        return this.u32();
+      case 0xcc: {
+        const v = this.u8();
+        this.check(v >= 0x80, "uint8");
+        return v;
+      }
+      case 0xcd: {
+        const v = this.u16();
+        this.check(v > 0xff, "uint16");
+        return v;
+      }
+      case 0xce: {
+        const v = this.u32();
+        this.check(v > 0xffff, "uint32");
+        return v;
+      }
       case 0xcf: {
         this.need(8);
         const v = this.view.getBigUint64(this.pos);
         this.pos += 8;
+        this.check(v > 0xffffffffn, "uint64");
         return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
       }
       case 0xd0: {
-        const v = this.u8();
-        return v >= 0x80 ? v - 0x100 : v;
+        const u = this.u8();
+        const v = u >= 0x80 ? u - 0x100 : u;
+        this.check(v < -32, "int8");
+        return v;
       }
       case 0xd1: {
-        const v = this.u16();
-        return v >= 0x8000 ? v - 0x10000 : v;
+        const u = this.u16();
+        const v = u >= 0x8000 ? u - 0x10000 : u;
+        this.check(v < -128, "int16");
+        return v;
       }
-      case 0xd2:
-        return this.u32() | 0;
+      case 0xd2: {
+        const v = this.u32() | 0;
+        this.check(v < -32768, "int32");
+        return v;
+      }
       case 0xd3: {
         this.need(8);
         const v = this.view.getBigInt64(this.pos);
         this.pos += 8;
+        this.check(v < -2147483648n, "int64");
         return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v;
       }
       case 0xd9:
+        this.check(false, "str8");
         return this.raw(this.u8(), true);
-      case 0xda:
-        return this.raw(this.u16(), true);
-      case 0xdb:
-        return this.raw(this.u32(), true);
-      case 0xdc:
-        return this.array(this.u16(), depth);
-      case 0xdd:
-        return this.array(this.u32(), depth);
-      case 0xde:
-        return this.map(this.u16(), depth);
-      case 0xdf:
-        return this.map(this.u32(), depth);
+      case 0xda: {
+        const n = this.u16();
+        this.check(n > 0x1f, "raw16");
+        return this.raw(n, true);
+      }
+      case 0xdb: {
+        const n = this.u32();
+        this.check(n > 0xffff, "raw32");
+        return this.raw(n, true);
+      }
+      case 0xdc: {
+        const n = this.u16();
+        this.check(n > 0x0f, "array16");
+        return this.array(n, depth);
+      }
+      case 0xdd: {
+        const n = this.u32();
+        this.check(n > 0xffff, "array32");
+        return this.array(n, depth);
+      }
+      case 0xde: {
+        const n = this.u16();
+        this.check(n > 0x0f, "map16");
+        return this.map(n, depth);
+      }
+      case 0xdf: {
+        const n = this.u32();
+        this.check(n > 0xffff, "map32");
+        return this.map(n, depth);
+      }
       default:
         throw new BbcLibError("MALFORMED", `msgpack: unsupported type byte 0x${t.toString(16)} at offset ${this.pos - 1}`);
     }
