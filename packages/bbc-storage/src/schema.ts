@@ -163,9 +163,10 @@ export function ledgerMigrations(dialect: DbType): Record<string, Migration> {
 }
 
 /** Bring a database to the latest ledger schema. */
-export async function migrateToLatest(db: Kysely<any>, dialect: DbType): Promise<void> {
+export async function migrateToLatest(db: Kysely<any>, dialect: DbType, schema?: string): Promise<void> {
   const provider: MigrationProvider = { getMigrations: async () => ledgerMigrations(dialect) };
-  const migrator = new Migrator({ db, provider });
+  // PostgreSQL: name the schema of the migration tables, or kysely's existence check may see another schema's
+  const migrator = new Migrator({ db, provider, ...(schema ? { migrationTableSchema: schema } : {}) });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === "Error")?.migrationName;

@@ -23,7 +23,7 @@ function where(desc: ResolvedServer): string {
 export async function openServerBackend(dialect: "postgres" | "mysql", desc: ResolvedServer): Promise<ServerBackend> {
   const kysely = dialect === "postgres" ? await openPostgres(desc) : await openMysql(desc);
   try {
-    await migrateToLatest(kysely, dialect);
+    await migrateToLatest(kysely, dialect, dialect === "postgres" ? (desc.schema ?? "public") : undefined);
   } catch (e) {
     await kysely.destroy().catch(() => undefined);
     throw e;

@@ -86,6 +86,7 @@ class LedgerStoreImpl implements LedgerStore {
   readonly storageRoot: string;
   readonly assetFiles: AssetFileStore;
   readonly searchMaxCount: number;
+  readonly stats = { batches: 0, inserts: 0, maxBatch: 0 };
   private readonly backends: DbBackend[];
   private readonly log: StorageLogger;
   private readonly maxBatch: number;
@@ -162,6 +163,9 @@ class LedgerStoreImpl implements LedgerStore {
 
   private async commitBatch(batch: Pending[]): Promise<void> {
     const records = batch.map((p) => p.record);
+    this.stats.batches++;
+    this.stats.inserts += batch.length;
+    if (batch.length > this.stats.maxBatch) this.stats.maxBatch = batch.length;
     const results = await Promise.allSettled(this.backends.map((b) => b.insertBatch(records)));
     const ok = results.filter((r): r is PromiseFulfilledResult<boolean[]> => r.status === "fulfilled");
     results.forEach((r, i) => {

@@ -253,6 +253,8 @@ export interface LedgerStore {
   readonly assetFiles: AssetFileStore;
   /** `search_config.max_count` used to cap condition searches. */
   readonly searchMaxCount: number;
+  /** Group commit counters: database transactions run (`batches`) and inserts they carried (`inserts`). */
+  readonly stats: Readonly<{ batches: number; inserts: number; maxBatch: number }>;
 
   /**
    * Insert a transaction with its asset rows and topology rows into every database, then store its asset files.

@@ -1,0 +1,30 @@
+/** Transaction builders for the tests: real bbclib transactions, as the core would hand them over. */
+import { addEventAsset, addReferenceToTransaction, addRelationAsset, addRelationPointer, deserialize, getRandomId, makeTransaction, type BBcTransaction } from "@bbc1/bbclib";
+
+export interface TxSpec {
+  assetGroupId: Uint8Array;
+  userId: Uint8Array;
+  body?: string;
+  file?: Uint8Array;
+  /** Relation (with an asset in relationGroupId) pointing to these transactions. */
+  pointTo?: Uint8Array[];
+  relationGroupId?: Uint8Array;
+  relationUserId?: Uint8Array;
+  /** Add a BBcReference to event 0 of this transaction. */
+  reference?: BBcTransaction;
+}
+
+/** Build, serialize and deserialize again (so transactionData / transactionId are what the core would have). */
+export function makeTx(spec: TxSpec): BBcTransaction {
+  const withRelation = spec.pointTo !== undefined || spec.relationGroupId !== undefined;
+  const tx = makeTransaction({ eventNum: 1, relationNum: withRelation ? 1 : 0 });
+  addEventAsset(tx, 0, spec.assetGroupId, spec.userId, { assetBody: spec.body ?? `body ${Math.random()}`, ...(spec.file ? { assetFile: spec.file } : {}) });
+  if (withRelation) {
+    addRelationAsset(tx, 0, spec.relationGroupId ?? spec.assetGroupId, spec.relationUserId ?? spec.userId, { assetBody: `rel ${Math.random()}` });
+    for (const p of spec.pointTo ?? []) addRelationPointer(tx, 0, p, null);
+  }
+  if (spec.reference) addReferenceToTransaction(tx, spec.assetGroupId, spec.reference, 0);
+  return deserialize(tx.serialize());
+}
+
+export const newId = (): Uint8Array => getRandomId();
