@@ -326,6 +326,7 @@ export class BBcAppClient {
   #closeError: Error | undefined;
   #closedPromise: Promise<void>;
   #keyName: Uint8Array | null = null;
+  #encryptRequests = false;
 
   /** Current user id (sent as `source_user_id`), or null. */
   userId: Uint8Array | null = null;
@@ -533,6 +534,7 @@ export class BBcAppClient {
     if (this.#keyName !== null) {
       this.#registry.unsetCipher(this.#keyName);
       this.#keyName = null;
+      this.#encryptRequests = false;
     }
     return p;
   }
@@ -540,9 +542,11 @@ export class BBcAppClient {
   /**
    * v1.1.1 `exchange_key`: ECDH (P-384) with the core; afterwards the core encrypts routed
    * traffic to this connection (payload type 3), which this client decrypts. Requests stay
-   * plaintext, as in v1.1.1. Needs a domain (`INVALID_ARGUMENT` otherwise).
+   * plaintext, as in v1.1.1, unless `encryptRequests` is set: they then go out as payload 3
+   * prefixed with the core's key name, which v1.1.1's core decrypts (its client never used it).
+   * Needs a domain (`INVALID_ARGUMENT` otherwise).
    */
-  async exchangeKey(options: CallOptions = {}): Promise<void> {
+  async exchangeKey(options: CallOptions & { encryptRequests?: boolean } = {}): Promise<void> {
     if (this.domainId === null) throw new BbcClientError("INVALID_ARGUMENT", "exchangeKey: set the domain first");
     const msg = this.#base(MsgType.REQUEST_ECDH_KEY_EXCHANGE);
     const kp = generateEcdhKeyPair();
@@ -568,6 +572,7 @@ export class BBcAppClient {
         this.#registry.setCipher(name, key, nonce, hint);
         if (this.#keyName !== null) this.#registry.unsetCipher(this.#keyName);
         this.#keyName = name;
+        this.#encryptRequests = options.encryptRequests === true;
       });
     } catch (e) {
       if (this.#keyName === null || this.#keyName !== name) this.#registry.unsetCipher(name);
@@ -1199,6 +1204,9 @@ export class BBcAppClient {
 
   #encode(msg: WireMessage): Uint8Array {
     try {
+      if (this.#encryptRequests && this.#keyName !== null && this.#registry.hasCipher(this.#keyName)) {
+        return encodeMessage(PayloadType.Type_encrypted_msgpack, msg, { registry: this.#registry, keyName: this.#keyName });
+      }
       return encodeMessage(PayloadType.Type_msgpack, msg);
     } catch (cause) {
       throw new BbcClientError("INVALID_ARGUMENT", `message cannot be encoded: ${(cause as Error).message}`, { cause, command: msg.command as number });

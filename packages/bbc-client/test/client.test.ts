@@ -624,6 +624,30 @@ describe("ECDH key exchange (encrypted session)", () => {
     expect(client.isEncrypted).toBe(false);
   });
 
+  it("optionally encrypts requests with the core's key name (payload type 3)", async () => {
+    const { core, client } = await setup();
+    core.handler = (r) => {
+      const m = r.message;
+      if (m.command === MsgType.REQUEST_ECDH_KEY_EXCHANGE) {
+        const kp = generateEcdhKeyPair();
+        const key = deriveSharedKey(kp.privateKey, m.ecdh as Uint8Array, m.random as Uint8Array);
+        const name = r.conn.registry.reserveKeyName();
+        r.conn.registry.setCipher(name, key, m.nonce as Uint8Array, m.hint as Uint8Array);
+        r.conn.keyName = name;
+        r.conn.send({ domain_id: null, command: 34, destination_user_id: m.source_user_id, query_id: m.query_id, status: 0, ecdh: kp.publicKey, nonce: m.nonce, random: m.random, hint: name });
+      } else if (m.command === MsgType.REQUEST_COUNT_TRANSACTIONS) {
+        r.conn.send(reply(m, 95, { count: 7 }), true);
+      }
+    };
+    await client.exchangeKey({ encryptRequests: true });
+    expect(await client.countTransactions({ userId: userA })).toBe(7);
+    expect(await client.countTransactions({ userId: userB })).toBe(7);
+    const sent = core.received.filter((r) => r.message.command === MsgType.REQUEST_COUNT_TRANSACTIONS);
+    expect(sent.map((r) => r.payloadType)).toEqual([3, 3]);
+    expect(hex(sent[0]!.frame.subarray(8, 12))).toBe(hex(core.conns[0]!.keyName!));
+    expect(hex(sent[1]!.message.user_id as Uint8Array)).toBe(hex(userB));
+  });
+
   it("refuses without a domain", async () => {
     core = await FakeCore.start();
     const c = await BBcAppClient.connect({ port: core.port });
