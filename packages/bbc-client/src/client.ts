@@ -327,6 +327,7 @@ export class BBcAppClient {
   #closedPromise: Promise<void>;
   #keyName: Uint8Array | null = null;
   #encryptRequests = false;
+  readonly #frames = { plain: 0, encrypted: 0, undecodable: 0 };
 
   /** Current user id (sent as `source_user_id`), or null. */
   userId: Uint8Array | null = null;
@@ -451,6 +452,11 @@ export class BBcAppClient {
   /** True after a successful {@link exchangeKey}: routed traffic from the core arrives encrypted. */
   get isEncrypted(): boolean {
     return this.#keyName !== null && this.#registry.hasCipher(this.#keyName);
+  }
+
+  /** Frames received so far: msgpack (type 2), encrypted (type 3), and those that did not decode. */
+  get receivedFrames(): { readonly plain: number; readonly encrypted: number; readonly undecodable: number } {
+    return { ...this.#frames };
   }
 
   /** Number of requests waiting for an answer. */
@@ -1301,10 +1307,13 @@ export class BBcAppClient {
     try {
       for (const m of this.#parser.feed(chunk)) {
         if (!m.ok) {
+          this.#frames.undecodable++;
           this.#log.warn({ err: m.error }, "bbc_app: undecodable frame");
           this.#emit("decodeError", m.error);
           continue;
         }
+        if (m.payloadType === PayloadType.Type_encrypted_msgpack) this.#frames.encrypted++;
+        else this.#frames.plain++;
         this.#dispatch(m.message);
       }
     } catch (err) {

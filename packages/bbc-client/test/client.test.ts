@@ -618,6 +618,7 @@ describe("ECDH key exchange (encrypted session)", () => {
     expect([(req.message.ecdh as Uint8Array).length, (req.message.nonce as Uint8Array).length, (req.message.hint as Uint8Array).length, (req.message.random as Uint8Array).length]).toEqual([97, 16, 4, 8]);
     expect(await client.countTransactions({ userId: userA })).toBe(42);
     expect(await client.countTransactions({ userId: userA })).toBe(42);
+    expect(client.receivedFrames).toEqual({ plain: 1, encrypted: 3, undecodable: 0 });
     // requests stay plaintext, as in v1.1.1
     expect(core.received.every((r) => r.payloadType === 2)).toBe(true);
     await client.unregister();
