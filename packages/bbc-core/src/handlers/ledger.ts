@@ -1,0 +1,368 @@
+import { deserialize, validateTransaction, type BBcTransaction } from "@bbc1/bbclib";
+import { ErrorCode, MsgType, type WireMessage, type WireValue } from "@bbc1/wire";
+import type { AssetCondition, AssetIndexRow, DomainLedger, LedgerEntry } from "../store.js";
+import { hexOf } from "../util.js";
+import { CANNOT_FIND, LACK_OF_PARAMS, bytes, fail, has, int, reply, response, type RequestContext } from "./context.js";
+
+/** Asset-index rows of a transaction: events with an asset, then relations with an asset. */
+export function assetRowsOf(tx: BBcTransaction): (AssetIndexRow & { fileDigest: Uint8Array | null })[] {
+  const rows: (AssetIndexRow & { fileDigest: Uint8Array | null })[] = [];
+  for (const holder of [...tx.events, ...tx.relations]) {
+    const a = holder.asset;
+    if (a === null) continue;
+    rows.push({
+      assetGroupId: holder.assetGroupId ?? new Uint8Array(0),
+      assetId: a.assetId ?? new Uint8Array(0),
+      userId: a.userId,
+      hasFile: a.assetFileSize > 0,
+      fileDigest: a.assetFileDigest,
+    });
+  }
+  return rows;
+}
+
+/** Topology edges: references, then the pointers of each relation (duplicates kept). */
+export function edgesOf(tx: BBcTransaction): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const r of tx.references) if (r.transactionId) out.push(r.transactionId);
+  for (const rel of tx.relations) for (const p of rel.pointers) if (p.transactionId) out.push(p.transactionId);
+  return out;
+}
+
+function isDomainGlobal0(id: Uint8Array): boolean {
+  return id.length === 32 && id.every((b) => b === 0);
+}
+
+/** REQUEST_INSERT (v1.1.1 `insert_transaction`). The answer is sent once the store reports the insert durable. */
+export async function handleInsert(ctx: RequestContext): Promise<void> {
+  const { msg, core } = ctx;
+  const ret = response(ctx, MsgType.RESPONSE_INSERT);
+  if (!has(msg, ["domain_id", "transaction_data", "all_asset_files"])) return fail(ctx, ret, ErrorCode.EINVALID_COMMAND, LACK_OF_PARAMS);
+  core.stats.increment("transaction", "insert_count");
+  const failWith = (reason: string): void => {
+    core.stats.increment("transaction", "insert_fail_count");
+    fail(ctx, ret, ErrorCode.EINVALID_COMMAND, reason);
+  };
+  if (ctx.domainId === null) return failWith("Set up the domain, first!");
+  if (isDomainGlobal0(ctx.domainId)) return failWith("Insert is not allowed in domain_global_0");
+  const data = bytes(msg.transaction_data);
+  const files = msg.all_asset_files;
+  if (data === undefined || (files !== null && !(files instanceof Map))) return failWith("Bad transaction format");
+  const verdict = await core.validate(data, files as ReadonlyMap<unknown, unknown> | null);
+  if (!verdict.ok) {
+    if (verdict.why === "asset_file") core.stats.increment("asset_file", "invalid");
+    else core.stats.increment("transaction", "invalid");
+    ctx.log.debug({ why: verdict.why }, "insert: bad transaction");
+    return failWith("Bad transaction format");
+  }
+  const domain = ctx.domain;
+  if (domain === undefined || domain.ledger === null) return failWith("Set up the domain, first!");
+  const tx = verdict.tx;
+  const txid = tx.transactionId!;
+  const rows = assetRowsOf(tx);
+  const entry: LedgerEntry = {
+    transactionId: txid,
+    transactionData: data,
+    assets: rows.map(({ assetGroupId, assetId, userId, hasFile }) => ({ assetGroupId, assetId, userId, hasFile })),
+    pointsTo: edgesOf(tx),
+    files: [],
+  };
+  const external = (domain.section.storage as { type?: unknown } | undefined)?.type === "external";
+  if (!external) {
+    for (const r of rows) {
+      const content = verdict.files.get(hexOf(r.assetId));
+      if (content !== undefined) entry.files.push({ assetGroupId: r.assetGroupId, assetId: r.assetId, content });
+    }
+  }
+  let inserted = false;
+  try {
+    inserted = await domain.ledger.insert(entry);
+  } catch (e) {
+    ctx.log.error({ err: e }, "insert: ledger failure");
+    core.stats.increment("data_handler", "fail_exec_sql");
+  }
+  if (!inserted) return failWith("Failed to insert a transaction into the ledger");
+  core.stats.increment("data_handler", "insert_transaction");
+  if (entry.files.length > 0) core.stats.increment("data_handler", "store_in_storage", entry.files.length);
+  const groups = new Map<string, Uint8Array>();
+  for (const r of rows) groups.set(hexOf(r.assetGroupId), r.assetGroupId);
+  domain.notifyInserted(txid, [...groups.values()]);
+  ret.transaction_id = txid;
+  reply(ctx, ret);
+}
+
+/** Stored transactions classified as v1.1.1 `_create_search_result` does. */
+interface SearchResult {
+  transactions?: Uint8Array[];
+  compromised_transactions?: Uint8Array[];
+  compromised_transaction_ids?: Uint8Array[];
+  all_asset_files?: Map<Uint8Array, Uint8Array | null>;
+  compromised_asset_files?: Map<Uint8Array, Uint8Array | null>;
+}
+
+interface Loaded {
+  txid: Uint8Array;
+  data: Uint8Array;
+  tx: BBcTransaction | null;
+}
+
+async function loadTransactions(
+  ledger: DomainLedger,
+  items: { transactionId: Uint8Array; data?: Uint8Array }[],
+): Promise<{ loaded: Loaded[]; files: Map<string, { id: Uint8Array; content: Uint8Array | null }> }> {
+  const loaded: Loaded[] = [];
+  const files = new Map<string, { id: Uint8Array; content: Uint8Array | null }>();
+  for (const item of items) {
+    const txid = item.transactionId;
+    const data = item.data ?? (await ledger.getTransaction(txid));
+    if (data === undefined) continue;
+    let tx: BBcTransaction | null = null;
+    try {
+      tx = deserialize(data);
+      tx.digest();
+    } catch {
+      tx = null;
+    }
+    loaded.push({ txid, data, tx });
+    if (tx !== null) {
+      for (const r of assetRowsOf(tx)) {
+        if (!r.hasFile) continue;
+        const content = await ledger.readAssetFile(r.assetGroupId, r.assetId);
+        files.set(hexOf(r.assetId), { id: r.assetId, content });
+      }
+    }
+  }
+  return { loaded, files };
+}
+
+function classify(loaded: Loaded[], files: Map<string, { id: Uint8Array; content: Uint8Array | null }>): SearchResult {
+  const out: SearchResult = {};
+  const fileContents = new Map<string, Uint8Array | null>();
+  for (const [k, v] of files) fileContents.set(k, v.content);
+  for (const { txid, data, tx } of loaded) {
+    const same = tx !== null && tx.transactionId !== null && hexOf(tx.transactionId) === hexOf(txid);
+    if (!same) {
+      (out.compromised_transactions ??= []).push(data);
+      (out.compromised_transaction_ids ??= []).push(txid);
+      continue;
+    }
+    let r;
+    try {
+      r = validateTransaction(tx, fileContents);
+    } catch {
+      r = { valid: false, validAssets: [], invalidAssets: [] };
+    }
+    if (r.valid) (out.transactions ??= []).push(data);
+    else {
+      (out.compromised_transactions ??= []).push(data);
+      (out.compromised_transaction_ids ??= []).push(txid);
+    }
+    for (const [, aid] of r.validAssets) {
+      const f = files.get(hexOf(aid));
+      if (f) (out.all_asset_files ??= new Map()).set(f.id, f.content);
+    }
+    for (const [, aid] of r.invalidAssets) {
+      const f = files.get(hexOf(aid));
+      if (f) (out.compromised_asset_files ??= new Map()).set(f.id, f.content);
+    }
+  }
+  return out;
+}
+
+/** REQUEST_SEARCH_TRANSACTION (v1.1.1 `_search_transaction_by_txid`). */
+export async function handleSearchTransaction(ctx: RequestContext): Promise<void> {
+  const { msg, core } = ctx;
+  const ret = response(ctx, MsgType.RESPONSE_SEARCH_TRANSACTION);
+  if (!has(msg, ["domain_id", "transaction_id"])) return fail(ctx, ret, ErrorCode.EINVALID_COMMAND, LACK_OF_PARAMS);
+  core.stats.increment("transaction", "search_count");
+  const txid = bytes(msg.transaction_id);
+  const ledger = ctx.domain?.ledger;
+  if (txid === undefined || ledger == null) return fail(ctx, ret, ErrorCode.ENOTRANSACTION, CANNOT_FIND);
+  const { loaded, files } = await loadTransactions(ledger, [{ transactionId: txid }]);
+  if (loaded.length === 0) return fail(ctx, ret, ErrorCode.ENOTRANSACTION, CANNOT_FIND);
+  const r = classify(loaded, files);
+  if (r.compromised_transactions !== undefined || r.compromised_asset_files !== undefined) ret.status = ErrorCode.EBADTRANSACTION;
+  // key order of the reference's response_info after its renames
+  if (r.compromised_transaction_ids !== undefined) ret.compromised_transaction_ids = r.compromised_transaction_ids;
+  if (r.all_asset_files !== undefined) ret.all_asset_files = r.all_asset_files;
+  if (r.compromised_asset_files !== undefined) ret.compromised_asset_files = r.compromised_asset_files;
+  ret.transaction_id = txid;
+  if (r.transactions !== undefined) ret.transaction_data = r.transactions[0]!;
+  else if (r.compromised_transactions !== undefined) ret.compromised_transaction_data = r.compromised_transactions[0]!;
+  reply(ctx, ret);
+}
+
+function conditionOf(msg: WireMessage): AssetCondition | undefined {
+  const cond: AssetCondition = {};
+  const ag = bytes(msg.asset_group_id);
+  const as = bytes(msg.asset_id);
+  const us = bytes(msg.user_id);
+  if (ag !== undefined) cond.assetGroupId = ag;
+  if (as !== undefined) cond.assetId = as;
+  if (us !== undefined) cond.userId = us;
+  return ag === undefined && as === undefined && us === undefined ? undefined : cond;
+}
+
+/** REQUEST_SEARCH_WITH_CONDITIONS (v1.1.1 `search_transaction_with_condition`). */
+export async function handleSearchWithConditions(ctx: RequestContext): Promise<void> {
+  const { msg, core } = ctx;
+  const ret = response(ctx, MsgType.RESPONSE_SEARCH_WITH_CONDITIONS);
+  if (!has(msg, ["domain_id"])) return fail(ctx, ret, ErrorCode.EINVALID_COMMAND, LACK_OF_PARAMS);
+  const ledger = ctx.domain?.ledger;
+  const cond = conditionOf(msg);
+  if (ledger == null || cond === undefined) return fail(ctx, ret, ErrorCode.ENOTRANSACTION, CANNOT_FIND);
+  const direction = int(msg.direction, 0);
+  let count = int(msg.count, 1);
+  if (core.searchMaxCount < count) count = core.searchMaxCount;
+  const found = await ledger.search(cond, direction, count);
+  const seen = new Set<string>();
+  const unique = found.filter((t) => {
+    const k = hexOf(t.transactionId);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+  const { loaded, files } = await loadTransactions(ledger, unique);
+  const r = classify(loaded, files);
+  if (r.transactions === undefined) return fail(ctx, ret, ErrorCode.ENOTRANSACTION, CANNOT_FIND);
+  Object.assign(ret, r);
+  reply(ctx, ret);
+}
+
+/** REQUEST_COUNT_TRANSACTIONS. */
+export async function handleCount(ctx: RequestContext): Promise<void> {
+  const { msg } = ctx;
+  const ret = response(ctx, MsgType.RESPONSE_COUNT_TRANSACTIONS);
+  if (!has(msg, ["domain_id"])) return fail(ctx, ret, ErrorCode.EINVALID_COMMAND, LACK_OF_PARAMS);
+  const ledger = ctx.domain?.ledger;
+  const cond = conditionOf(msg);
+  if (ledger == null) return fail(ctx, ret, ErrorCode.EINVALID_COMMAND, "No such domain");
+  if (cond === undefined) return fail(ctx, ret, ErrorCode.EINVALID_COMMAND, LACK_OF_PARAMS);
+  ret.count = await ledger.count(cond);
+  reply(ctx, ret);
+}
+
+/** REQUEST_TRAVERSE_TRANSACTIONS (v1.1.1 `_traverse_transactions`). */
+export async function handleTraverse(ctx: RequestContext): Promise<void> {
+  const { msg, core } = ctx;
+  const ret = response(ctx, MsgType.RESPONSE_TRAVERSE_TRANSACTIONS);
+  if (!has(msg, ["domain_id", "transaction_id", "direction", "hop_count"])) return fail(ctx, ret, ErrorCode.EINVALID_COMMAND, LACK_OF_PARAMS);
+  const origin = bytes(msg.transaction_id);
+  ret.transaction_id = msg.transaction_id as WireValue;
+  core.stats.increment("transaction", "search_count");
+  const ledger = ctx.domain?.ledger;
+  if (ledger == null || origin === undefined) return fail(ctx, ret, ErrorCode.ENOTRANSACTION, CANNOT_FIND);
+  const agFilter = bytes(msg.asset_group_id);
+  const userFilter = bytes(msg.user_id);
+  const max = core.traverseMaxCount;
+  let hopCount = int(msg.hop_count, 0);
+  if (hopCount > max * 2) hopCount = max * 2;
+  const towardPast = int(msg.direction, 0) === 1;
+  const tree: Uint8Array[][] = [];
+  const files = new Map<Uint8Array, Uint8Array | null>();
+  const fileKeys = new Set<string>();
+  const visited = new Set<string>();
+  let counted = 0;
+  let allIncluded = true;
+  let current: Uint8Array[] = [origin];
+  for (let i = 0; i < hopCount; i++) {
+    if (counted + current.length > max) {
+      allIncluded = false;
+      break;
+    }
+    const level: Uint8Array[] = [];
+    const next: Uint8Array[] = [];
+    for (const txid of current) {
+      const key = hexOf(txid);
+      if (visited.has(key)) continue;
+      counted++;
+      visited.add(key);
+      const data = await ledger.getTransaction(txid);
+      if (data === undefined) continue;
+      let tx: BBcTransaction | null = null;
+      try {
+        tx = deserialize(data);
+      } catch {
+        tx = null;
+      }
+      const rows = tx !== null ? assetRowsOf(tx) : [];
+      if (agFilter !== undefined || userFilter !== undefined) {
+        const match = rows.some(
+          (r) =>
+            (agFilter === undefined || hexOf(r.assetGroupId) === hexOf(agFilter)) &&
+            (userFilter === undefined || (r.userId !== null && hexOf(r.userId) === hexOf(userFilter))),
+        );
+        if (!match) continue;
+      }
+      level.push(data);
+      for (const r of rows) {
+        if (!r.hasFile) continue;
+        const k = hexOf(r.assetId);
+        if (fileKeys.has(k)) continue;
+        fileKeys.add(k);
+        files.set(r.assetId, await ledger.readAssetFile(r.assetGroupId, r.assetId));
+      }
+      for (const n of await ledger.topology(txid, towardPast)) if (!visited.has(hexOf(n))) next.push(n);
+    }
+    if (level.length > 0) tree.push(level);
+    current = next;
+  }
+  if (tree.length === 0) return fail(ctx, ret, ErrorCode.ENOTRANSACTION, CANNOT_FIND);
+  ret.transaction_tree = tree;
+  ret.all_included = allIncluded;
+  if (files.size > 0) ret.all_asset_files = files;
+  reply(ctx, ret);
+}
+
+/**
+ * REQUEST_REPAIR: v1.1.1 queues a repair that compares local DBs and asks neighbours. A single
+ * node with one DB and no peers can only check its copy: counted, checked, logged; no answer.
+ */
+export async function handleRepair(ctx: RequestContext): Promise<void> {
+  const { msg, core } = ctx;
+  const ledger = ctx.domain?.ledger;
+  if (ledger == null) return;
+  const txid = bytes(msg.transaction_id);
+  if (txid !== undefined) {
+    core.stats.increment("transaction", "repair_request");
+    const { loaded, files } = await loadTransactions(ledger, [{ transactionId: txid }]);
+    const r = classify(loaded, files);
+    const state = loaded.length === 0 ? "missing" : r.transactions !== undefined && r.compromised_asset_files === undefined ? "valid" : "compromised";
+    if (state !== "valid") core.stats.increment("transaction", "fail_to_repair_in_local");
+    ctx.log.info({ transaction_id: hexOf(txid), state }, "repair request: local check only (no peers)");
+    return;
+  }
+  const ag = bytes(msg.asset_group_id);
+  const aid = bytes(msg.asset_id);
+  if (ag !== undefined && aid !== undefined) {
+    const content = await ledger.readAssetFile(ag, aid);
+    ctx.log.info({ asset_id: hexOf(aid), present: content !== null }, "asset repair request: local check only (no peers)");
+    return;
+  }
+  ctx.log.debug("REQUEST_REPAIR: bad format");
+}
+
+/** REQUEST_CROSS_REF_LIST: the transaction_id column of the domain's cross_ref table. */
+export async function handleCrossRefList(ctx: RequestContext): Promise<void> {
+  const ret = response(ctx, MsgType.RESPONSE_CROSS_REF_LIST);
+  if (!has(ctx.msg, ["domain_id", "source_user_id"])) return fail(ctx, ret, ErrorCode.EINVALID_COMMAND, LACK_OF_PARAMS);
+  const ledger = ctx.domain?.ledger;
+  ret.transaction_id_list = ledger == null ? [] : await ledger.crossRefTransactionIds();
+  reply(ctx, ret);
+}
+
+/**
+ * REQUEST_CROSS_REF_VERIFY: v1.1.1 forwards it to a domain0-flagged neighbour; a node without
+ * neighbours sends nothing (and the reference never answers in that case either).
+ */
+export function handleCrossRefVerify(ctx: RequestContext): void {
+  ctx.log.debug("REQUEST_CROSS_REF_VERIFY: no domain0 neighbour known; not answered");
+}
+
+/** REQUEST_REGISTER_HASH_IN_SUBSYS / REQUEST_VERIFY_HASH_IN_SUBSYS without a ledger subsystem. */
+export function handleSubsystem(ctx: RequestContext): void {
+  const cmd = ctx.msg.command === MsgType.REQUEST_REGISTER_HASH_IN_SUBSYS ? MsgType.RESPONSE_REGISTER_HASH_IN_SUBSYS : MsgType.RESPONSE_VERIFY_HASH_IN_SUBSYS;
+  const ret = response(ctx, cmd);
+  if (!has(ctx.msg, ["transaction_id"])) return fail(ctx, ret, ErrorCode.EINVALID_COMMAND, LACK_OF_PARAMS);
+  fail(ctx, ret, ErrorCode.ENOSUBSYSTEM, "Ledger_subsystem is not activated");
+}

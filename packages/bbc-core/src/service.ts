@@ -1,0 +1,462 @@
+import { createServer, type Server, type Socket } from "node:net";
+import { randomBytes } from "node:crypto";
+import pino, { type Logger } from "pino";
+import type { KeyPair } from "@bbc1/bbclib";
+import { KeyRegistry, MsgType, isAdminMsgType, type WireMessage } from "@bbc1/wire";
+import { BBcConfig, DOMAIN_GLOBAL_0_HEX, DEFAULT_CORE_PORT, DEFAULT_P2P_PORT, isJsonObject, type JsonObject } from "./config.js";
+import { ClientConnection, type ConnectionLimits } from "./connection.js";
+import { Domain } from "./domain.js";
+import { CoreError } from "./errors.js";
+import { checkAdminMessage, loadOrCreateNodeKey } from "./nodekey.js";
+import { BBcStats } from "./stats.js";
+import type { LedgerFactory } from "./store.js";
+import { storageLedgerFactory } from "./storage-adapter.js";
+import { bytesOfHex, hexOf } from "./util.js";
+import { validateSubmitted, type SubmittedVerdict, type WireAssetFiles } from "./validator.js";
+import { ValidatorPool } from "./validator-pool.js";
+import type { CoreInternals, Handler, RequestContext } from "./handlers/context.js";
+import * as ledger from "./handlers/ledger.js";
+import * as messaging from "./handlers/messaging.js";
+import * as session from "./handlers/session.js";
+import * as admin from "./handlers/admin.js";
+
+/** Options of {@link BBcCoreService.start}. Every field is optional. */
+export interface BBcCoreServiceOptions {
+  /** Working directory (default `.bbc1`, relative to the current directory). */
+  workingDir?: string;
+  /** Config file (default `<workingDir>/config.json`). */
+  configFile?: string;
+  /** `--default_config`: file whose top-level sections replace the loaded config's. */
+  defaultConfigFile?: string;
+  /** Client TCP port (0 = ephemeral). Default: `client.port` of the config (9000). When given it is written to the config. */
+  corePort?: number;
+  /** Address the client server binds to (default `127.0.0.1`; `::` for every interface). */
+  host?: string;
+  /** P2P port advertised in neighbour lists (default `network.p2p_port`, 6641). No P2P listener is opened. */
+  p2pPort?: number;
+  /** Force the node key on (true) or off (false); default `client.use_node_key` (true). */
+  useNodeKey?: boolean;
+  /** Also serve domain_global_0 (`--domain0`). */
+  useDomain0?: boolean;
+  /** `--ledgersubsystem`: accepted; no subsystem module exists, so nothing is loaded (logged). */
+  useLedgerSubsystem?: boolean;
+  /** External IPv4 address shown in the node's own neighbour-list entry (default 127.0.0.1). */
+  ip4addr?: string;
+  /** External IPv6 address shown in the node's own neighbour-list entry (default ::). */
+  ip6addr?: string;
+  /** Injected pino logger. Default: a pino logger on standard error at `logLevel`. */
+  logger?: Logger;
+  /** Level of the default logger (default "info"). */
+  logLevel?: string;
+  /** Opens a domain's ledger. Default: `@bbc1/storage` (SQLite unless the domain's `db` section says otherwise). */
+  ledgerFactory?: LedgerFactory;
+  /** Largest client frame payload in bytes (default 64 MiB); larger closes the connection. */
+  maxMessageSize?: number;
+  /** Decoded requests queued per connection before reading pauses (default 256). */
+  maxQueuedRequests?: number;
+  /** Unsent bytes per connection before a non-reading client is disconnected (default 256 MiB). */
+  maxWriteBuffer?: number;
+  /** Maximum simultaneous client connections (default 1000, the reference's pool size). */
+  maxConnections?: number;
+  /** Time before an undeliverable message bounces back to its sender (default 5000 ms, v1.1.1 RESOLVE_TIMEOUT). */
+  resolveTimeoutMs?: number;
+  /** Signature-verification worker threads (default: 0 below 2 CPUs, else min(4, CPUs-1)); 0 verifies on the main thread. */
+  verifyWorkers?: number;
+}
+
+const HANDLERS = new Map<number, Handler>([
+  [MsgType.REQUEST_INSERT, ledger.handleInsert],
+  [MsgType.REQUEST_SEARCH_TRANSACTION, ledger.handleSearchTransaction],
+  [MsgType.REQUEST_SEARCH_WITH_CONDITIONS, ledger.handleSearchWithConditions],
+  [MsgType.REQUEST_COUNT_TRANSACTIONS, ledger.handleCount],
+  [MsgType.REQUEST_TRAVERSE_TRANSACTIONS, ledger.handleTraverse],
+  [MsgType.REQUEST_REPAIR, ledger.handleRepair],
+  [MsgType.REQUEST_CROSS_REF_LIST, ledger.handleCrossRefList],
+  [MsgType.REQUEST_CROSS_REF_VERIFY, ledger.handleCrossRefVerify],
+  [MsgType.REQUEST_REGISTER_HASH_IN_SUBSYS, ledger.handleSubsystem],
+  [MsgType.REQUEST_VERIFY_HASH_IN_SUBSYS, ledger.handleSubsystem],
+  [MsgType.MESSAGE, messaging.handleMessage],
+  [MsgType.REQUEST_GATHER_SIGNATURE, messaging.handleGatherSignature],
+  [MsgType.RESPONSE_SIGNATURE, messaging.handleResponseSignature],
+  [MsgType.REGISTER, session.handleRegister],
+  [MsgType.UNREGISTER, session.handleUnregister],
+  [MsgType.REQUEST_ECDH_KEY_EXCHANGE, session.handleEcdh],
+  [MsgType.REQUEST_INSERT_NOTIFICATION, session.handleInsertNotification],
+  [MsgType.CANCEL_INSERT_NOTIFICATION, session.handleCancelInsertNotification],
+  [MsgType.REQUEST_SETUP_DOMAIN, admin.handleSetupDomain],
+  [MsgType.REQUEST_CLOSE_DOMAIN, admin.handleCloseDomain],
+  [MsgType.REQUEST_SET_STATIC_NODE, admin.handleSetStaticNode],
+  [MsgType.DOMAIN_PING, admin.handleDomainPing],
+  [MsgType.NOTIFY_DOMAIN_KEY_UPDATE, admin.handleDomainKeyUpdate],
+  [MsgType.REQUEST_GET_CONFIG, admin.handleGetConfig],
+  [MsgType.REQUEST_GET_DOMAINLIST, admin.handleGetDomainList],
+  [MsgType.REQUEST_GET_NEIGHBORLIST, admin.handleGetNeighborList],
+  [MsgType.REQUEST_GET_FORWARDING_LIST, admin.handleGetForwardingList],
+  [MsgType.REQUEST_GET_USERS, admin.handleGetUsers],
+  [MsgType.REQUEST_GET_NODEID, admin.handleGetNodeId],
+  [MsgType.REQUEST_GET_NOTIFICATION_LIST, admin.handleGetNotificationList],
+  [MsgType.REQUEST_GET_STATS, admin.handleGetStats],
+  [MsgType.REQUEST_MANIP_LEDGER_SUBSYS, admin.handleManipLedgerSubsys],
+]);
+
+/**
+ * A BBc-1 v1.1.1 core node: config, node key, domains with their ledgers, the client TCP
+ * server, statistics and logging. Embeddable:
+ *
+ * ```ts
+ * const node = await BBcCoreService.start({ workingDir: "/tmp/node1", corePort: 0 });
+ * console.log(node.port);
+ * await node.close();
+ * ```
+ *
+ * Lifecycle: `start` loads the config, the node key, opens every configured domain's ledger,
+ * then listens. `close` stops accepting, stops reading, lets every request already read finish
+ * (inserts complete and are answered), closes the connections, the ledgers, and saves the config.
+ */
+export class BBcCoreService implements CoreInternals {
+  readonly config: BBcConfig;
+  readonly stats = new BBcStats();
+  readonly logger: Logger;
+  readonly domains = new Map<string, Domain>();
+  readonly registry = new KeyRegistry();
+  readonly nodeKey: KeyPair | null;
+  /** Path of node_key.pem when the node key is in use. */
+  readonly nodeKeyPath: string | undefined;
+  readonly p2pPort: number;
+  readonly ip4addr: string | undefined;
+  readonly ip6addr: string | undefined;
+  readonly searchMaxCount: number;
+  readonly traverseMaxCount: number;
+  readonly #options: BBcCoreServiceOptions;
+  readonly #ledgerFactory: LedgerFactory;
+  readonly #limits: ConnectionLimits;
+  readonly #conns = new Set<ClientConnection>();
+  readonly #pendingDomains = new Map<string, Promise<boolean>>();
+  readonly #resolveTimeoutMs: number;
+  readonly #pool: ValidatorPool | undefined;
+  #server: Server | undefined;
+  #nextConnId = 1;
+  #closing: Promise<void> | undefined;
+
+  private constructor(options: BBcCoreServiceOptions) {
+    this.#options = options;
+    this.logger = options.logger ?? pino({ name: "bbc1-core", level: options.logLevel ?? "info" }, pino.destination(2));
+    this.config = new BBcConfig({ workingDir: options.workingDir, configFile: options.configFile, defaultConfigFile: options.defaultConfigFile });
+    const conf = this.config.config;
+    const client = conf.client as JsonObject;
+    const network = conf.network as JsonObject;
+    if (options.corePort !== undefined) client.port = options.corePort;
+    if (options.p2pPort !== undefined && isJsonObject(network)) network.p2p_port = options.p2pPort;
+    if (options.useNodeKey !== undefined) client.use_node_key = options.useNodeKey;
+    this.p2pPort = typeof network?.p2p_port === "number" ? network.p2p_port : DEFAULT_P2P_PORT;
+    this.ip4addr = options.ip4addr;
+    this.ip6addr = options.ip6addr;
+    this.searchMaxCount = this.config.searchMaxCount;
+    this.traverseMaxCount = this.config.traverseMaxCount;
+    if (client.use_node_key === true) {
+      const nk = loadOrCreateNodeKey(this.config.workingDir);
+      this.nodeKey = nk.key;
+      this.nodeKeyPath = nk.path;
+      this.logger.info({ path: nk.path, created: nk.created }, "the core uses node_key to check signatures on admin commands");
+    } else {
+      this.nodeKey = null;
+      this.nodeKeyPath = undefined;
+    }
+    this.#ledgerFactory = options.ledgerFactory ?? storageLedgerFactory({ searchMaxCount: this.searchMaxCount, logger: this.logger.child({ component: "storage" }) });
+    this.#limits = {
+      maxMessageSize: options.maxMessageSize ?? 64 * 1024 * 1024,
+      maxQueuedRequests: options.maxQueuedRequests ?? 256,
+      maxWriteBuffer: options.maxWriteBuffer ?? 256 * 1024 * 1024,
+    };
+    this.#resolveTimeoutMs = options.resolveTimeoutMs ?? 5000;
+    const workers = options.verifyWorkers ?? ValidatorPool.defaultSize();
+    this.#pool = workers > 0 ? new ValidatorPool(workers) : undefined;
+    this.config.save();
+  }
+
+  /** Creates the service, opens the configured domains and starts listening. */
+  static async start(options: BBcCoreServiceOptions = {}): Promise<BBcCoreService> {
+    const svc = new BBcCoreService(options);
+    try {
+      await svc.#openConfiguredDomains();
+      await svc.#listen();
+    } catch (e) {
+      await svc.close().catch(() => undefined);
+      throw e;
+    }
+    return svc;
+  }
+
+  /** The TCP port the client server listens on. */
+  get port(): number {
+    const a = this.#server?.address();
+    return a !== null && typeof a === "object" ? a.port : 0;
+  }
+
+  /** The address the client server listens on. */
+  get host(): string {
+    const a = this.#server?.address();
+    return a !== null && typeof a === "object" ? a.address : "";
+  }
+
+  /** Number of open client connections. */
+  get connectionCount(): number {
+    return this.#conns.size;
+  }
+
+  async #openConfiguredDomains(): Promise<void> {
+    for (const hex of Object.keys(this.config.domains)) {
+      if (hex.toLowerCase() === DOMAIN_GLOBAL_0_HEX && !this.#options.useDomain0) continue;
+      await this.createDomain(bytesOfHex(hex));
+      const section = this.config.domains[hex];
+      const wantsSubsystem = (isJsonObject(section) && section.use_ledger_subsystem === true) || this.#options.useLedgerSubsystem === true;
+      if (wantsSubsystem) this.logger.info({ domain: hex.slice(0, 8) }, "Failed to load ledger_subsystem module (none is installed)");
+    }
+  }
+
+  async #listen(): Promise<void> {
+    const client = this.config.config.client as JsonObject;
+    const port = typeof client.port === "number" ? client.port : DEFAULT_CORE_PORT;
+    const host = this.#options.host ?? "127.0.0.1";
+    const server = createServer({ noDelay: true }, (s) => this.#onConnection(s));
+    server.maxConnections = this.#options.maxConnections ?? 1000;
+    this.#server = server;
+    await new Promise<void>((resolve, reject) => {
+      const onError = (e: Error) => reject(new CoreError("LISTEN_FAILED", `cannot listen on ${host}:${port}: ${e.message}`, { cause: e }));
+      server.once("error", onError);
+      server.listen(port, host, () => {
+        server.off("error", onError);
+        server.on("error", (e) => this.logger.error({ err: e }, "client server error"));
+        resolve();
+      });
+    });
+    this.logger.info({ host: this.host, port: this.port }, "bbc1 core listening for clients");
+  }
+
+  /**
+   * Creates (or joins) a domain as v1.1.1 `create_domain`: config section from the file or a copy
+   * of `domain_default`, `conf` merged shallowly, node_id generated when missing, ledger opened.
+   * Resolves false when the domain already exists.
+   */
+  async createDomain(domainId: Uint8Array, conf?: JsonObject): Promise<boolean> {
+    const hex = hexOf(domainId);
+    if (this.domains.has(hex)) return false;
+    const pending = this.#pendingDomains.get(hex);
+    if (pending !== undefined) {
+      await pending.catch(() => undefined);
+      return false;
+    }
+    const p = this.#createDomain(domainId, hex, conf);
+    this.#pendingDomains.set(hex, p);
+    try {
+      return await p;
+    } finally {
+      this.#pendingDomains.delete(hex);
+    }
+  }
+
+  async #createDomain(domainId: Uint8Array, hex: string, conf: JsonObject | undefined): Promise<boolean> {
+    const section = this.config.domainConfig(hex, true)!;
+    if (conf !== undefined) Object.assign(section, conf);
+    let nodeId: Uint8Array;
+    if (typeof section.node_id === "string" && /^[0-9a-fA-F]{64}$/.test(section.node_id)) nodeId = bytesOfHex(section.node_id);
+    else {
+      nodeId = new Uint8Array(randomBytes(32));
+      section.node_id = hexOf(nodeId);
+    }
+    this.config.save();
+    const isGlobal0 = hex === DOMAIN_GLOBAL_0_HEX;
+    const wd = typeof this.config.config.workingdir === "string" ? this.config.config.workingdir : this.config.workingDir;
+    let ledgerStore = null;
+    if (!isGlobal0) {
+      try {
+        ledgerStore = await this.#ledgerFactory({ domainId, domainHex: hex, config: section, workingDir: wd });
+      } catch (e) {
+        this.logger.error({ err: e, domain: hex.slice(0, 8) }, "cannot open the domain's ledger");
+        throw new CoreError("STORE_FAILED", `cannot open the ledger of domain ${hex}: ${(e as Error).message}`, { cause: e });
+      }
+    }
+    const domain = new Domain({
+      id: domainId,
+      nodeId,
+      section,
+      ledger: ledgerStore,
+      stats: this.stats,
+      logger: this.logger.child({ domain: hex.slice(0, 8) }),
+      resolveTimeoutMs: this.#resolveTimeoutMs,
+    });
+    this.domains.set(hex, domain);
+    this.stats.set("network", "num_domains", this.domains.size);
+    this.logger.info({ domain: hex.slice(0, 8), node_id: hexOf(nodeId).slice(0, 8) }, "domain created");
+    return true;
+  }
+
+  /** Leaves a domain: stops its timers, closes its ledger (files stay), deletes its config section. */
+  async removeDomain(domainId: Uint8Array): Promise<boolean> {
+    const hex = hexOf(domainId);
+    const d = this.domains.get(hex);
+    if (d === undefined) return false;
+    this.domains.delete(hex);
+    d.stop();
+    this.config.removeDomainConfig(hex);
+    this.stats.set("network", "num_domains", this.domains.size);
+    if (d.ledger !== null) await d.ledger.close().catch((e: unknown) => this.logger.error({ err: e }, "closing ledger failed"));
+    this.logger.info({ domain: hex.slice(0, 8) }, "domain removed");
+    return true;
+  }
+
+  /** Validation of a submitted transaction, on a worker thread when a pool is configured. */
+  validate(data: Uint8Array, files: WireAssetFiles): Promise<SubmittedVerdict> {
+    if (this.#pool !== undefined) return this.#pool.validate(data, files);
+    return Promise.resolve(validateSubmitted(data, files));
+  }
+
+  #onConnection(socket: Socket): void {
+    if (this.#closing !== undefined) {
+      socket.destroy();
+      return;
+    }
+    const conn = new ClientConnection(this.#nextConnId++, socket, this.registry, this.#limits);
+    this.#conns.add(conn);
+    this.stats.increment("client", "total_num");
+    const log = this.logger;
+    socket.on("data", (chunk: Buffer) => this.#onData(conn, chunk));
+    socket.on("error", (e) => log.debug({ conn: conn.id, err: e.message }, "client socket error"));
+    socket.on("close", () => this.#onClose(conn));
+  }
+
+  #onData(conn: ClientConnection, chunk: Buffer): void {
+    const { parser } = conn;
+    try {
+      parser.push(chunk);
+      for (;;) {
+        const m = parser.next();
+        if (m === undefined) break;
+        if (!m.ok) {
+          this.stats.increment("client", "num_bad_message");
+          this.logger.debug({ conn: conn.id, code: m.error.code, err: m.error.message }, "undecodable client message dropped");
+          continue;
+        }
+        conn.queue.push({ message: m.message, payloadType: m.payloadType });
+      }
+    } catch (e) {
+      this.logger.warn({ conn: conn.id, err: (e as Error).message }, "framing error; closing client connection");
+      conn.socket.destroy();
+      return;
+    }
+    if (!conn.paused && conn.queue.length >= conn.limits.maxQueuedRequests) {
+      conn.paused = true;
+      conn.socket.pause();
+    }
+    if (!conn.busy && conn.queue.length > 0) void this.#drain(conn);
+  }
+
+  async #drain(conn: ClientConnection): Promise<void> {
+    conn.busy = true;
+    let done!: () => void;
+    conn.idle = new Promise<void>((r) => (done = r));
+    try {
+      while (conn.queue.length > 0 && !conn.closed) {
+        const req = conn.queue.shift()!;
+        try {
+          const r = this.#process(conn, req.message);
+          if (r !== undefined) await r;
+        } catch (e) {
+          this.logger.error({ conn: conn.id, err: e }, "request handling failed");
+        }
+        if (conn.paused && this.#closing === undefined && conn.queue.length <= conn.limits.maxQueuedRequests >>> 1) {
+          conn.paused = false;
+          conn.socket.resume();
+        }
+      }
+    } finally {
+      conn.busy = false;
+      done();
+    }
+  }
+
+  #process(conn: ClientConnection, raw: WireMessage): void | Promise<void> {
+    this.stats.increment("client", "num_message_receive");
+    let msg = raw;
+    if (msg.command === undefined || msg.source_user_id === undefined) {
+      this.logger.debug({ conn: conn.id }, "message has bad format");
+      return;
+    }
+    const cmd = msg.command;
+    if (typeof cmd !== "number") {
+      this.logger.debug({ conn: conn.id }, "command is not an integer");
+      return;
+    }
+    if (isAdminMsgType(cmd)) {
+      const merged = checkAdminMessage(msg, this.nodeKey);
+      if (merged === undefined) {
+        this.logger.error({ conn: conn.id, command: cmd }, "Illegal access to core node");
+        return;
+      }
+      msg = merged;
+    }
+    const handler = HANDLERS.get(cmd);
+    if (handler === undefined) {
+      this.logger.error({ conn: conn.id, command: cmd }, "Bad command/response");
+      return;
+    }
+    const domainId = msg.domain_id instanceof Uint8Array ? msg.domain_id : null;
+    const ctx: RequestContext = {
+      core: this,
+      conn,
+      msg,
+      domainId,
+      domain: domainId !== null ? this.domains.get(hexOf(domainId)) : undefined,
+      log: this.logger,
+    };
+    return handler(ctx);
+  }
+
+  #onClose(conn: ClientConnection): void {
+    if (conn.closed) return;
+    conn.closed = true;
+    this.#conns.delete(conn);
+    for (const { domainHex, userId } of [...conn.registrations.values()]) {
+      this.domains.get(domainHex)?.unregisterUser(userId, conn);
+    }
+    conn.registrations.clear();
+    conn.dropCipher();
+    conn.queue.length = 0;
+    this.stats.decrement("client", "total_num");
+  }
+
+  /** Graceful shutdown (idempotent). */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    const server = this.#server;
+    const serverClosed = server ? new Promise<void>((r) => server.close(() => r())) : Promise.resolve();
+    for (const c of this.#conns) {
+      c.paused = true;
+      c.socket.pause();
+    }
+    const idle = Promise.all([...this.#conns].map((c) => c.idle));
+    await Promise.race([idle, delay(10_000)]);
+    for (const c of [...this.#conns]) c.socket.end();
+    await Promise.race([
+      Promise.all([...this.#conns].map((c) => new Promise<void>((r) => (c.closed ? r() : c.socket.once("close", () => r()))))),
+      delay(2_000),
+    ]);
+    for (const c of [...this.#conns]) c.socket.destroy();
+    await Promise.race([serverClosed, delay(1_000)]);
+    for (const d of this.domains.values()) {
+      d.stop();
+      if (d.ledger !== null) await d.ledger.close().catch((e: unknown) => this.logger.error({ err: e }, "closing ledger failed"));
+    }
+    await this.#pool?.close();
+    this.config.save();
+    this.logger.info("bbc1 core closed");
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
+}

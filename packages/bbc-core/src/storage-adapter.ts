@@ -1,0 +1,81 @@
+import { openLedgerStore, type LedgerStore, type StorageLogger } from "@bbc1/storage";
+import type { DomainLedger, LedgerEntry, LedgerFactory } from "./store.js";
+import { hexOf } from "./util.js";
+
+/** Adapts a `@bbc1/storage` LedgerStore to the core's {@link DomainLedger}. */
+export class StorageLedger implements DomainLedger {
+  readonly store: LedgerStore;
+  constructor(store: LedgerStore) {
+    this.store = store;
+  }
+
+  async insert(entry: LedgerEntry): Promise<boolean> {
+    const files = new Map<string, Uint8Array>();
+    for (const f of entry.files) files.set(hexOf(f.assetId), f.content);
+    const r = await this.store.insertTransaction(
+      {
+        transactionId: entry.transactionId,
+        data: entry.transactionData,
+        assets: entry.assets.map((a) => ({
+          assetGroupId: a.assetGroupId,
+          assetId: a.assetId,
+          userId: a.userId,
+          assetFileSize: a.hasFile ? 1 : 0,
+          assetFileDigest: null,
+        })),
+        pointTo: entry.pointsTo,
+      },
+      { assetFiles: files },
+    );
+    return r.inserted;
+  }
+
+  async getTransaction(transactionId: Uint8Array): Promise<Uint8Array | undefined> {
+    try {
+      const r = await this.store.getTransaction(transactionId);
+      return r === null ? undefined : r.data;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async search(cond: { assetGroupId?: Uint8Array; assetId?: Uint8Array; userId?: Uint8Array }, direction: number, limit: number): Promise<{ transactionId: Uint8Array; data: Uint8Array }[]> {
+    const r = await this.store.searchTransactions({ ...cond, direction, count: limit <= 0 ? 0 : limit });
+    return r.transactions.map((t) => ({ transactionId: t.transactionId, data: t.data }));
+  }
+
+  count(cond: { assetGroupId?: Uint8Array; assetId?: Uint8Array; userId?: Uint8Array }): Promise<number> {
+    return this.store.countTransactions(cond);
+  }
+
+  async topology(transactionId: Uint8Array, towardPast: boolean): Promise<Uint8Array[]> {
+    const edges = await this.store.getTopology(transactionId, towardPast);
+    return edges.map((e) => (towardPast ? e.pointTo : e.base));
+  }
+
+  async crossRefTransactionIds(): Promise<Uint8Array[]> {
+    return (await this.store.searchCrossRefs()).map((r) => r.transactionId);
+  }
+
+  readAssetFile(assetGroupId: Uint8Array, assetId: Uint8Array): Promise<Uint8Array | null> {
+    return this.store.assetFiles.read(assetGroupId, assetId).catch(() => null);
+  }
+
+  close(): Promise<void> {
+    return this.store.close();
+  }
+}
+
+/** The default {@link LedgerFactory}: `@bbc1/storage` with the domain's `db` / `storage` section. */
+export function storageLedgerFactory(options: { searchMaxCount: number; logger?: StorageLogger }): LedgerFactory {
+  return async ({ domainId, config, workingDir }) => {
+    const store = await openLedgerStore({
+      domainId,
+      workingDir,
+      config: config as Parameters<typeof openLedgerStore>[0]["config"],
+      searchMaxCount: options.searchMaxCount,
+      logger: options.logger,
+    });
+    return new StorageLedger(store);
+  };
+}

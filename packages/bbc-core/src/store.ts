@@ -1,0 +1,69 @@
+/**
+ * The narrow ledger interface the core needs from a domain's store. `@bbc1/storage` is adapted
+ * to it in `storage-adapter.ts`; tests may supply their own.
+ */
+
+/** One row of the asset index (events first, then relations, in order). */
+export interface AssetIndexRow {
+  assetGroupId: Uint8Array;
+  assetId: Uint8Array;
+  userId: Uint8Array | null;
+  /** True when the asset declares a file (file size > 0). */
+  hasFile: boolean;
+}
+
+/** Everything a successful insert writes. */
+export interface LedgerEntry {
+  transactionId: Uint8Array;
+  /** Exactly the bytes the client submitted. */
+  transactionData: Uint8Array;
+  assets: AssetIndexRow[];
+  /** Topology edges: referenced transaction ids (references then pointers, in order, duplicates kept). */
+  pointsTo: Uint8Array[];
+  /** Asset files supplied with the insert (asset group, asset id, content). */
+  files: { assetGroupId: Uint8Array; assetId: Uint8Array; content: Uint8Array }[];
+}
+
+/** Search conditions (AND). */
+export interface AssetCondition {
+  assetGroupId?: Uint8Array;
+  assetId?: Uint8Array;
+  userId?: Uint8Array;
+}
+
+/** A domain's ledger. Every method may reject; the core maps failures to protocol errors. */
+export interface DomainLedger {
+  /**
+   * Inserts durably: resolves only once the rows and files are on stable storage. Resolves
+   * `false` when the transaction id is already stored (nothing written).
+   */
+  insert(entry: LedgerEntry): Promise<boolean>;
+  /** The stored bytes of a transaction. */
+  getTransaction(transactionId: Uint8Array): Promise<Uint8Array | undefined>;
+  /**
+   * Transactions of asset-index rows matching `cond`, ordered by row id ascending when
+   * `direction` is 1, descending otherwise; at most `limit` rows when `limit` > 0 (the limit
+   * counts rows, not transactions); de-duplicated keeping the first occurrence.
+   */
+  search(cond: AssetCondition, direction: number, limit: number): Promise<{ transactionId: Uint8Array; data: Uint8Array }[]>;
+  /** Number of distinct transaction ids among matching asset-index rows. */
+  count(cond: AssetCondition): Promise<number>;
+  /** Topology neighbours: toward the past (`base` = id → `point_to`) or the future. */
+  topology(transactionId: Uint8Array, towardPast: boolean): Promise<Uint8Array[]>;
+  /** `transaction_id` column of every cross_ref row, table order. */
+  crossRefTransactionIds(): Promise<Uint8Array[]>;
+  /** An asset file, or null when absent. */
+  readAssetFile(assetGroupId: Uint8Array, assetId: Uint8Array): Promise<Uint8Array | null>;
+  /** Waits for pending writes and releases resources. */
+  close(): Promise<void>;
+}
+
+/** Opens the ledger of a domain. */
+export type LedgerFactory = (args: {
+  domainId: Uint8Array;
+  domainHex: string;
+  /** The domain's config section. */
+  config: Record<string, unknown>;
+  /** `config.workingdir` (ledger and asset files live under `<workingdir>/<domain hex>`). */
+  workingDir: string;
+}) => Promise<DomainLedger>;
