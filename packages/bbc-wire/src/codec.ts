@@ -1,4 +1,4 @@
-import { WireError } from "./errors.js";
+import { WireError, plainBytes } from "./errors.js";
 import { HEADER_LENGTH, decodeHeader, writeHeader } from "./header.js";
 import { PayloadType, type WirePayloadType } from "./constants/infra.js";
 import { KEY_NAME_LENGTH, type KeyRegistry } from "./crypto.js";
@@ -110,6 +110,8 @@ function frameOrPayload(payloadType: number, message: WireMessage, options: Enco
  */
 export function decodePayload(payloadType: number, body: Uint8Array, options?: DecodeOptions): WireMessage {
   checkPayloadType(payloadType);
+  if (!(body instanceof Uint8Array)) throw new WireError("INVALID_ARGUMENT", "payload must be a Uint8Array");
+  body = plainBytes(body);
   const max = options?.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
   if (body.length > max) throw new WireError("TOO_LARGE", `payload of ${body.length} bytes exceeds the maximum ${max}`);
   const maxDepth = options?.maxDepth ?? DEFAULT_MAX_DEPTH;
@@ -155,6 +157,8 @@ export interface DecodedFrame extends Frame {
  * Throws `TRUNCATED_HEADER`, `UNKNOWN_PAYLOAD_TYPE`, `TOO_LARGE`, `TRUNCATED` or `TRAILING_DATA`.
  */
 export function splitFrame(frame: Uint8Array, options?: { maxMessageSize?: number }): Frame {
+  if (!(frame instanceof Uint8Array)) throw new WireError("INVALID_ARGUMENT", "frame must be a Uint8Array");
+  frame = plainBytes(frame);
   const header = decodeHeader(frame);
   checkPayloadType(header.payloadType);
   const max = options?.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;

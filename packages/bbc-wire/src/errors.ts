@@ -71,3 +71,13 @@ export class WireError extends Error {
 export function isWireError(e: unknown, code?: WireErrorCode): e is WireError {
   return e instanceof WireError && (code === undefined || e.code === code);
 }
+
+/**
+ * A plain `Uint8Array` view of `b` (no copy). Node's `Buffer` is a `Uint8Array` subclass whose
+ * `slice()` returns a view instead of a copy; decoders work on plain views so that every value
+ * they return is an independent plain `Uint8Array`, whatever the caller passed in.
+ * @internal
+ */
+export function plainBytes(b: Uint8Array): Uint8Array {
+  return Object.getPrototypeOf(b) === Uint8Array.prototype ? b : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}

@@ -7,6 +7,9 @@
  * - streaming {@link FrameParser} / {@link MessageParser};
  * - payload codecs: TLV (type 0), msgpack (type 2), encrypted msgpack (type 3) with
  *   {@link KeyRegistry}, P-384 ECDH and HKDF-SHA256;
+ * - key exchange helpers ({@link createKeyExchangeOffer}, {@link acceptKeyExchange},
+ *   {@link completeKeyExchange}, {@link answerClientKeyExchange});
+ * - a per-connection codec for servers and clients ({@link WireConnection});
  * - envelope builders and typed accessors.
  *
  * @packageDocumentation
@@ -101,3 +104,15 @@ export {
   type CoreResponseFields,
   type InfraMessageFields,
 } from "./envelope.js";
+export {
+  KEY_EXCHANGE_RANDOM_LENGTH,
+  acceptKeyExchange,
+  answerClientKeyExchange,
+  completeKeyExchange,
+  createKeyExchangeOffer,
+  keyExchangeValues,
+  type AcceptedKeyExchange,
+  type KeyExchangeOffer,
+  type KeyExchangeValues,
+} from "./key-exchange.js";
+export { WireConnection, type WireConnectionOptions } from "./connection.js";

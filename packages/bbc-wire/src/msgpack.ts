@@ -1,5 +1,5 @@
 import { BbcLibError, msgpackDecode, msgpackEncode, type MsgpackValue } from "@bbc1/bbclib";
-import { WireError } from "./errors.js";
+import { WireError, plainBytes } from "./errors.js";
 import { keyBytesShared, keyTypeName } from "./constants/key-type.js";
 import type { WireMessage, WireValue } from "./message.js";
 import { DEFAULT_MAX_DEPTH, type MapDecodeOptions } from "./tlv.js";
@@ -37,7 +37,7 @@ export function encodeMsgpack(message: WireMessage): Uint8Array {
  */
 export function decodeMsgpackValue(body: Uint8Array, maxDepth: number): MsgpackValue {
   try {
-    return msgpackDecode(body, { maps: "map", strings: "bytes", maxDepth });
+    return msgpackDecode(plainBytes(body), { maps: "map", strings: "bytes", maxDepth });
   } catch (cause) {
     if (cause instanceof BbcLibError && cause.code === "TOO_LARGE" && /nesting|deep/i.test(cause.message)) {
       throw new WireError("TOO_DEEP", `msgpack: ${cause.message}`, { cause });

@@ -1,4 +1,4 @@
-import { WireError } from "./errors.js";
+import { WireError, plainBytes } from "./errors.js";
 import { HEADER_LENGTH } from "./header.js";
 import { DEFAULT_MAX_MESSAGE_SIZE, decodePayload, type DecodeOptions, type Frame } from "./codec.js";
 import type { WireMessage } from "./message.js";
@@ -68,7 +68,7 @@ export class FrameParser {
     if (this.#closed !== undefined) throw this.#closedError();
     if (!(chunk instanceof Uint8Array)) throw new WireError("INVALID_ARGUMENT", "chunk must be a Uint8Array");
     if (chunk.length === 0) return;
-    this.#chunks.push(chunk);
+    this.#chunks.push(plainBytes(chunk));
     this.#buffered += chunk.length;
   }
 

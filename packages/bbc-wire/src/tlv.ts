@@ -1,4 +1,4 @@
-import { WireError } from "./errors.js";
+import { WireError, plainBytes } from "./errors.js";
 import { keyBytesShared, keyTypeName, type KeyTypeName } from "./constants/key-type.js";
 import type { WireMessage, WireValue } from "./message.js";
 
@@ -176,6 +176,8 @@ function decodeValue(b: Uint8Array, type: number, start: number, len: number, pa
 export function decodeTlv(body: Uint8Array, options?: MapDecodeOptions): WireMessage {
   const maxDepth = options?.maxDepth ?? DEFAULT_MAX_DEPTH;
   const dropUnknown = options?.unknownKeys === "drop";
+  if (!(body instanceof Uint8Array)) throw new WireError("INVALID_ARGUMENT", "TLV payload must be a Uint8Array");
+  body = plainBytes(body);
   const out: Record<string, WireValue> = {};
   const n = body.length;
   let p = 0;
