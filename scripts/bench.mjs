@@ -19,7 +19,9 @@ for (const base of ["packages", "apps"]) {
     for (const f of readdirSync(dir)) if (f.endsWith(".bench.ts") && `${pkg}/${f}`.includes(filter)) files.push({ pkg, file: join(dir, f) });
   }
 }
-const out = mkdtempSync(join(tmpdir(), "bbc1-bench-"));
+// Bundles live under the repository so that their external imports resolve from node_modules.
+mkdirSync(join(root, "node_modules", ".cache"), { recursive: true });
+const out = mkdtempSync(join(root, "node_modules", ".cache", "bbc1-bench-"));
 const rows = [];
 try {
   for (const { pkg, file } of files) {

@@ -94,7 +94,10 @@ export class ByteWriter {
   }
   u64le(v: number | bigint): void {
     this.ensure(8);
-    this.view.setBigUint64(this.pos, BigInt(v), true);
+    if (typeof v === "number" && v >= 0 && v <= Number.MAX_SAFE_INTEGER) {
+      this.view.setUint32(this.pos, v >>> 0, true);
+      this.view.setUint32(this.pos + 4, Math.floor(v / 0x1_0000_0000), true);
+    } else this.view.setBigUint64(this.pos, BigInt(v), true);
     this.pos += 8;
   }
   u16be(v: number): void {

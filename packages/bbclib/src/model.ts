@@ -79,10 +79,13 @@ export class BBcAsset {
   assetBodySize = 0;
   assetBody: AssetBody | null = null;
 
-  constructor(options: PartOptions & { userId?: Uint8Array; assetFile?: Uint8Array; assetBody?: AssetBody | string } = {}) {
+  constructor(
+    options: PartOptions & { userId?: Uint8Array; assetFile?: Uint8Array; assetBody?: AssetBody | string; nonce?: Uint8Array } = {},
+  ) {
     this.formatType = options.formatType ?? BBcFormat.FORMAT_BINARY;
     this.idLength = options.idLength ?? DEFAULT_ID_LEN;
-    this.nonce = getRandomValue(DEFAULT_ID_LEN);
+    // A decoder passes the nonce it read: no random bytes drawn for nothing.
+    this.nonce = options.nonce ?? getRandomValue(DEFAULT_ID_LEN);
     if (options.userId) this.add({ userId: options.userId, assetFile: options.assetFile, assetBody: options.assetBody });
   }
 
@@ -477,7 +480,11 @@ export class BBcTransaction {
 
   /** The 32-byte digest; also sets `transactionId` to it truncated to `idLength`. */
   digest(): Uint8Array {
-    const d = sha256(transactionForIdBytes(this));
+    return this.setDigest(sha256(transactionForIdBytes(this)));
+  }
+
+  /** @internal Set the transaction id from a digest computed elsewhere (the decoder's fast path). */
+  setDigest(d: Uint8Array): Uint8Array {
     this.transactionId = d.length > this.idLength ? d.slice(0, this.idLength) : d;
     return d;
   }

@@ -202,9 +202,22 @@ function writeCrossPart(w: ByteWriter, tx: BBcTransaction): void {
 
 /** The for-id bytes: SHA-256 of the base part, then the cross reference part. Sets transactionBaseDigest. */
 export function binaryForIdBytes(tx: BBcTransaction): Uint8Array {
-  const w = new ByteWriter(1024);
+  // The base part is only hashed: write it into a reused scratch buffer.
+  const w = takeScratch();
   writeBase(w, tx);
-  const base = sha256(w.buf.subarray(0, w.pos));
+  return forIdFromBaseDigest(tx, sha256(w.buf.subarray(0, w.pos)));
+}
+
+let scratch = new ByteWriter(4096);
+
+/** The shared scratch writer, emptied; one that grew past 1 MiB for a huge transaction is dropped. */
+function takeScratch(): ByteWriter {
+  if (scratch.buf.length > 1 << 20) scratch = new ByteWriter(4096);
+  scratch.pos = 0;
+  return scratch;
+}
+
+function forIdFromBaseDigest(tx: BBcTransaction, base: Uint8Array): Uint8Array {
   tx.transactionBaseDigest = base;
   const out = new ByteWriter(32 + 80);
   out.bytes(base);
@@ -212,12 +225,12 @@ export function binaryForIdBytes(tx: BBcTransaction): Uint8Array {
   return out.finish();
 }
 
-/** The whole binary serialization, 2-byte format prefix included. Sets transactionBaseDigest. */
+/** The whole binary serialization, 2-byte format prefix included. */
 export function encodeTransactionBinary(tx: BBcTransaction): Uint8Array {
-  const w = new ByteWriter(1024);
+  // Written into the reused scratch buffer; finish() copies out exactly the bytes written.
+  const w = takeScratch();
   w.u16le(0);
   writeBase(w, tx);
-  tx.transactionBaseDigest = sha256(w.buf.subarray(2, w.pos));
   writeCrossPart(w, tx);
   u16(w, tx.signatures.length, "signatures count");
   for (const s of tx.signatures) part(w, 4, () => writeSignature(w, s));
@@ -294,10 +307,11 @@ class Reader {
 }
 
 function readAsset(r: Reader, idLength: number, formatType: FormatType): BBcAsset {
-  const a = new BBcAsset({ idLength, formatType });
-  a.assetId = r.id("asset_id", idLength);
-  a.userId = r.id("user_id", idLength);
-  a.nonce = r.bytes(r.u16("nonce length"), "nonce");
+  const assetId = r.id("asset_id", idLength);
+  const userId = r.id("user_id", idLength);
+  const a = new BBcAsset({ idLength, formatType, nonce: r.bytes(r.u16("nonce length"), "nonce") });
+  a.assetId = assetId;
+  a.userId = userId;
   a.assetFileSize = r.u32("asset_file_size");
   a.assetFileDigest = a.assetFileSize > 0 ? r.id("asset_file_digest", idLength) : null;
   const dictFlag = r.u16("asset body dict flag");
@@ -446,6 +460,7 @@ export function decodeTransactionBinary(data: Uint8Array): BBcTransaction {
   const nWit = r.u16("witness flag");
   if (nWit > 1) throw new BbcLibError("MALFORMED", `transaction: witness flag ${nWit} is neither 0 nor 1`);
   if (nWit === 1) tx.witness = readWitness(r.sub(r.u32("witness size"), "witness"), tx);
+  const baseEnd = r.pos;
   const nCross = r.u16("cross_ref flag");
   if (nCross > 1) throw new BbcLibError("MALFORMED", `transaction: cross_ref flag ${nCross} is neither 0 nor 1`);
   if (nCross === 1) tx.crossRef = readCrossRef(r.sub(r.u32("cross_ref size"), "cross_ref"), 0);
@@ -468,6 +483,10 @@ export function decodeTransactionBinary(data: Uint8Array): BBcTransaction {
   }
   r.done();
   tx.transactionData = data;
-  tx.digest();
+  // The strict reader guarantees that re-encoding the base part gives the input bytes back,
+  // so hash those directly, except where v1.1.1 re-encodes pointers with another width.
+  const quirk = tx.idLength !== 32 && tx.relations.some((rel) => rel.pointers.length > 0);
+  if (quirk) tx.digest();
+  else tx.setDigest(sha256(forIdFromBaseDigest(tx, sha256(data.subarray(2, baseEnd)))));
   return tx;
 }

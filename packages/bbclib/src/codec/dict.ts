@@ -122,7 +122,6 @@ export function dictForIdBytes(tx: BBcTransaction): Uint8Array {
 export function encodeTransactionDict(tx: BBcTransaction): Uint8Array {
   const f = tx.formatType;
   const base = txBase(tx);
-  tx.transactionBaseDigest = sha256(pack(f, base));
   const cross = tx.crossRef ? crossRefDict(tx.crossRef) : null;
   const signatures = tx.signatures.map(signatureDict);
   let body: Uint8Array;
@@ -219,12 +218,11 @@ function ints(v: unknown, what: string): number[] {
 
 function readAsset(v: Dict, formatType: FormatType, idLength: number): BBcAsset {
   keysOf(v, ASSET_KEYS, "asset");
-  const a = new BBcAsset({ formatType, idLength });
-  a.assetId = id(v.asset_id, "asset.asset_id");
-  a.userId = id(v.user_id, "asset.user_id");
   const nonce = id(v.nonce, "asset.nonce");
   if (!nonce) bad("asset.nonce is missing");
-  a.nonce = nonce;
+  const a = new BBcAsset({ formatType, idLength, nonce });
+  a.assetId = id(v.asset_id, "asset.asset_id");
+  a.userId = id(v.user_id, "asset.user_id");
   a.assetFileSize = int(v.asset_file_size, "asset.asset_file_size");
   a.assetFileDigest = id(v.asset_file_digest, "asset.asset_file_digest");
   a.assetBodySize = int(v.asset_body_size, "asset.asset_body_size");
