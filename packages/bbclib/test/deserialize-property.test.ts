@@ -141,3 +141,24 @@ describe("deserialize under every single-byte corruption of the uncompressed vec
     }
   });
 });
+
+describe("strictKeys: false behaves like v1.1.1's dict.get(key, default)", () => {
+  const bsonCase = cases.find((c) => c.format_type === 1);
+  it("accepts an unknown key and a missing optional key that strict mode rejects", async () => {
+    expect(bsonCase).toBeDefined();
+    const { bsonDecode, bsonEncode } = await import("../src/index.js");
+    const original = fromHex(bsonCase!.serialized);
+    const doc = bsonDecode(original.subarray(2)) as Record<string, unknown>;
+    const base = doc.transaction_base as Record<string, unknown>;
+    const events = base.events as Record<string, unknown>[];
+    delete events[0].reference_indices; // v1.1.1 defaults it to []
+    base.extra = 1; // unknown: ignored by v1.1.1
+    const body = bsonEncode(doc as never);
+    const bytes = Uint8Array.from([1, 0, ...body]);
+    expect(() => deserialize(bytes)).toThrow(BbcLibError);
+    const tx = deserialize(bytes, { strictKeys: false });
+    expect(tx.events[0].referenceIndices).toEqual([]);
+    // The missing key and the extra one do not take part in the id: the signer's id comes back.
+    expect(toHex(tx.transactionId!)).toBe(bsonCase!.transaction_id);
+  });
+});
