@@ -41,6 +41,28 @@ function chunked(stream: Uint8Array, size: number): Uint8Array[] {
 
 const MiB = 1024 * 1024;
 
+/**
+ * Wraps `measure` and adds the throughput per CPU-second of this process to the note, so the
+ * figure stays meaningful when the machine is shared (wall-clock ops/s drops under load, CPU
+ * time per op does not).
+ */
+function measureCpu(name: string, fn: () => unknown, options: { ms?: number; batch?: number; note?: string; unit?: number; unitName?: string } = {}): BenchRow {
+  const unit = options.unit ?? 1;
+  let calls = 0;
+  const counted = () => {
+    calls++;
+    return fn();
+  };
+  const c0 = process.cpuUsage();
+  const row = measure(name, counted, options);
+  const c = process.cpuUsage(c0);
+  const cpuSec = (c.user + c.system) / 1e6;
+  const perCpu = (calls * unit) / cpuSec;
+  const fmt = perCpu >= 1e6 ? `${(perCpu / 1e6).toFixed(2)}M` : perCpu >= 1e3 ? `${(perCpu / 1e3).toFixed(0)}k` : perCpu.toFixed(1);
+  const cpuNote = `${fmt} ${options.unitName ?? "ops"}/CPU-s`;
+  return { ...row, note: options.note ? `${options.note}; ${cpuNote}` : cpuNote };
+}
+
 export async function run(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const insert: WireMessage = {
@@ -56,10 +78,10 @@ export async function run(): Promise<BenchRow[]> {
   const tlvFrame = encodeMessage(0, insert);
   const size = `${frame.length}-byte frame`;
 
-  rows.push(measure("encode REQUEST_INSERT msgpack", () => encodeMessage(2, insert), { batch: 100, note: size }));
-  rows.push(measure("decode REQUEST_INSERT msgpack", () => decodeFrame(frame), { batch: 100, note: size }));
-  rows.push(measure("encode REQUEST_INSERT TLV", () => encodeMessage(0, insert), { batch: 100, note: `${tlvFrame.length}-byte frame` }));
-  rows.push(measure("decode REQUEST_INSERT TLV", () => decodeFrame(tlvFrame), { batch: 100, note: `${tlvFrame.length}-byte frame` }));
+  rows.push(measureCpu("encode REQUEST_INSERT msgpack", () => encodeMessage(2, insert), { batch: 100, note: size }));
+  rows.push(measureCpu("decode REQUEST_INSERT msgpack", () => decodeFrame(frame), { batch: 100, note: size }));
+  rows.push(measureCpu("encode REQUEST_INSERT TLV", () => encodeMessage(0, insert), { batch: 100, note: `${tlvFrame.length}-byte frame` }));
+  rows.push(measureCpu("decode REQUEST_INSERT TLV", () => decodeFrame(tlvFrame), { batch: 100, note: `${tlvFrame.length}-byte frame` }));
 
   // Encrypted: one sender and one receiver registry sharing a key; frames decrypted in order.
   const key = filled(32, 4);
@@ -71,7 +93,7 @@ export async function run(): Promise<BenchRow[]> {
   const receiver = new KeyRegistry();
   receiver.setCipher(b, key, nonce, a);
   rows.push(
-    measure("encode+decode REQUEST_INSERT encrypted", () => decodeFrame(encodeMessage(3, insert, { registry: sender, keyName: a }), { registry: receiver }), {
+    measureCpu("encode+decode REQUEST_INSERT encrypted", () => decodeFrame(encodeMessage(3, insert, { registry: sender, keyName: a }), { registry: receiver }), {
       batch: 50,
       note: "AES-256-CTR, continuous stream",
     }),
@@ -81,7 +103,7 @@ export async function run(): Promise<BenchRow[]> {
   const smallCount = Math.floor((4 * MiB) / frame.length);
   const smallStream = concat(Array.from({ length: smallCount }, () => frame));
   const smallChunks = chunked(smallStream, 64 * 1024);
-  const small = measure(
+  const small = measureCpu(
     "MessageParser small frames, 64 KiB chunks",
     () => {
       const p = new MessageParser();
@@ -89,16 +111,16 @@ export async function run(): Promise<BenchRow[]> {
       for (const c of smallChunks) for (const m of p.feed(c)) if (m.ok) n++;
       if (n !== smallCount) throw new Error(`parsed ${n} of ${smallCount}`);
     },
-    { ms: 1500 },
+    { ms: 1500, unit: smallCount, unitName: "messages" },
   );
-  rows.push({ ...small, name: small.name, opsPerSec: small.opsPerSec * smallCount, p50us: undefined, p99us: undefined, note: `messages/s; ${((small.opsPerSec * smallStream.length) / MiB).toFixed(0)} MiB/s` });
+  rows.push({ ...small, name: small.name, opsPerSec: small.opsPerSec * smallCount, p50us: undefined, p99us: undefined, note: `messages/s; ${((small.opsPerSec * smallStream.length) / MiB).toFixed(0)} MiB/s; ${small.note}` });
 
   // Large frames: 16 frames of 1 MiB (one transaction_data value each), 64 KiB chunks.
   const big = encodeMessage(2, { ...insert, transaction_data: filled(MiB, 6) });
   const bigStream = concat(Array.from({ length: 16 }, () => big));
   const bigChunks = chunked(bigStream, 64 * 1024);
   const mbps = (row: BenchRow) => `${((row.opsPerSec * bigStream.length) / 1e6).toFixed(0)} MB/s`;
-  const fp = measure(
+  const fp = measureCpu(
     "FrameParser 1 MiB frames, 64 KiB chunks",
     () => {
       const p = new FrameParser();
@@ -106,10 +128,10 @@ export async function run(): Promise<BenchRow[]> {
       for (const c of bigChunks) for (const _f of p.frames(c)) n++;
       if (n !== 16) throw new Error(`parsed ${n} of 16`);
     },
-    { ms: 1500 },
+    { ms: 1500, unit: bigStream.length / 1e6, unitName: "MB" },
   );
-  rows.push({ ...fp, note: `${mbps(fp)} (framing only)` });
-  const mp = measure(
+  rows.push({ ...fp, note: `${mbps(fp)} (framing only); ${fp.note}` });
+  const mp = measureCpu(
     "MessageParser 1 MiB frames, 64 KiB chunks",
     () => {
       const p = new MessageParser();
@@ -117,8 +139,8 @@ export async function run(): Promise<BenchRow[]> {
       for (const c of bigChunks) for (const m of p.feed(c)) if (m.ok) n++;
       if (n !== 16) throw new Error(`parsed ${n} of 16`);
     },
-    { ms: 1500 },
+    { ms: 1500, unit: bigStream.length / 1e6, unitName: "MB" },
   );
-  rows.push({ ...mp, note: `${mbps(mp)} (framing + msgpack decode)` });
+  rows.push({ ...mp, note: `${mbps(mp)} (framing + msgpack decode); ${mp.note}` });
   return rows;
 }

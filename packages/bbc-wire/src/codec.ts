@@ -149,6 +149,7 @@ export interface Frame {
 
 /** A frame with its decoded message. */
 export interface DecodedFrame extends Frame {
+  /** The decoded message, keyed by KeyType name in wire order. */
   readonly message: WireMessage;
 }
 

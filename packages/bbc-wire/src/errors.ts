@@ -58,9 +58,12 @@ export type WireErrorCode =
  * the `BbcLibError` of the msgpack codec).
  */
 export class WireError extends Error {
+  /** Always `"WireError"`. */
   override readonly name = "WireError";
+  /** What kind of failure this is (see {@link WireErrorCode}). */
   readonly code: WireErrorCode;
 
+  /** @param code - the failure kind; @param message - what was wrong; @param options - `cause` to chain. */
   constructor(code: WireErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;

@@ -61,7 +61,7 @@ export {
   type WireValue,
 } from "./message.js";
 export { HEADER_LENGTH, decodeHeader, encodeHeader, type FrameHeader } from "./header.js";
-export { decodeTlv, encodeTlv, type MapDecodeOptions } from "./tlv.js";
+export { DEFAULT_MAX_DEPTH, decodeTlv, encodeTlv, type MapDecodeOptions } from "./tlv.js";
 export { decodeMsgpack, encodeMsgpack } from "./msgpack.js";
 export {
   DEFAULT_MAX_MESSAGE_SIZE,

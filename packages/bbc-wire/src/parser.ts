@@ -25,6 +25,7 @@ const EMPTY = new Uint8Array(0);
  *   {@link MessageParser} skips them).
  */
 export class FrameParser {
+  /** Largest payload accepted, in bytes. */
   readonly maxMessageSize: number;
   #chunks: Uint8Array[] = [];
   #head = 0; // index of the first chunk with unread bytes

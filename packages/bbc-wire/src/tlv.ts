@@ -37,6 +37,7 @@ export interface MapDecodeOptions {
   maxDepth?: number;
 }
 
+/** Default maximum nesting depth of values below the message map ({@link MapDecodeOptions.maxDepth}). */
 export const DEFAULT_MAX_DEPTH = 32;
 
 class Writer {

@@ -1,0 +1,29 @@
+/** The hand-framed example of README.md, byte for byte. */
+import { describe, expect, it } from "vitest";
+import { MessageParser, MsgType, clientRequest, decodeFrame, encodeMessage } from "../src/index.js";
+
+// 8-byte header: payload_type 2 (msgpack), payload_version 0, length 0x21 = 33
+const header = [0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x21];
+// msgpack fixmap of 5 entries; keys are 4-byte raw strings (0xa4 + the KeyType code)
+const body = [
+  0x85,
+  0xa4, 0x00, 0x00, 0x00, 0x09, 0x1b, // command = 27 (REQUEST_GET_NODEID)
+  0xa4, 0x00, 0x00, 0x00, 0x50, 0xc0, // domain_id = nil
+  0xa4, 0x00, 0x00, 0x00, 0x51, 0xc0, // source_user_id = nil
+  0xa4, 0x00, 0x00, 0x00, 0x00, 0x00, // status = 0
+  0xa4, 0x00, 0x00, 0x00, 0x0b, 0xa2, 0x01, 0x00, // query_id = 01 00 (raw, not bin)
+];
+
+describe("README example", () => {
+  it("the hand-built frame equals encodeMessage and decodes back", () => {
+    const frame = new Uint8Array([...header, ...body]);
+    expect(body.length).toBe(0x21);
+    const msg = clientRequest({ command: MsgType.REQUEST_GET_NODEID, domainId: null, sourceUserId: null, queryId: new Uint8Array([1, 0]) });
+    expect(encodeMessage(2, msg)).toEqual(frame);
+    expect(decodeFrame(frame).message).toEqual(msg);
+    const p = new MessageParser();
+    const got = [...p.feed(frame.subarray(0, 5)), ...p.feed(frame.subarray(5))];
+    expect(got.length).toBe(1);
+    expect(got[0]!.ok && got[0]!.message).toEqual(msg);
+  });
+});
