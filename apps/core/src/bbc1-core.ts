@@ -1,0 +1,112 @@
+#!/usr/bin/env node
+/**
+ * bbc1-core: runs a BBc-1 v1.1.1 core node (client port 9000, working dir .bbc1, SQLite ledger,
+ * loopback by default). SIGINT / SIGTERM close it cleanly: requests already read finish, ledgers
+ * and files are closed, the config is saved.
+ */
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync, rmSync, writeFileSync, openSync } from "node:fs";
+import pino from "pino";
+import { BBcCoreService, isCoreError } from "@bbc1/core";
+import { USAGE, parseArgs, pinoLevel, type CoreArgs } from "./args.js";
+
+/** PID file of `--daemon` / `--kill` (the reference's fixed path). */
+export const PID_FILE = "/tmp/bbc1.pid";
+
+function fail(msg: string, code = 2): never {
+  process.stderr.write(`bbc1-core: ${msg}\n`);
+  process.exit(code);
+}
+
+function killDaemon(): never {
+  if (!existsSync(PID_FILE)) fail(`no ${PID_FILE}; is a daemon running?`, 1);
+  const pid = Number(readFileSync(PID_FILE, "utf8").trim());
+  try {
+    if (Number.isInteger(pid) && pid > 0) process.kill(pid, "SIGTERM");
+  } catch (e) {
+    process.stderr.write(`bbc1-core: cannot signal ${pid}: ${(e as Error).message}\n`);
+  }
+  rmSync(PID_FILE, { force: true });
+  process.exit(0);
+}
+
+function daemonize(argv: string[]): never {
+  const args = argv.filter((x) => x !== "-d" && x !== "--daemon");
+  const out = openSync("/dev/null", "a");
+  const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...args], {
+    detached: true,
+    stdio: ["ignore", out, out],
+  });
+  writeFileSync(PID_FILE, `${child.pid}\n`);
+  child.unref();
+  process.exit(0);
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  let args: CoreArgs;
+  try {
+    args = parseArgs(argv);
+  } catch (e) {
+    process.stderr.write(`${USAGE}\n`);
+    fail((e as Error).message);
+  }
+  if (args.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  if (args.kill) killDaemon();
+  if (args.daemon) daemonize(argv);
+
+  const dest = args.log === "-" ? pino.destination(2) : pino.destination({ dest: args.log, mkdir: true, sync: false });
+  const logger = pino({ name: "bbc1-core", level: pinoLevel(args.verbose_level) }, dest);
+  let useNodeKey: boolean | undefined;
+  if (args.no_nodekey) useNodeKey = false;
+  else if (args.nodekey) useNodeKey = true;
+
+  let node: BBcCoreService;
+  try {
+    node = await BBcCoreService.start({
+      corePort: args.coreport,
+      p2pPort: args.p2pport,
+      workingDir: args.workingdir,
+      configFile: args.config,
+      defaultConfigFile: args.default_config,
+      useNodeKey,
+      useDomain0: args.domain0,
+      useLedgerSubsystem: args.ledgersubsystem,
+      ip4addr: args.ip4addr,
+      ip6addr: args.ip6addr,
+      host: args.bind,
+      logger,
+    });
+  } catch (e) {
+    logger.fatal({ err: e }, "cannot start");
+    logger.flush?.();
+    fail(isCoreError(e) ? `${e.code}: ${e.message}` : String(e), 1);
+  }
+  logger.info({ port: node.port, host: node.host, workingdir: args.workingdir, pid: process.pid }, "bbc1-core ready");
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    node
+      .close()
+      .then(() => {
+        logger.flush?.();
+        process.exit(0);
+      })
+      .catch((e: unknown) => {
+        logger.error({ err: e }, "shutdown failed");
+        process.exit(1);
+      });
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+}
+
+void main();

@@ -1,0 +1,182 @@
+/**
+ * Spawns the real bbc1-core executable (apps/core/dist/bbc1-core.js, built by `turbo run build`
+ * before `vitest run` in CI; bundled here with esbuild when dist/ is missing) and talks to it
+ * with @bbc1/client.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { KeyPair, addEventAsset, getNewId, makeTransaction } from "@bbc1/bbclib";
+import { BBcAppClient } from "@bbc1/client";
+
+const appDir = resolve(import.meta.dirname, "..");
+let entry = join(appDir, "dist", "bbc1-core.js");
+
+async function ensureEntry(): Promise<void> {
+  if (existsSync(entry)) return;
+  const { build } = await import("esbuild");
+  entry = join(appDir, "node_modules", ".cache", "bbc1-core-test", "bbc1-core.mjs");
+  await build({
+    entryPoints: [join(appDir, "src", "bbc1-core.ts")],
+    outfile: entry,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    conditions: ["@bbc1/source", "node"],
+    packages: "external",
+    logLevel: "error",
+    banner: { js: "import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);" },
+    plugins: [
+      {
+        name: "bbc1-source",
+        setup(b) {
+          b.onResolve({ filter: /^@bbc1\// }, async (args) => {
+            const r = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, pluginData: "inner" });
+            return args.pluginData === "inner" ? undefined : { path: r.path, external: false };
+          });
+        },
+      },
+    ],
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((res) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => res(p));
+    });
+  });
+}
+
+interface Proc {
+  child: ChildProcess;
+  port: number;
+  stderr: () => string;
+  exit: Promise<number | null>;
+}
+
+async function run(args: string[], cwd: string): Promise<Proc> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [entry, "--coreport", String(port), "-v", "info", ...args], { cwd, stdio: ["ignore", "pipe", "pipe"] });
+  let err = "";
+  child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+  const exit = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+  const deadline = Date.now() + 20_000;
+  while (!err.includes("bbc1-core ready")) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`bbc1-core did not start:\n${err}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { child, port, stderr: () => err, exit };
+}
+
+function tx(key: KeyPair, user: Uint8Array, ag: Uint8Array) {
+  const t = makeTransaction({ eventNum: 1, witness: true });
+  addEventAsset(t, 0, ag, user, { assetBody: "app test " + Math.random() });
+  t.witness!.addWitness(user);
+  t.addSignature(user, t.sign(key));
+  return t;
+}
+
+describe("bbc1-core executable", () => {
+  let cwd: string;
+  beforeAll(async () => {
+    await ensureEntry();
+    cwd = mkdtempSync(join(tmpdir(), "bbc1-app-"));
+  }, 120_000);
+  afterAll(() => rmSync(cwd, { recursive: true, force: true }));
+
+  it("prints usage with --help and rejects unknown flags", async () => {
+    const help = spawn(process.execPath, [entry, "--help"], { cwd });
+    let out = "";
+    help.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    expect(await new Promise((r) => help.on("exit", r))).toBe(0);
+    expect(out).toContain("--coreport");
+    const bad = spawn(process.execPath, [entry, "--nonsense"], { cwd, stdio: "ignore" });
+    expect(await new Promise((r) => bad.on("exit", r))).toBe(2);
+  });
+
+  it("starts with defaults in .bbc1 (node key created), serves clients, stops cleanly on SIGTERM and keeps data", async () => {
+    const p = await run([], cwd);
+    expect(existsSync(join(cwd, ".bbc1", "node_key.pem"))).toBe(true);
+    expect(existsSync(join(cwd, ".bbc1", "config.json"))).toBe(true);
+    const domainId = getNewId("app domain " + Math.random());
+    const user = getNewId("app user");
+    const key = KeyPair.generate();
+    const c = await BBcAppClient.connect({ port: p.port, domainId, userId: user, requestTimeoutMs: 10_000 });
+    await c.loadNodeKey(join(cwd, ".bbc1", "node_key.pem"));
+    await c.domainSetup(domainId);
+    await c.register();
+    const ids: Uint8Array[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await c.insertTransaction(tx(key, user, getNewId("ag")))).transactionId);
+    const found = await c.searchTransaction(ids[2]!);
+    expect(found.transactionData).toBeDefined();
+    await c.close();
+    p.child.kill("SIGTERM");
+    expect(await p.exit).toBe(0);
+    expect(p.stderr()).toContain("bbc1 core closed");
+    const conf = JSON.parse(readFileSync(join(cwd, ".bbc1", "config.json"), "utf8"));
+    expect(conf.domains[Buffer.from(domainId).toString("hex")]).toBeDefined();
+
+    const p2 = await run([], cwd);
+    const c2 = await BBcAppClient.connect({ port: p2.port, domainId, userId: user, requestTimeoutMs: 10_000 });
+    await c2.register();
+    expect(await c2.countTransactions({ userId: user })).toBe(5);
+    await c2.close();
+    p2.child.kill("SIGINT");
+    expect(await p2.exit).toBe(0);
+  });
+
+  it("--no_nodekey accepts unsigned admin commands; -w and --p2pport are honoured", async () => {
+    const wd = join(cwd, "other-wd");
+    const p = await run(["--no_nodekey", "-w", wd, "--p2pport", "7777"], cwd);
+    const c = await BBcAppClient.connect({ port: p.port, requestTimeoutMs: 10_000 });
+    const conf = (await c.getBbcConfig()).config as { network: { p2p_port: number }; client: { use_node_key: boolean }; workingdir: string };
+    expect(conf.network.p2p_port).toBe(7777);
+    expect(conf.client.use_node_key).toBe(false);
+    expect(conf.workingdir).toBe(wd);
+    expect(existsSync(join(wd, "node_key.pem"))).toBe(false);
+    await c.close();
+    p.child.kill("SIGTERM");
+    expect(await p.exit).toBe(0);
+  });
+
+  it("SIGINT during a burst of inserts: every acknowledged insert is on disk", async () => {
+    const wd = join(cwd, "burst");
+    const p = await run(["--no_nodekey", "-w", wd], cwd);
+    const domainId = getNewId("burst domain");
+    const user = getNewId("burst user");
+    const key = KeyPair.generate();
+    const c = await BBcAppClient.connect({ port: p.port, domainId, userId: user, requestTimeoutMs: 10_000 });
+    await c.domainSetup(domainId);
+    await c.register();
+    let acked = 0;
+    const pending: Promise<unknown>[] = [];
+    for (let i = 0; i < 200; i++) {
+      pending.push(
+        c.insertTransaction(tx(key, user, getNewId("b"))).then(
+          () => acked++,
+          () => undefined,
+        ),
+      );
+      if (i === 100) p.child.kill("SIGINT");
+    }
+    await Promise.all(pending);
+    expect(await p.exit).toBe(0);
+    await c.close().catch(() => undefined);
+    const p2 = await run(["--no_nodekey", "-w", wd], cwd);
+    const c2 = await BBcAppClient.connect({ port: p2.port, domainId, userId: user, requestTimeoutMs: 10_000 });
+    await c2.register();
+    const n = await c2.countTransactions({ userId: user });
+    expect(n).toBeGreaterThanOrEqual(acked);
+    expect(acked).toBeGreaterThan(0);
+    await c2.close();
+    p2.child.kill("SIGTERM");
+    expect(await p2.exit).toBe(0);
+  });
+});
