@@ -1,0 +1,127 @@
+/**
+ * End to end over loopback: @bbc1/client against an in-process @bbc1/core node (SQLite ledger in
+ * a temporary working directory). Transactions are built and signed before the timed loop, so
+ * the figures are client encode + TCP + node (validate, store, answer) + client decode.
+ *
+ * - insert, 1 client, one request in flight
+ * - insert, 16 clients, one request in flight each
+ * - search by id (p50/p99), 1 client
+ * - traverse 3 hops backwards along a chain, 1 client
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { measureAsync, type BenchRow } from "../../../bench/harness.js";
+import { BBcCoreService } from "@bbc1/core";
+import { KeyPair, addEventAsset, addRelationAsset, addRelationPointer, makeTransaction, sha256, type BBcTransaction } from "@bbc1/bbclib";
+import { BBcAppClient } from "../src/index.js";
+
+const te = new TextEncoder();
+const domainId = sha256(te.encode("bench domain"));
+const assetGroup = sha256(te.encode("bench asset group"));
+const key = KeyPair.generate();
+let seq = 0;
+
+function makeTx(user: Uint8Array): BBcTransaction {
+  const tx = makeTransaction({ eventNum: 1, witness: true });
+  addEventAsset(tx, 0, assetGroup, user, { assetBody: `bench ${seq++} ${Date.now()}` });
+  tx.witness!.addWitness(user);
+  tx.addSignature(user, tx.sign(key));
+  tx.serialize();
+  return tx;
+}
+
+/** A pool of pre-signed transactions, refilled (outside no timing guarantees) when drained. */
+function pool(user: Uint8Array, n: number): () => BBcTransaction {
+  const txs = Array.from({ length: n }, () => makeTx(user));
+  return () => txs.pop() ?? makeTx(user);
+}
+
+export async function run(): Promise<BenchRow[]> {
+  const dir = mkdtempSync(join(tmpdir(), "bbc1-client-bench-"));
+  const node = await BBcCoreService.start({ workingDir: dir, corePort: 0, useNodeKey: false, logLevel: "silent" });
+  const clients: BBcAppClient[] = [];
+  const rows: BenchRow[] = [];
+  try {
+    const connect = async (i: number): Promise<BBcAppClient> => {
+      const c = await BBcAppClient.connect({ port: node.port, domainId, userId: sha256(te.encode(`bench user ${i}`)) });
+      clients.push(c);
+      await c.register();
+      return c;
+    };
+    const admin = await connect(0);
+    await admin.domainSetup(domainId);
+    const user0 = admin.userId!;
+
+    // sequential inserts
+    const next0 = pool(user0, 3000);
+    const ids: Uint8Array[] = [];
+    rows.push(
+      await measureAsync(
+        "insert, 1 client, 1 in flight",
+        async () => {
+          const r = await admin.insertTransaction(next0());
+          ids.push(r.transactionId);
+        },
+        { ms: 3000, note: "1-event tx, witness-signed, SQLite WAL" },
+      ),
+    );
+
+    // 16 concurrent clients, one request in flight each
+    const many = await Promise.all(Array.from({ length: 16 }, (_, i) => connect(i + 1)));
+    const free = many.map((c) => ({ c, next: pool(c.userId!, 400) }));
+    rows.push(
+      await measureAsync(
+        "insert, 16 clients, 1 in flight each",
+        async () => {
+          const w = free.pop()!;
+          try {
+            await w.c.insertTransaction(w.next());
+          } finally {
+            free.push(w);
+          }
+        },
+        { ms: 3000, concurrency: 16, note: "aggregate ops/s; latency per insert" },
+      ),
+    );
+
+    // search by id
+    let k = 0;
+    rows.push(
+      await measureAsync(
+        "search by id, 1 client",
+        async () => {
+          await admin.searchTransaction(ids[(k++ * 7919) % ids.length]!);
+        },
+        { ms: 2000, note: `${ids.length} tx in the ledger` },
+      ),
+    );
+
+    // a chain for traversal: each tx points to the previous one
+    const chain: Uint8Array[] = [ids[0]!];
+    for (let i = 0; i < 60; i++) {
+      const tx = makeTransaction({ relationNum: 1, witness: true });
+      addRelationAsset(tx, 0, assetGroup, user0, { assetBody: `chain ${i}` });
+      addRelationPointer(tx, 0, chain[chain.length - 1]!, null);
+      tx.witness!.addWitness(user0);
+      tx.addSignature(user0, tx.sign(key));
+      chain.push((await admin.insertTransaction(tx)).transactionId);
+    }
+    let j = 0;
+    rows.push(
+      await measureAsync(
+        "traverse 3 hops backwards, 1 client",
+        async () => {
+          const r = await admin.traverseTransactions(chain[3 + (j++ % (chain.length - 3))]!, { direction: 1, hopCount: 3 });
+          if (r.tree.length !== 3) throw new Error(`traverse returned ${r.tree.length} levels`);
+        },
+        { ms: 2000, note: "3 levels, 1 tx each" },
+      ),
+    );
+  } finally {
+    for (const c of clients) await c.close();
+    await node.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return rows;
+}
