@@ -173,7 +173,8 @@ export function splitFrame(frame: Uint8Array, options?: { maxMessageSize?: numbe
 /** Decodes exactly one complete frame (header + payload): {@link splitFrame} then {@link decodePayload}. */
 export function decodeFrame(frame: Uint8Array, options?: DecodeOptions): DecodedFrame {
   const f = splitFrame(frame, options);
-  return { ...f, message: decodePayload(f.payloadType, f.body, options) };
+  const message = decodePayload(f.payloadType, f.body, options);
+  return { payloadType: f.payloadType, formatVersion: f.formatVersion, body: f.body, message };
 }
 
 function hex(b: Uint8Array): string {

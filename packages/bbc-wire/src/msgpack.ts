@@ -13,21 +13,141 @@ import { DEFAULT_MAX_DEPTH, type MapDecodeOptions } from "./tlv.js";
  * between KeyType names and 4-byte keys and maps codec failures to `WireError`.
  */
 
+const textEncoder = new TextEncoder();
+const TWO_32 = 0x1_0000_0000;
+
+function rawHeaderLength(n: number): number {
+  return n <= 0x1f ? 1 : n <= 0xffff ? 3 : 5;
+}
+
+function intLength(v: number): number {
+  if (v >= 0) return v < 0x80 ? 1 : v <= 0xff ? 2 : v <= 0xffff ? 3 : v < TWO_32 ? 5 : 9;
+  return v >= -0x20 ? 1 : v >= -0x80 ? 2 : v >= -0x8000 ? 3 : v >= -0x8000_0000 ? 5 : 9;
+}
+
 /** Encodes a message as a msgpack map with 4-byte raw keys, in insertion order (body only). */
 export function encodeMsgpack(message: WireMessage): Uint8Array {
-  const map = new Map<MsgpackValue, MsgpackValue>();
-  for (const name of Object.keys(message)) {
+  // Fast path: top-level byte strings, text, ints, booleans and nil are written directly into
+  // one buffer of the exact size; any other value (lists, maps, floats, big ints) is encoded by
+  // bbclib's codec. Both follow the same msgpack-python 0.5 rules, so the bytes are identical.
+  const names = Object.keys(message);
+  const keys: Uint8Array[] = [];
+  const values: (WireValue | Uint8Array)[] = [];
+  const encoded: (Uint8Array | undefined)[] = [];
+  let size = 0;
+  for (const name of names) {
     const v = (message as Record<string, WireValue | undefined>)[name];
     if (v === undefined) continue;
     const key = keyBytesShared(name);
     if (key === undefined) throw new WireError("UNKNOWN_KEY", `msgpack: ${JSON.stringify(name)} is not a KeyType name`);
-    map.set(key, v as MsgpackValue);
+    let value: WireValue = v;
+    let pre: Uint8Array | undefined;
+    if (typeof value === "string") value = textEncoder.encode(value);
+    if (value instanceof Uint8Array) {
+      if (value.length >= TWO_32) throw new WireError("ENCODE", `msgpack: ${name} is longer than 2^32-1 bytes`);
+      size += rawHeaderLength(value.length) + value.length;
+    } else if (value === null || typeof value === "boolean") {
+      size += 1;
+    } else if (typeof value === "number" && Number.isSafeInteger(value)) {
+      size += intLength(value);
+    } else {
+      try {
+        pre = msgpackEncode(value as MsgpackValue, { binary: "raw" });
+      } catch (cause) {
+        throw new WireError("ENCODE", `msgpack: cannot encode ${name}: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+      }
+      size += pre.length;
+    }
+    keys.push(key);
+    values.push(value);
+    encoded.push(pre);
+    size += 5; // a4 + 4-byte key
   }
-  try {
-    return msgpackEncode(map, { binary: "raw" });
-  } catch (cause) {
-    throw new WireError("ENCODE", `msgpack: cannot encode message: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+  const n = keys.length;
+  const headerLength = n <= 15 ? 1 : n <= 0xffff ? 3 : 5;
+  const out = new Uint8Array(headerLength + size);
+  const dv = new DataView(out.buffer);
+  let p = 0;
+  if (n <= 15) out[p++] = 0x80 | n;
+  else if (n <= 0xffff) {
+    out[p++] = 0xde;
+    dv.setUint16(p, n);
+    p += 2;
+  } else {
+    out[p++] = 0xdf;
+    dv.setUint32(p, n);
+    p += 4;
   }
+  for (let i = 0; i < n; i++) {
+    out[p++] = 0xa4;
+    out.set(keys[i]!, p);
+    p += 4;
+    const pre = encoded[i];
+    if (pre !== undefined) {
+      out.set(pre, p);
+      p += pre.length;
+      continue;
+    }
+    const v = values[i];
+    if (v instanceof Uint8Array) {
+      const len = v.length;
+      if (len <= 0x1f) out[p++] = 0xa0 | len;
+      else if (len <= 0xffff) {
+        out[p++] = 0xda;
+        dv.setUint16(p, len);
+        p += 2;
+      } else {
+        out[p++] = 0xdb;
+        dv.setUint32(p, len);
+        p += 4;
+      }
+      out.set(v, p);
+      p += len;
+    } else if (v === null) out[p++] = 0xc0;
+    else if (v === true) out[p++] = 0xc3;
+    else if (v === false) out[p++] = 0xc2;
+    else p = writeInt(out, dv, p, v as number);
+  }
+  return out;
+}
+
+function writeInt(out: Uint8Array, dv: DataView, p: number, v: number): number {
+  if (v >= 0) {
+    if (v < 0x80) out[p++] = v;
+    else if (v <= 0xff) {
+      out[p++] = 0xcc;
+      out[p++] = v;
+    } else if (v <= 0xffff) {
+      out[p++] = 0xcd;
+      dv.setUint16(p, v);
+      p += 2;
+    } else if (v < TWO_32) {
+      out[p++] = 0xce;
+      dv.setUint32(p, v);
+      p += 4;
+    } else {
+      out[p++] = 0xcf;
+      dv.setBigUint64(p, BigInt(v));
+      p += 8;
+    }
+  } else if (v >= -0x20) out[p++] = v & 0xff;
+  else if (v >= -0x80) {
+    out[p++] = 0xd0;
+    out[p++] = v & 0xff;
+  } else if (v >= -0x8000) {
+    out[p++] = 0xd1;
+    dv.setInt16(p, v);
+    p += 2;
+  } else if (v >= -0x8000_0000) {
+    out[p++] = 0xd2;
+    dv.setInt32(p, v);
+    p += 4;
+  } else {
+    out[p++] = 0xd3;
+    dv.setBigInt64(p, BigInt(v));
+    p += 8;
+  }
+  return p;
 }
 
 /**

@@ -3,6 +3,8 @@
  * Cases are recognised by their structure, never by name, so files that gain cases (or new
  * files) are tested without code changes.
  */
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   KeyRegistry,
@@ -17,11 +19,25 @@ import {
   type WireMessage,
   type WirePayloadType,
 } from "../src/index.js";
-import { bytesToHex, hexToBytes, loadWireVectorFiles, messageFromTagged } from "./helpers.js";
+import { FIXTURES, bytesToHex, hexToBytes, loadWireVectorFiles, messageFromTagged } from "./helpers.js";
 
 type Case = Record<string, unknown>;
 
 const files = loadWireVectorFiles();
+
+// The shared vectors live beside the repository (../shared/vectors from its root).
+const SHARED_VECTORS = join(FIXTURES, "..", "..", "..", "..", "..", "shared", "vectors");
+
+describe.skipIf(!existsSync(SHARED_VECTORS))("fixtures are current copies of shared/vectors", () => {
+  const shared = existsSync(SHARED_VECTORS)
+    ? readdirSync(SHARED_VECTORS).filter((f) => /^wire-.*\.json$/.test(f) || /transcript.*\.json$/i.test(f))
+    : [];
+  it("wire-messages.json is among them", () => expect(shared).toContain("wire-messages.json"));
+  it.each(shared)("%s is copied unchanged into test/fixtures", (f) => {
+    expect(existsSync(join(FIXTURES, f))).toBe(true);
+    expect(readFileSync(join(FIXTURES, f), "utf8")).toBe(readFileSync(join(SHARED_VECTORS, f), "utf8"));
+  });
+});
 
 function isFrameCase(c: Case): boolean {
   return typeof c.frame === "string" && (typeof c.message === "object" || typeof c.decoded === "object");
