@@ -87,13 +87,14 @@ export function ledgerMigrations(dialect: DbType): Record<string, Migration> {
   return {
     "0001_ledger": {
       async up(db: Kysely<any>) {
-        let txTable = db.schema
+        // a rowid table with the primary key as its (automatic) unique index, as v1.1.1: rows are appended, and
+        // transactions of a few hundred bytes or more would overflow the pages of a WITHOUT ROWID table
+        await db.schema
           .createTable("transaction_table")
           .ifNotExists()
           .addColumn("transaction_id", t.id, (c) => c.primaryKey().notNull())
-          .addColumn("transaction_data", t.data);
-        if (dialect === "sqlite") txTable = txTable.modifyEnd(sql`without rowid`);
-        await txTable.execute();
+          .addColumn("transaction_data", t.data)
+          .execute();
 
         await db.schema
           .createTable("asset_info_table")
