@@ -146,8 +146,8 @@ function encodeValue(w: ByteWriter, v: MsgpackValue, newSpec: boolean, depth: nu
   } else if (typeof v === "boolean") {
     w.u8(v ? 0xc3 : 0xc2);
   } else if (typeof v === "number") {
+    // Integers beyond 2^53 arrive from the decoder as bigint: a number that large is a float.
     if (Number.isSafeInteger(v)) encodeInt(w, v);
-    else if (Number.isInteger(v)) encodeBigInt(w, BigInt(v));
     else {
       w.u8(0xcb);
       w.ensure(8);
