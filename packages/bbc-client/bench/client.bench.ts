@@ -7,6 +7,7 @@
  * - insert, 16 clients, one request in flight each
  * - search by id (p50/p99), 1 client
  * - traverse 3 hops backwards along a chain, 1 client
+ * - for scale, the client alone: count round trip against a stub server that answers at once
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,6 +16,7 @@ import { measureAsync, type BenchRow } from "../../../bench/harness.js";
 import { BBcCoreService } from "@bbc1/core";
 import { KeyPair, addEventAsset, addRelationAsset, addRelationPointer, makeTransaction, sha256, type BBcTransaction } from "@bbc1/bbclib";
 import { BBcAppClient } from "../src/index.js";
+import { FakeCore, reply } from "../test/fake-core.js";
 
 const te = new TextEncoder();
 const domainId = sha256(te.encode("bench domain"));
@@ -122,6 +124,24 @@ export async function run(): Promise<BenchRow[]> {
     for (const c of clients) await c.close();
     await node.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+
+  // the client alone: encode, loopback TCP, a stub that decodes and answers, decode
+  const stub = await FakeCore.start((r) => {
+    r.conn.send(reply(r.message, 95, { count: 1 }));
+    stub.received.length = 0;
+  });
+  const sc = await BBcAppClient.connect({ port: stub.port, domainId, userId: sha256(te.encode("stub user")) });
+  try {
+    rows.push(
+      await measureAsync("count round trip vs stub server (client cost)", () => sc.countTransactions({ assetGroupId: assetGroup }), {
+        ms: 1500,
+        note: "no node: client + loopback + stub decode/encode",
+      }),
+    );
+  } finally {
+    await sc.close();
+    await stub.close();
   }
   return rows;
 }
