@@ -3,7 +3,7 @@
 // needed), prints one table and writes bench/results.json.
 // Usage: npm run bench [-- <filter>]   e.g. npm run bench -- bbclib
 import { build } from "esbuild";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir, cpus } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -19,6 +19,29 @@ for (const base of ["packages", "apps"]) {
     for (const f of readdirSync(dir)) if (f.endsWith(".bench.ts") && `${pkg}/${f}`.includes(filter)) files.push({ pkg, file: join(dir, f) });
   }
 }
+// Our own packages are bundled from their TypeScript sources (the "@bbc1/source" export);
+// third-party packages stay external and load from node_modules.
+const sourceEntries = new Map();
+for (const base of ["packages", "apps"]) {
+  if (!existsSync(join(root, base))) continue;
+  for (const dir of readdirSync(join(root, base))) {
+    const pj = join(root, base, dir, "package.json");
+    if (!existsSync(pj)) continue;
+    const p = JSON.parse(readFileSync(pj, "utf8"));
+    const entry = p.exports?.["."]?.["@bbc1/source"];
+    if (p.name && entry) sourceEntries.set(p.name, join(root, base, dir, entry));
+  }
+}
+const sourcePlugin = {
+  name: "bbc1-source",
+  setup(b) {
+    b.onResolve({ filter: /^@bbc1\/[^/]+$/ }, (args) => {
+      const path = sourceEntries.get(args.path);
+      return path ? { path, external: false } : undefined;
+    });
+  },
+};
+
 // Bundles live under the repository so that their external imports resolve from node_modules.
 mkdirSync(join(root, "node_modules", ".cache"), { recursive: true });
 const out = mkdtempSync(join(root, "node_modules", ".cache", "bbc1-bench-"));
@@ -35,18 +58,7 @@ try {
       target: "node20",
       conditions: ["@bbc1/source", "node"],
       packages: "external",
-      plugins: [
-        {
-          // Our own packages are bundled from source; third-party ones stay external.
-          name: "bbc1-source",
-          setup(b) {
-            b.onResolve({ filter: /^@bbc1\// }, async (args) => {
-              const r = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, pluginData: "inner" });
-              return args.pluginData === "inner" ? undefined : { path: r.path, external: false };
-            });
-          },
-        },
-      ],
+      plugins: [sourcePlugin],
       banner: { js: "import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);" },
       logLevel: "error",
     });
