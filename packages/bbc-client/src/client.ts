@@ -1254,7 +1254,10 @@ export class BBcAppClient {
     } catch (e) {
       return Promise.reject(e);
     }
-    const qid = qidNumber(msg.query_id)!;
+    const qid = qidNumber(msg.query_id);
+    if (qid === undefined) {
+      return Promise.reject(new BbcClientError("INVALID_ARGUMENT", `request ${command} has no 2-byte query_id to match an answer`, { command }));
+    }
     return new Promise<T>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const settle = (): void => {

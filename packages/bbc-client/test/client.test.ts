@@ -306,6 +306,18 @@ describe("answers, errors, timeouts, disconnects", () => {
     await expect(client.getStats()).rejects.toMatchObject({ code: "DISCONNECTED" });
   });
 
+  it("low-level request/send: raw answers, and no waiting on commands without a query_id", async () => {
+    const { core, client } = await setup();
+    core.handler = (r) => {
+      if (r.message.command === MsgType.REQUEST_GET_STATS) r.conn.send(reply(r.message, MsgType.RESPONSE_GET_STATS, { stats: new Map() }, false));
+    };
+    const raw = await client.request(MsgType.REQUEST_GET_STATS, { random: new Uint8Array(32) }, [MsgType.RESPONSE_GET_STATS]);
+    expect(raw.stats).toBeInstanceOf(Map);
+    await expect(client.request(MsgType.MESSAGE, {}, [MsgType.MESSAGE])).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    await client.send(200, { message: "unknown command" });
+    expect((await core.next((r) => r.message.command === 200)).message.query_id).toBeInstanceOf(Uint8Array);
+  });
+
   it("connect to a closed port fails with CONNECT_FAILED", async () => {
     const c = await FakeCore.start();
     const port = c.port;
