@@ -53,6 +53,15 @@ export function asRecord(input: InsertInput): LedgerRecord {
     throw new StorageError("BAD_ARGUMENT", "insert expects a BBcTransaction or a LedgerRecord {transactionId, data, assets, pointTo}");
   }
   if (rec.transactionId.length > 64) throw new StorageError("BAD_ARGUMENT", `transaction_id of ${rec.transactionId.length} bytes is too long (max 64)`);
+  const optId = (v: unknown) => v === null || v === undefined || (v instanceof Uint8Array && v.length <= 64);
+  for (const a of rec.assets) {
+    if (!a || !optId(a.assetGroupId) || !optId(a.assetId) || !optId(a.userId) || !optId(a.assetFileDigest) || !Number.isSafeInteger(a.assetFileSize ?? 0)) {
+      throw new StorageError("BAD_ARGUMENT", "asset rows need ids of at most 64 bytes (or null) and an integer asset_file_size");
+    }
+  }
+  for (const p of rec.pointTo) {
+    if (!(p instanceof Uint8Array) || p.length > 64) throw new StorageError("BAD_ARGUMENT", "pointTo entries must be ids of at most 64 bytes");
+  }
   return rec;
 }
 

@@ -189,7 +189,7 @@ export class ServerBackend implements DbBackend {
           asset_group_id: a.assetGroupId ? toBuf(a.assetGroupId) : null,
           asset_id: a.assetId ? toBuf(a.assetId) : null,
           user_id: a.userId ? toBuf(a.userId) : null,
-          asset_file_size: a.assetFileSize,
+          asset_file_size: a.assetFileSize ?? 0,
           asset_file_digest: a.assetFileDigest ? toBuf(a.assetFileDigest) : null,
         });
       }

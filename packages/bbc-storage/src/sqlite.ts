@@ -73,7 +73,7 @@ export class SqliteBackend implements DbBackend {
         out.push(ok);
         if (!ok) continue;
         for (const a of r.assets) {
-          insAsset.run(id, nb(a.assetGroupId), nb(a.assetId), nb(a.userId), a.assetFileSize, nb(a.assetFileDigest));
+          insAsset.run(id, nb(a.assetGroupId), nb(a.assetId), nb(a.userId), a.assetFileSize ?? 0, nb(a.assetFileDigest));
         }
         for (const p of r.pointTo) insEdge.run(id, toBuf(p));
       }

@@ -163,7 +163,7 @@ class LedgerStoreImpl implements LedgerStore {
 
   private async commitBatch(batch: Pending[]): Promise<void> {
     const records = batch.map((p) => p.record);
-    this.stats.batches++;
+    this.stats.batches++;  // counts attempts, including a failed batch retried one by one
     this.stats.inserts += batch.length;
     if (batch.length > this.stats.maxBatch) this.stats.maxBatch = batch.length;
     const results = await Promise.allSettled(this.backends.map((b) => b.insertBatch(records)));
@@ -171,6 +171,11 @@ class LedgerStoreImpl implements LedgerStore {
     results.forEach((r, i) => {
       if (r.status === "rejected") this.log.error({ err: r.reason, dbNum: i }, "ledger insert failed in one database");
     });
+    if (ok.length === 0 && batch.length > 1) {
+      // one bad insert must not fail the others that shared its transaction: retry them one by one
+      for (const p of batch) await this.commitBatch([p]);
+      return;
+    }
     if (ok.length === 0) {
       const first = (results[0] as PromiseRejectedResult).reason;
       const err = first instanceof StorageError ? first : new StorageError("DB_ERROR", String(first), { cause: first });

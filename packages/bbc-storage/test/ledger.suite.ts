@@ -120,6 +120,18 @@ export function describeLedgerSuite(target: Target): void {
       expect(await store.countTransactions({ assetGroupId: g })).toBe(2);
     });
 
+    it("rejects malformed insert input with BAD_ARGUMENT without disturbing concurrent inserts", async () => {
+      const g = newId(), u = newId();
+      const good = makeTx({ assetGroupId: g, userId: u });
+      const bad = { transactionId: newId(), data: new Uint8Array(4), assets: [{ assetGroupId: "not bytes" }], pointTo: [] } as never;
+      const [r1, r2] = await Promise.allSettled([store.insertTransaction(bad), store.insertTransaction(good)]);
+      expect(r1.status).toBe("rejected");
+      expect(((r1 as PromiseRejectedResult).reason as StorageError).code).toBe("BAD_ARGUMENT");
+      expect(r2.status === "fulfilled" && r2.value.inserted).toBe(true);
+      await rejectsWith(store.insertTransaction({ transactionId: new Uint8Array(65), data: new Uint8Array(1), assets: [], pointTo: [] }), "BAD_ARGUMENT");
+      await rejectsWith(store.insertTransaction("tx" as never), "BAD_ARGUMENT");
+    });
+
     it("requires a condition for search and count", async () => {
       await rejectsWith(store.searchTransactions({ count: 3 }), "BAD_ARGUMENT");
       await rejectsWith(store.countTransactions({}), "BAD_ARGUMENT");
