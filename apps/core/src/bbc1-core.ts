@@ -5,6 +5,7 @@
  * and files are closed, the config is saved.
  */
 import { spawn } from "node:child_process";
+import { isMainThread } from "node:worker_threads";
 import { existsSync, readFileSync, rmSync, writeFileSync, openSync } from "node:fs";
 import pino from "pino";
 import { BBcCoreService, isCoreError } from "@bbc1/core";
@@ -109,4 +110,5 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => stop("SIGTERM"));
 }
 
-void main();
+// the module may be loaded as a worker entry (signature verification) when bundled
+if (isMainThread) void main();

@@ -146,6 +146,31 @@ describe("bbc1-core executable", () => {
     expect(await p.exit).toBe(0);
   });
 
+  it("verifies transactions with many signatures (worker threads in the built node)", async () => {
+    const wd = join(cwd, "many-sigs");
+    const p = await run(["--no_nodekey", "-w", wd], cwd);
+    const domainId = getNewId("sig domain");
+    const user = getNewId("sig user");
+    const c = await BBcAppClient.connect({ port: p.port, domainId, userId: user, requestTimeoutMs: 10_000 });
+    await c.domainSetup(domainId);
+    await c.register();
+    const build = (tamper: boolean) => {
+      const t = makeTransaction({ eventNum: 1, witness: true });
+      addEventAsset(t, 0, getNewId("ms"), user, { assetBody: "many " + Math.random() });
+      const signers = Array.from({ length: 12 }, (_, i) => ({ id: getNewId("signer " + i + Math.random()), key: KeyPair.generate() }));
+      for (const s of signers) t.witness!.addWitness(s.id);
+      for (const s of signers) t.addSignature(s.id, t.sign(s.key));
+      if (tamper) t.signatures[7]!.signature![5]! ^= 1;
+      return t;
+    };
+    const ok = await c.insertTransaction(build(false));
+    expect(ok.transactionId.length).toBe(32);
+    await expect(c.insertTransaction(build(true))).rejects.toMatchObject({ code: "ERROR_STATUS" });
+    await c.close();
+    p.child.kill("SIGTERM");
+    expect(await p.exit).toBe(0);
+  });
+
   it("SIGINT during a burst of inserts: every acknowledged insert is on disk", async () => {
     const wd = join(cwd, "burst");
     const p = await run(["--no_nodekey", "-w", wd], cwd);

@@ -12,7 +12,7 @@ import { BBcStats } from "./stats.js";
 import type { LedgerFactory } from "./store.js";
 import { storageLedgerFactory } from "./storage-adapter.js";
 import { bytesOfHex, hexOf } from "./util.js";
-import { validateSubmitted, type SubmittedVerdict, type WireAssetFiles } from "./validator.js";
+import { VerifiedCache, validateSubmitted, type SubmittedVerdict, type WireAssetFiles } from "./validator.js";
 import { ValidatorPool } from "./validator-pool.js";
 import type { CoreInternals, Handler, RequestContext } from "./handlers/context.js";
 import * as ledger from "./handlers/ledger.js";
@@ -127,6 +127,7 @@ export class BBcCoreService implements CoreInternals {
   readonly ip6addr: string | undefined;
   readonly searchMaxCount: number;
   readonly traverseMaxCount: number;
+  readonly verified = new VerifiedCache();
   readonly #options: BBcCoreServiceOptions;
   readonly #ledgerFactory: LedgerFactory;
   readonly #limits: ConnectionLimits;
@@ -134,6 +135,7 @@ export class BBcCoreService implements CoreInternals {
   readonly #pendingDomains = new Map<string, Promise<boolean>>();
   readonly #resolveTimeoutMs: number;
   readonly #pool: ValidatorPool | undefined;
+  readonly #poolSize: number;
   #server: Server | undefined;
   #nextConnId = 1;
   #closing: Promise<void> | undefined;
@@ -170,6 +172,7 @@ export class BBcCoreService implements CoreInternals {
     };
     this.#resolveTimeoutMs = options.resolveTimeoutMs ?? 5000;
     const workers = options.verifyWorkers ?? ValidatorPool.defaultSize();
+    this.#poolSize = workers;
     this.#pool = workers > 0 ? new ValidatorPool(workers) : undefined;
     this.config.save();
   }
@@ -197,6 +200,11 @@ export class BBcCoreService implements CoreInternals {
   get host(): string {
     const a = this.#server?.address();
     return a !== null && typeof a === "object" ? a.address : "";
+  }
+
+  /** Worker threads verifying signatures (0 when verification runs inline). */
+  get validatorThreads(): number {
+    return this.#pool?.active ? this.#poolSize : 0;
   }
 
   /** Number of open client connections. */

@@ -1,28 +1,57 @@
-import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { fileURLToPath } from "node:url";
-import { Worker } from "node:worker_threads";
-import { deserialize } from "@bbc1/bbclib";
-import { normaliseFiles, validateSubmitted, type SubmittedVerdict, type WireAssetFiles } from "./validator.js";
+import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
+import { deserialize, validateTransaction } from "@bbc1/bbclib";
+import { validateSubmitted, type SubmittedVerdict, type WireAssetFiles } from "./validator.js";
+
+type WorkerVerdict = { id: number; ok: boolean; why?: "decode" | "signature" };
+
+// Worker side: this module is also the worker's entry (loaded through its own URL, or through
+// the bundle that contains it), recognised by its workerData marker.
+const MARKER = "bbc1-core-validator";
+if (!isMainThread && (workerData as { role?: string } | null)?.role === MARKER && parentPort !== null) {
+  const port = parentPort;
+  port.on("message", (job: { id: number; data: Uint8Array }) => {
+    let out: WorkerVerdict;
+    try {
+      const tx = deserialize(job.data);
+      tx.digest();
+      out = { id: job.id, ok: validateTransaction(tx).valid, why: "signature" };
+    } catch {
+      out = { id: job.id, ok: false, why: "decode" };
+    }
+    port.postMessage(out);
+  });
+}
+
+/** Signature count of a serialized transaction (0 when it does not decode). */
+function countSignatures(data: Uint8Array): number {
+  try {
+    return deserialize(data).signatures.length;
+  } catch {
+    return 0;
+  }
+}
 
 interface Pending {
-  resolve: (v: { ok: boolean; why?: "decode" | "signature" | "asset_file" }) => void;
+  data: Uint8Array;
+  files: WireAssetFiles;
+  worker: number;
+  resolve: (v: SubmittedVerdict) => void;
 }
 
 /**
- * Signature verification on worker threads, so that transactions with many signatures (or
- * many inserts at once) do not hold the event loop. The worker script is the compiled
- * `validator-worker.js` next to this module; when it is absent (running from TypeScript
- * sources, or bundled) the pool is inactive and validation runs inline.
+ * Signature verification on worker threads, so that many inserts at once (or transactions with
+ * many signatures) do not hold the event loop; decoding and asset-file checks stay on the main
+ * thread. The worker runs this very module (its compiled file, or the bundle it is part of);
+ * when that cannot be loaded as JavaScript (running from TypeScript sources) the pool is
+ * inactive and everything is validated inline.
  */
 export class ValidatorPool {
   readonly #workers: Worker[] = [];
-  readonly #pending = new Map<number, Pending>();
   readonly #load: number[] = [];
-  /** Minimum number of signatures for a transaction to go to a worker. */
-  readonly threshold: number;
+  readonly #pending = new Map<number, Pending>();
   #nextId = 1;
-  #closed = false;
+  #active = false;
 
   /** Default pool size: 0 on one CPU, else min(4, CPUs − 1). */
   static defaultSize(): number {
@@ -30,68 +59,63 @@ export class ValidatorPool {
     return n <= 1 ? 0 : Math.min(4, n - 1);
   }
 
+  /** Transactions with more signatures than this are verified on a worker; fewer inline. */
+  readonly threshold: number;
+
   constructor(size: number, options: { threshold?: number } = {}) {
-    this.threshold = options.threshold ?? 1;
-    const url = new URL("./validator-worker.js", import.meta.url);
-    let path: string | undefined;
-    try {
-      path = url.protocol === "file:" ? fileURLToPath(url) : undefined;
-    } catch {
-      path = undefined;
-    }
-    if (path === undefined || !existsSync(path)) return;
+    this.threshold = options.threshold ?? 8;
+    const url = new URL(import.meta.url);
+    if (url.protocol !== "file:" || /\.[cm]?tsx?$/.test(url.pathname) || size <= 0) return;
+    this.#active = true;
     for (let i = 0; i < size; i++) {
-      const w = new Worker(url);
+      const w = new Worker(url, { workerData: { role: MARKER } });
       w.unref();
-      w.on("message", (m: { id: number; ok: boolean; why?: "decode" | "signature" | "asset_file" }) => {
+      w.on("message", (m: WorkerVerdict) => {
         const p = this.#pending.get(m.id);
         if (p === undefined) return;
         this.#pending.delete(m.id);
         this.#load[i]!--;
-        p.resolve(m);
+        p.resolve(m.ok ? validateSubmitted(p.data, p.files, true) : { ok: false, why: m.why ?? "signature" });
       });
-      w.on("error", () => undefined);
+      w.on("error", () => this.#fallback());
       this.#workers.push(w);
       this.#load.push(0);
     }
   }
 
-  /** True when worker threads are running. */
+  /** True while worker threads are in use. */
   get active(): boolean {
-    return this.#workers.length > 0 && !this.#closed;
+    return this.#active;
   }
 
-  /** Validates like {@link validateSubmitted}; signature checks on a worker when worthwhile. */
-  async validate(data: Uint8Array, files: WireAssetFiles): Promise<SubmittedVerdict> {
-    if (!this.active) return validateSubmitted(data, files);
-    let sigs = 0;
-    try {
-      sigs = deserialize(data).signatures.length;
-    } catch {
-      return { ok: false, why: "decode" };
+  #fallback(): void {
+    this.#active = false;
+    for (const [id, p] of this.#pending) {
+      this.#pending.delete(id);
+      p.resolve(validateSubmitted(p.data, p.files));
     }
-    if (sigs < this.threshold) return validateSubmitted(data, files);
-    const fileMap = normaliseFiles(files);
+  }
+
+  /** Validates like {@link validateSubmitted}. */
+  validate(data: Uint8Array, files: WireAssetFiles): Promise<SubmittedVerdict> {
+    if (!this.#active) return Promise.resolve(validateSubmitted(data, files));
+    // Inline for the common case: a few signatures cost well under a millisecond, and keeping
+    // them synchronous lets every insert read in one event-loop turn join one group commit.
+    if (countSignatures(data) <= this.threshold) return Promise.resolve(validateSubmitted(data, files));
     let idx = 0;
     for (let i = 1; i < this.#workers.length; i++) if (this.#load[i]! < this.#load[idx]!) idx = i;
     const id = this.#nextId++;
-    const r = await new Promise<{ ok: boolean; why?: "decode" | "signature" | "asset_file" }>((resolve) => {
-      this.#pending.set(id, { resolve });
+    return new Promise<SubmittedVerdict>((resolve) => {
+      this.#pending.set(id, { data, files, worker: idx, resolve });
       this.#load[idx]!++;
-      this.#workers[idx]!.postMessage({ id, data, files: [...fileMap] });
+      this.#workers[idx]!.postMessage({ id, data });
     });
-    if (!r.ok) return { ok: false, why: r.why ?? "signature" };
-    const tx = deserialize(data);
-    tx.digest();
-    return { ok: true, tx, files: fileMap };
   }
 
-  /** Terminates the workers (pending validations fall back to inline results). */
+  /** Terminates the workers; pending validations complete inline. */
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await Promise.all(this.#workers.map((w) => w.terminate()));
-    for (const [, p] of this.#pending) p.resolve({ ok: false, why: "signature" });
-    this.#pending.clear();
+    const ws = this.#workers.splice(0);
+    this.#fallback();
+    await Promise.all(ws.map((w) => w.terminate()));
   }
 }

@@ -1,4 +1,4 @@
-import { deserialize, validateTransaction, type BBcTransaction } from "@bbc1/bbclib";
+import { bytesEqual, deserialize, sha256, validateTransaction, type BBcTransaction, type ValidationResult } from "@bbc1/bbclib";
 import { hexOf } from "./util.js";
 
 /** Asset files as they arrive in `all_asset_files` (asset id → content or nil). */
@@ -21,11 +21,68 @@ export function normaliseFiles(files: WireAssetFiles): Map<string, Uint8Array> {
 }
 
 /**
+ * Serialized transactions whose signatures were verified, keyed by SHA-256 of the exact bytes:
+ * identical bytes give identical verdicts, so a search of a transaction this node inserted (or
+ * already checked) does not verify its signatures again. Bounded (oldest entries dropped).
+ */
+export class VerifiedCache {
+  readonly #set = new Set<string>();
+  readonly #max: number;
+  constructor(max = 100_000) {
+    this.#max = max;
+  }
+  static keyOf(data: Uint8Array): string {
+    return hexOf(sha256(data));
+  }
+  has(key: string): boolean {
+    return this.#set.has(key);
+  }
+  add(key: string): void {
+    if (this.#set.has(key)) return;
+    if (this.#set.size >= this.#max) {
+      const first = this.#set.values().next();
+      if (first.done !== true) this.#set.delete(first.value);
+    }
+    this.#set.add(key);
+  }
+}
+
+/** Asset-file checks of `validate_transaction_object` without the signature part. */
+export function checkAssetFiles(tx: BBcTransaction, files: ReadonlyMap<string, Uint8Array | null>): Pick<ValidationResult, "validAssets" | "invalidAssets"> {
+  const validAssets: ValidationResult["validAssets"] = [];
+  const invalidAssets: ValidationResult["invalidAssets"] = [];
+  for (const holder of [...tx.events, ...tx.relations]) {
+    const asset = holder.asset;
+    if (!asset?.assetId) continue;
+    const content = files.get(hexOf(asset.assetId));
+    if (content === undefined || content === null) continue;
+    const entry: [Uint8Array, Uint8Array] = [holder.assetGroupId as Uint8Array, asset.assetId];
+    if (asset.assetFileDigest !== null && bytesEqual(asset.assetFileDigest, sha256(content))) validAssets.push(entry);
+    else invalidAssets.push(entry);
+  }
+  return { validAssets, invalidAssets };
+}
+
+/** `validate_transaction_object`, skipping signature checks for bytes in `cache`. */
+export function validateStored(tx: BBcTransaction, data: Uint8Array, files: ReadonlyMap<string, Uint8Array | null>, cache?: VerifiedCache): ValidationResult {
+  const key = cache !== undefined ? VerifiedCache.keyOf(data) : "";
+  if (cache !== undefined && cache.has(key)) return { valid: true, ...checkAssetFiles(tx, files) };
+  let r: ValidationResult;
+  try {
+    r = validateTransaction(tx, files as Map<string, Uint8Array | null>);
+  } catch {
+    return { valid: false, validAssets: [], invalidAssets: [] };
+  }
+  if (r.valid && cache !== undefined) cache.add(key);
+  return r;
+}
+
+/**
  * v1.1.1 `validate_transaction`: deserialize (any format), compute the digest, every signature
  * present must verify and every supplied asset file must match its digest. Transactions with
  * id_length 0 (garbage accepted by the reference's decoder, Quirk C20) are rejected.
  */
-export function validateSubmitted(data: Uint8Array, files: WireAssetFiles): SubmittedVerdict {
+export function validateSubmitted(data: Uint8Array, files: WireAssetFiles, skipSignatures = false): SubmittedVerdict {
   let tx: BBcTransaction;
   try {
     tx = deserialize(data);
@@ -35,6 +92,10 @@ export function validateSubmitted(data: Uint8Array, files: WireAssetFiles): Subm
   }
   if (tx.idLength === 0 || tx.transactionId === null || tx.transactionId.length === 0) return { ok: false, why: "decode" };
   const fileMap = normaliseFiles(files);
+  if (skipSignatures) {
+    if (checkAssetFiles(tx, fileMap).invalidAssets.length > 0) return { ok: false, why: "asset_file" };
+    return { ok: true, tx, files: fileMap };
+  }
   let r;
   try {
     r = validateTransaction(tx, fileMap);

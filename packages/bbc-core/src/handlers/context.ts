@@ -5,7 +5,7 @@ import type { BBcConfig, JsonObject } from "../config.js";
 import type { ClientConnection } from "../connection.js";
 import type { Domain } from "../domain.js";
 import type { BBcStats } from "../stats.js";
-import type { SubmittedVerdict, WireAssetFiles } from "../validator.js";
+import type { SubmittedVerdict, VerifiedCache, WireAssetFiles } from "../validator.js";
 
 /** What handlers may use of the service. */
 export interface CoreInternals {
@@ -20,6 +20,8 @@ export interface CoreInternals {
   readonly ip6addr: string | undefined;
   readonly searchMaxCount: number;
   readonly traverseMaxCount: number;
+  /** Signature verdicts of transaction bytes already verified. */
+  readonly verified: VerifiedCache;
   createDomain(domainId: Uint8Array, conf?: JsonObject): Promise<boolean>;
   removeDomain(domainId: Uint8Array): Promise<boolean>;
   validate(data: Uint8Array, files: WireAssetFiles): Promise<SubmittedVerdict>;

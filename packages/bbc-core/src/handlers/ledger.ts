@@ -1,7 +1,8 @@
-import { deserialize, validateTransaction, type BBcTransaction } from "@bbc1/bbclib";
+import { deserialize, type BBcTransaction } from "@bbc1/bbclib";
 import { ErrorCode, MsgType, type WireMessage, type WireValue } from "@bbc1/wire";
 import type { AssetCondition, AssetIndexRow, DomainLedger, LedgerEntry } from "../store.js";
 import { hexOf } from "../util.js";
+import { VerifiedCache, validateStored } from "../validator.js";
 import { CANNOT_FIND, LACK_OF_PARAMS, bytes, fail, has, int, reply, response, type RequestContext } from "./context.js";
 
 /** Asset-index rows of a transaction: events with an asset, then relations with an asset. */
@@ -86,6 +87,7 @@ export async function handleInsert(ctx: RequestContext): Promise<void> {
   if (entry.files.length > 0) core.stats.increment("data_handler", "store_in_storage", entry.files.length);
   const groups = new Map<string, Uint8Array>();
   for (const r of rows) groups.set(hexOf(r.assetGroupId), r.assetGroupId);
+  core.verified.add(VerifiedCache.keyOf(data));
   domain.notifyInserted(txid, [...groups.values()]);
   ret.transaction_id = txid;
   reply(ctx, ret);
@@ -135,7 +137,7 @@ async function loadTransactions(
   return { loaded, files };
 }
 
-function classify(loaded: Loaded[], files: Map<string, { id: Uint8Array; content: Uint8Array | null }>): SearchResult {
+function classify(loaded: Loaded[], files: Map<string, { id: Uint8Array; content: Uint8Array | null }>, cache?: VerifiedCache): SearchResult {
   const out: SearchResult = {};
   const fileContents = new Map<string, Uint8Array | null>();
   for (const [k, v] of files) fileContents.set(k, v.content);
@@ -146,12 +148,7 @@ function classify(loaded: Loaded[], files: Map<string, { id: Uint8Array; content
       (out.compromised_transaction_ids ??= []).push(txid);
       continue;
     }
-    let r;
-    try {
-      r = validateTransaction(tx, fileContents);
-    } catch {
-      r = { valid: false, validAssets: [], invalidAssets: [] };
-    }
+    const r = validateStored(tx, data, fileContents, cache);
     if (r.valid) (out.transactions ??= []).push(data);
     else {
       (out.compromised_transactions ??= []).push(data);
@@ -180,7 +177,7 @@ export async function handleSearchTransaction(ctx: RequestContext): Promise<void
   if (txid === undefined || ledger == null) return fail(ctx, ret, ErrorCode.ENOTRANSACTION, CANNOT_FIND);
   const { loaded, files } = await loadTransactions(ledger, [{ transactionId: txid }]);
   if (loaded.length === 0) return fail(ctx, ret, ErrorCode.ENOTRANSACTION, CANNOT_FIND);
-  const r = classify(loaded, files);
+  const r = classify(loaded, files, core.verified);
   if (r.compromised_transactions !== undefined || r.compromised_asset_files !== undefined) ret.status = ErrorCode.EBADTRANSACTION;
   // key order of the reference's response_info after its renames
   if (r.compromised_transaction_ids !== undefined) ret.compromised_transaction_ids = r.compromised_transaction_ids;
@@ -223,7 +220,7 @@ export async function handleSearchWithConditions(ctx: RequestContext): Promise<v
     return true;
   });
   const { loaded, files } = await loadTransactions(ledger, unique);
-  const r = classify(loaded, files);
+  const r = classify(loaded, files, core.verified);
   if (r.transactions === undefined) return fail(ctx, ret, ErrorCode.ENOTRANSACTION, CANNOT_FIND);
   Object.assign(ret, r);
   reply(ctx, ret);
@@ -326,7 +323,7 @@ export async function handleRepair(ctx: RequestContext): Promise<void> {
   if (txid !== undefined) {
     core.stats.increment("transaction", "repair_request");
     const { loaded, files } = await loadTransactions(ledger, [{ transactionId: txid }]);
-    const r = classify(loaded, files);
+    const r = classify(loaded, files, core.verified);
     const state = loaded.length === 0 ? "missing" : r.transactions !== undefined && r.compromised_asset_files === undefined ? "valid" : "compromised";
     if (state !== "valid") core.stats.increment("transaction", "fail_to_repair_in_local");
     ctx.log.info({ transaction_id: hexOf(txid), state }, "repair request: local check only (no peers)");
