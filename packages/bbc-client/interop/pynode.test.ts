@@ -4,7 +4,7 @@
  *
  *   /work/pyref/start_pynode.sh /tmp/pynode 9310 6810 --no_nodekey
  *   /work/pyref/start_pynode.sh /tmp/pynode-key 9311 6811 --nodekey
- *   BBC1_PYNODE_PORT=9310 npx vitest run -c packages/bbc-client/interop/vitest.config.ts
+ *   BBC1_PYNODE_PORT=9310 BBC1_PYNODE_P2P_PORT=6810 npx vitest run -c packages/bbc-client/interop/vitest.config.ts
  *   BBC1_PYNODE_PORT=9311 BBC1_PYNODE_KEY=/tmp/pynode-key/node_key.pem npx vitest run -c packages/bbc-client/interop/vitest.config.ts
  */
 import { describe, expect, it } from "vitest";
@@ -30,6 +30,8 @@ describe("python bbc_core: reference behaviour seen through the client", () => {
       expect(await c.getNodeId()).toHaveLength(32);
       const nb = await c.getDomainNeighborlist(domainId);
       expect(nb[0]!.ipv4).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+      if (process.env.BBC1_PYNODE_P2P_PORT) expect(nb[0]!.port).toBe(Number(process.env.BBC1_PYNODE_P2P_PORT));
+      expect(Math.abs(nb[0]!.updatedAt - Date.now() / 1000)).toBeLessThan(3600);
       const stats = await c.getStats();
       expect(Object.keys(stats)).toContain("client");
       // the reference crashes on GET_NOTIFICATION_LIST for a domain without subscriptions: connection closed

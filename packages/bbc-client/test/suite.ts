@@ -237,6 +237,7 @@ describe(`${name}: ledger, notifications and messages between two clients`, () =
 
   it("cancel stops notifications; cross-ref list, subsystem, repair answer as the reference does", async () => {
     await b.cancelInsertCompletionNotification(assetGroup);
+    await b.getUserList(); // requests of one connection are handled in order: the cancel is done
     let notified = false;
     b.on("inserted", () => (notified = true));
     await a.insertTransaction(witnessed(userA, keyA, "after cancel"));
