@@ -487,7 +487,7 @@ describe("gathering signatures between two clients (core routing simulated)", ()
     const d = await another(userC); // registered, never answers
     await d.register();
     await core.next((r) => r.message.command === 64 && hex(r.message.source_user_id as Uint8Array) === hex(userC));
-    const err = (await a.gatherSignatures(tx, { destinations: [userB, userC], timeoutMs: 300 }).catch((e: unknown) => e)) as BbcClientError;
+    const err = (await a.gatherSignatures(tx, { destinations: [userB, userC], timeoutMs: 1500 }).catch((e: unknown) => e)) as BbcClientError;
     expect(err).toMatchObject({ code: "TIMEOUT" });
     expect(err.partial).toHaveLength(1);
     expect(a.pendingCount).toBe(0);
