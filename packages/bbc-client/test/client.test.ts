@@ -398,6 +398,19 @@ describe("unsolicited messages as events", () => {
     expect(v.signature.verify(sha256(tx.forIdBytes()))).toBe(true);
   });
 
+  it("a sign request carrying one of our pending query ids is not swallowed (v1.1.1 was)", async () => {
+    const { core, client } = await setup();
+    const tx = signedTx(KeyPair.generate(), userB);
+    const pending = client.searchTransaction(tx.transactionId!);
+    const req = await core.next((r) => r.message.command === MsgType.REQUEST_SEARCH_TRANSACTION);
+    const sr = client.waitFor("signRequest");
+    req.conn.send({ domain_id: domainId, command: 69, status: 0, destination_user_id: userA, query_id: req.message.query_id, source_user_id: userB, transaction_data: tx.serialize() });
+    expect(hex((await sr).queryId!)).toBe(hex(req.message.query_id as Uint8Array));
+    expect(client.pendingCount).toBe(1);
+    req.conn.send(reply(req.message, 83, { transaction_id: tx.transactionId, transaction_data: tx.serialize() }));
+    expect(hex((await pending).transaction!.transactionId!)).toBe(hex(tx.transactionId!));
+  });
+
   it("a listener that throws does not break the connection", async () => {
     const { core, client } = await setup();
     client.on("message", () => {
