@@ -107,9 +107,10 @@ export function ledgerMigrations(dialect: DbType): Record<string, Migration> {
           .addColumn("asset_file_size", t.big)
           .addColumn("asset_file_digest", t.id)
           .execute();
-        await db.schema.createIndex("asset_info_table_group").ifNotExists().on("asset_info_table").columns(["asset_group_id", "id"]).execute();
+        // (column, id, transaction_id): ordered scans for search, and count(DISTINCT transaction_id) from the index alone
+        await db.schema.createIndex("asset_info_table_group").ifNotExists().on("asset_info_table").columns(["asset_group_id", "id", "transaction_id"]).execute();
         await db.schema.createIndex("asset_info_table_asset").ifNotExists().on("asset_info_table").columns(["asset_id", "id"]).execute();
-        await db.schema.createIndex("asset_info_table_user").ifNotExists().on("asset_info_table").columns(["user_id", "id"]).execute();
+        await db.schema.createIndex("asset_info_table_user").ifNotExists().on("asset_info_table").columns(["user_id", "id", "transaction_id"]).execute();
 
         await db.schema
           .createTable("topology_table")
