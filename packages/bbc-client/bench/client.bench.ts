@@ -8,6 +8,9 @@
  * - search by id (p50/p99), 1 client
  * - traverse 3 hops backwards along a chain, 1 client
  * - for scale, the client alone: count round trip against a stub server that answers at once
+ *
+ * BBC1_CLIENT_BENCH_NODE=host:port runs the same against an already running node instead (e.g.
+ * the original Python bbc_core.py started with --no_nodekey, or `npm start -- --no_nodekey`).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -19,7 +22,7 @@ import { BBcAppClient } from "../src/index.js";
 import { FakeCore, reply } from "../test/fake-core.js";
 
 const te = new TextEncoder();
-const domainId = sha256(te.encode("bench domain"));
+const domainId = sha256(te.encode(`bench domain ${Date.now()}`));
 const assetGroup = sha256(te.encode("bench asset group"));
 const key = KeyPair.generate();
 let seq = 0;
@@ -40,19 +43,26 @@ function pool(user: Uint8Array, n: number): () => BBcTransaction {
 }
 
 export async function run(): Promise<BenchRow[]> {
+  const external = process.env.BBC1_CLIENT_BENCH_NODE;
   const dir = mkdtempSync(join(tmpdir(), "bbc1-client-bench-"));
-  const node = await BBcCoreService.start({ workingDir: dir, corePort: 0, useNodeKey: false, logLevel: "silent" });
+  const node = external ? null : await BBcCoreService.start({ workingDir: dir, corePort: 0, useNodeKey: false, logLevel: "silent" });
+  const host = external ? external.slice(0, external.lastIndexOf(":")) : "127.0.0.1";
+  const port = external ? Number(external.slice(external.lastIndexOf(":") + 1)) : node!.port;
+  const tag = external ? ` [${external}]` : "";
   const clients: BBcAppClient[] = [];
   const rows: BenchRow[] = [];
   try {
     const connect = async (i: number): Promise<BBcAppClient> => {
-      const c = await BBcAppClient.connect({ port: node.port, domainId, userId: sha256(te.encode(`bench user ${i}`)) });
+      const c = await BBcAppClient.connect({ host, port, domainId, userId: sha256(te.encode(`bench user ${i}`)) });
       clients.push(c);
       await c.register();
       return c;
     };
+    // the domain must exist before REGISTER (a registration in a domain the node does not serve is lost)
+    const setup = await BBcAppClient.connect({ host, port });
+    clients.push(setup);
+    await setup.domainSetup(domainId);
     const admin = await connect(0);
-    await admin.domainSetup(domainId);
     const user0 = admin.userId!;
 
     // sequential inserts
@@ -60,7 +70,7 @@ export async function run(): Promise<BenchRow[]> {
     const ids: Uint8Array[] = [];
     rows.push(
       await measureAsync(
-        "insert, 1 client, 1 in flight",
+        `insert, 1 client, 1 in flight${tag}`,
         async () => {
           const r = await admin.insertTransaction(next0());
           ids.push(r.transactionId);
@@ -74,7 +84,7 @@ export async function run(): Promise<BenchRow[]> {
     const free = many.map((c) => ({ c, next: pool(c.userId!, 400) }));
     rows.push(
       await measureAsync(
-        "insert, 16 clients, 1 in flight each",
+        `insert, 16 clients, 1 in flight each${tag}`,
         async () => {
           const w = free.pop()!;
           try {
@@ -91,7 +101,7 @@ export async function run(): Promise<BenchRow[]> {
     let k = 0;
     rows.push(
       await measureAsync(
-        "search by id, 1 client",
+        `search by id, 1 client${tag}`,
         async () => {
           await admin.searchTransaction(ids[(k++ * 7919) % ids.length]!);
         },
@@ -112,7 +122,7 @@ export async function run(): Promise<BenchRow[]> {
     let j = 0;
     rows.push(
       await measureAsync(
-        "traverse 3 hops backwards, 1 client",
+        `traverse 3 hops backwards, 1 client${tag}`,
         async () => {
           const r = await admin.traverseTransactions(chain[3 + (j++ % (chain.length - 3))]!, { direction: 1, hopCount: 3 });
           if (r.tree.length !== 3) throw new Error(`traverse returned ${r.tree.length} levels`);
@@ -122,7 +132,7 @@ export async function run(): Promise<BenchRow[]> {
     );
   } finally {
     for (const c of clients) await c.close();
-    await node.close();
+    await node?.close();
     rmSync(dir, { recursive: true, force: true });
   }
 
