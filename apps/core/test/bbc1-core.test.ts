@@ -4,10 +4,12 @@
  * with @bbc1/client.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KeyPair, addEventAsset, getNewId, makeTransaction } from "@bbc1/bbclib";
 import { BBcAppClient } from "@bbc1/client";
@@ -15,13 +17,17 @@ import { BBcAppClient } from "@bbc1/client";
 const appDir = resolve(import.meta.dirname, "..");
 let entry = join(appDir, "dist", "bbc1-core.js");
 
+let cli = join(appDir, "dist", "bbc1.js");
+
 async function ensureEntry(): Promise<void> {
-  if (existsSync(entry)) return;
+  if (existsSync(entry) && existsSync(cli)) return;
+  cli = join(appDir, "node_modules", ".cache", "bbc1-core-test", "bbc1.mjs");
   const { build } = await import("esbuild");
   entry = join(appDir, "node_modules", ".cache", "bbc1-core-test", "bbc1-core.mjs");
   await build({
-    entryPoints: [join(appDir, "src", "bbc1-core.ts")],
-    outfile: entry,
+    entryPoints: { "bbc1-core": join(appDir, "src", "bbc1-core.ts"), bbc1: join(appDir, "src", "bbc1.ts") },
+    outdir: dirname(entry),
+    outExtension: { ".js": ".mjs" },
     bundle: true,
     platform: "node",
     format: "esm",
@@ -32,11 +38,13 @@ async function ensureEntry(): Promise<void> {
     banner: { js: "import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);" },
     plugins: [
       {
+        // our packages from their TypeScript sources ("@bbc1/source" export), others external
         name: "bbc1-source",
         setup(b) {
-          b.onResolve({ filter: /^@bbc1\// }, async (args) => {
-            const r = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, pluginData: "inner" });
-            return args.pluginData === "inner" ? undefined : { path: r.path, external: false };
+          b.onResolve({ filter: /^@bbc1\/[^/]+$/ }, (args) => {
+            const pj = realpathSync(join(appDir, "..", "..", "node_modules", args.path, "package.json"));
+            const src = (JSON.parse(readFileSync(pj, "utf8")) as { exports: Record<string, Record<string, string>> }).exports["."]!["@bbc1/source"]!;
+            return { path: join(dirname(pj), src) };
           });
         },
       },
@@ -167,6 +175,26 @@ describe("bbc1-core executable", () => {
     expect(ok.transactionId.length).toBe(32);
     await expect(c.insertTransaction(build(true))).rejects.toMatchObject({ code: "ERROR_STATUS" });
     await c.close();
+    p.child.kill("SIGTERM");
+    expect(await p.exit).toBe(0);
+  });
+
+  it("the bbc1 admin CLI talks to the node with its node key", async () => {
+    const wd = join(cwd, "cli");
+    const p = await run(["-w", wd], cwd);
+    const exec = promisify(execFile);
+    const bbc1 = (...a: string[]) => exec(process.execPath, [cli, "-p", String(p.port), "-k", join(wd, "node_key.pem"), ...a], { cwd });
+    const d = (await exec(process.execPath, [cli, "id-create", "-s", "cli domain"])).stdout.trim();
+    expect(d).toMatch(/^[0-9a-f]{64}$/);
+    expect((await bbc1("domain-setup", d)).stdout.trim()).toBe("success");
+    expect((await bbc1("domain-setup", d)).stdout.trim()).toBe("Already exists");
+    expect((await bbc1("domains")).stdout.trim()).toBe(d);
+    expect((await bbc1("node-id", d)).stdout.trim()).toMatch(/^[0-9a-f]{64}$/);
+    const stat = JSON.parse((await bbc1("stat")).stdout);
+    expect(stat.network.num_domains).toBe(1);
+    const neighbors = JSON.parse((await bbc1("neighbors", d)).stdout);
+    expect(neighbors.neighbors.length).toBe(1);
+    expect((await bbc1("domain-close", d)).stdout.trim()).toBe("success");
     p.child.kill("SIGTERM");
     expect(await p.exit).toBe(0);
   });
