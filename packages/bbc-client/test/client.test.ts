@@ -318,6 +318,14 @@ describe("answers, errors, timeouts, disconnects", () => {
     expect((await core.next((r) => r.message.command === 200)).message.query_id).toBeInstanceOf(Uint8Array);
   });
 
+  it("a broken frame header (unknown payload type) closes the connection with the framing error", async () => {
+    const { core, client } = await setup();
+    core.handler = (r) => r.conn.sendRaw(unhex("0009000000000001ff"));
+    const closed = new Promise<Error | undefined>((r) => client.once("close", r));
+    await expect(client.getStats()).rejects.toMatchObject({ code: "DISCONNECTED" });
+    expect(await closed).toMatchObject({ name: "WireError", code: "UNKNOWN_PAYLOAD_TYPE" });
+  });
+
   it("connect to a closed port fails with CONNECT_FAILED", async () => {
     const c = await FakeCore.start();
     const port = c.port;
