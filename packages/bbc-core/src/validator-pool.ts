@@ -23,15 +23,6 @@ if (!isMainThread && (workerData as { role?: string } | null)?.role === MARKER &
   });
 }
 
-/** Signature count of a serialized transaction (0 when it does not decode). */
-function countSignatures(data: Uint8Array): number {
-  try {
-    return deserialize(data).signatures.length;
-  } catch {
-    return 0;
-  }
-}
-
 interface Pending {
   data: Uint8Array;
   files: WireAssetFiles;
@@ -101,7 +92,13 @@ export class ValidatorPool {
     if (!this.#active) return Promise.resolve(validateSubmitted(data, files));
     // Inline for the common case: a few signatures cost well under a millisecond, and keeping
     // them synchronous lets every insert read in one event-loop turn join one group commit.
-    if (countSignatures(data) <= this.threshold) return Promise.resolve(validateSubmitted(data, files));
+    let tx;
+    try {
+      tx = deserialize(data);
+    } catch {
+      return Promise.resolve({ ok: false, why: "decode" });
+    }
+    if (tx.signatures.length <= this.threshold) return Promise.resolve(validateSubmitted(data, files, false, tx));
     let idx = 0;
     for (let i = 1; i < this.#workers.length; i++) if (this.#load[i]! < this.#load[idx]!) idx = i;
     const id = this.#nextId++;

@@ -82,10 +82,10 @@ export function validateStored(tx: BBcTransaction, data: Uint8Array, files: Read
  * present must verify and every supplied asset file must match its digest. Transactions with
  * id_length 0 (garbage accepted by the reference's decoder, Quirk C20) are rejected.
  */
-export function validateSubmitted(data: Uint8Array, files: WireAssetFiles, skipSignatures = false): SubmittedVerdict {
+export function validateSubmitted(data: Uint8Array, files: WireAssetFiles, skipSignatures = false, decoded?: BBcTransaction): SubmittedVerdict {
   let tx: BBcTransaction;
   try {
-    tx = deserialize(data);
+    tx = decoded ?? deserialize(data);
     tx.digest();
   } catch {
     return { ok: false, why: "decode" };

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KeyPair, encodeSignatureBinary, getNewId } from "@bbc1/bbclib";
-import { MsgType } from "@bbc1/wire";
+import { MsgType, encodeMessage } from "@bbc1/wire";
 import { client, setupDomain, signedTx, startNode, type TestNode } from "./helpers/node.js";
 import { text, type RawClient } from "./helpers/raw-client.js";
 
@@ -168,6 +168,12 @@ describe("messages, signatures and notifications between clients on one node", (
     const dres = await e.next((r) => r.message.command === MsgType.RESPONSE_GET_DOMAINLIST);
     expect(dres.payloadType).toBe(2);
     expect(dres.message.query_id).toEqual(dl.query_id);
+    // requests encrypted by the client (payload 3, prefixed with the core's key name) are accepted
+    const enc = { ...e.base(MsgType.REQUEST_SEARCH_TRANSACTION), transaction_id: s.id };
+    e.sendRaw(encodeMessage(3, enc, { registry: e.registry, keyName: e.keyName! }));
+    const encAnswer = await e.next((r) => r.message.command === MsgType.RESPONSE_SEARCH_TRANSACTION);
+    expect(encAnswer.message.query_id).toEqual(enc.query_id);
+    expect(encAnswer.message.transaction_data).toEqual(s.data);
     e.request(MsgType.UNREGISTER);
     await new Promise((r) => setTimeout(r, 50));
     expect(t.node.registry.size).toBe(0);

@@ -36,6 +36,8 @@ export class RawClient {
   readonly inbox: Received[] = [];
   #waiters: { pred: (r: Received) => boolean; resolve: (r: Received) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }[] = [];
   closed = false;
+  /** Our key name after {@link exchangeKey}. */
+  keyName: Uint8Array | undefined;
 
   private constructor(socket: Socket) {
     this.socket = socket;
@@ -154,6 +156,7 @@ export class RawClient {
     const res = await this.answer(req);
     const key = deriveSharedKey(kp.privateKey, res.ecdh as Uint8Array, rand);
     this.registry.setCipher(myName, key, nonce, res.hint as Uint8Array);
+    this.keyName = myName;
     return res;
   }
 
