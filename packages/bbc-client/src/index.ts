@@ -14,8 +14,8 @@
  * @packageDocumentation
  */
 export { BbcClientError, isBbcClientError, type BbcClientErrorCode, type BbcClientErrorDetails } from "./errors.js";
+export { BBcAppClient } from "./client.js";
 export {
-  BBcAppClient,
   DEFAULT_CORE_PORT,
   DEFAULT_P2P_PORT,
   DEFAULT_REQUEST_TIMEOUT_MS,
@@ -37,7 +37,7 @@ export {
   type TraverseResult,
   type UndeliverableMessage,
   type UserMessage,
-} from "./client.js";
+} from "./types.js";
 export {
   formatIpv4,
   formatIpv6,

@@ -7,7 +7,6 @@ import {
   encodeCrossRefBinary,
   encodeSignatureBinary,
   BBcCrossRef,
-  getNewId,
   makeTransaction,
   serializeTransaction,
   sha256,
