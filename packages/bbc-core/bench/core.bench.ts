@@ -25,7 +25,14 @@ const NODE_ROLE = "bbc1-core-bench-node";
 if (!isMainThread && (workerData as { role?: string } | null)?.role === NODE_ROLE && parentPort !== null) {
   const port = parentPort;
   const { dir } = workerData as { dir: string };
-  const node = await BBcCoreService.start({ workingDir: dir, corePort: 0, useNodeKey: false, logger: pino({ level: "silent" }) });
+  const inline = process.env.BBC1_BENCH_INLINE_MAX_SIGS;
+  const node = await BBcCoreService.start({
+    workingDir: dir,
+    corePort: 0,
+    useNodeKey: false,
+    logger: pino({ level: "silent" }),
+    verifyInlineMaxSignatures: inline !== undefined ? Number(inline) : undefined,
+  });
   port.on("message", (m: string) => {
     if (m === "close") void node.close().then(() => port.postMessage({ closed: true }));
   });

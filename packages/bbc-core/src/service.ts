@@ -62,6 +62,8 @@ export interface BBcCoreServiceOptions {
   resolveTimeoutMs?: number;
   /** Signature-verification worker threads (default: 0 below 2 CPUs, else min(4, CPUs-1)); 0 verifies on the main thread. */
   verifyWorkers?: number;
+  /** Transactions with at most this many signatures are verified on the main thread (default 8). */
+  verifyInlineMaxSignatures?: number;
 }
 
 const HANDLERS = new Map<number, Handler>([
@@ -173,7 +175,7 @@ export class BBcCoreService implements CoreInternals {
     this.#resolveTimeoutMs = options.resolveTimeoutMs ?? 5000;
     const workers = options.verifyWorkers ?? ValidatorPool.defaultSize();
     this.#poolSize = workers;
-    this.#pool = workers > 0 ? new ValidatorPool(workers) : undefined;
+    this.#pool = workers > 0 ? new ValidatorPool(workers, { threshold: options.verifyInlineMaxSignatures }) : undefined;
     this.config.save();
   }
 
