@@ -178,3 +178,26 @@ describe("domains in config.json survive a restart", () => {
     }
   });
 });
+
+describe("--domain0", () => {
+  it("serves domain_global_0 (listed, inserts refused) and flags regular domains as domain0 nodes", async () => {
+    const t = await startNode({ useNodeKey: false, useDomain0: true });
+    try {
+      const c = await RawClient.connect(t.port);
+      const d = getNewId("with domain0");
+      await c.answer(c.admin(MsgType.REQUEST_SETUP_DOMAIN, { domain_id: d, random: rnd() }));
+      const dl = (await c.answer(c.admin(MsgType.REQUEST_GET_DOMAINLIST, { random: rnd() }))).domain_list as Uint8Array;
+      expect(dl.subarray(0, 2)).toEqual(new Uint8Array([0, 2]));
+      expect(dl.subarray(2, 34)).toEqual(new Uint8Array(32));
+      const nl = (await c.answer(c.admin(MsgType.REQUEST_GET_NEIGHBORLIST, { random: rnd() }, { domain_id: d }))).neighbor_list as Uint8Array;
+      expect(nl[4 + 54]).toBe(1);
+      c.domainId = new Uint8Array(32);
+      c.userId = getNewId("u0");
+      const ins = await c.answer(c.request(MsgType.REQUEST_INSERT, { transaction_data: new Uint8Array([0, 0, 1]), all_asset_files: new Map() }));
+      expect(text(ins.reason)).toBe("Insert is not allowed in domain_global_0");
+      await c.close();
+    } finally {
+      await t.stop();
+    }
+  });
+});

@@ -110,7 +110,8 @@ export function handleGetNeighborList(ctx: RequestContext): void {
       ipv4Bytes(core.ip4addr ?? "127.0.0.1"),
       ipv6Bytes(core.ip6addr),
       new Uint8Array([port & 0xff, port >>> 8]), // htons() written big-endian = little-endian port (P2P-Q6)
-      new Uint8Array([0]),
+      // v1.1.1 sets the domain0 flag of every regular domain once the process joined domain_global_0
+      new Uint8Array([core.domains.has("0".repeat(64)) && d.hex !== "0".repeat(64) ? 1 : 0]),
       updated,
     ]);
     ret.domain_id = d.id;
