@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { measureAsync, type BenchRow } from "../../../bench/harness.js";
+import { measure, measureAsync, type BenchRow } from "../../../bench/harness.js";
 import { openLedgerStore, type DomainStorageConfig, type LedgerRecord, type LedgerStore } from "../src/index.js";
 
 const PG_URL = process.env.BBC1_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";
@@ -132,10 +132,35 @@ function tmpStore(config: DomainStorageConfig, dropper?: () => Promise<void>) {
   };
 }
 
+/**
+ * The disk's ceiling, measured at the same moment: better-sqlite3 alone (WAL, synchronous=FULL), one table, 16
+ * single-row inserts per durable commit. Group commit with 16 writers cannot beat 16 rows per fsync.
+ */
+async function rawSqliteBaseline(): Promise<BenchRow> {
+  const { default: Database } = await import("better-sqlite3");
+  const dir = mkdtempSync(join(tmpdir(), "bbc1-bench-raw-"));
+  try {
+    const db = new Database(join(dir, "raw.sqlite"));
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = FULL");
+    db.exec("CREATE TABLE t (id BLOB PRIMARY KEY, data BLOB)");
+    const ins = db.prepare("INSERT INTO t VALUES (?, ?)");
+    const commit16 = db.transaction(() => {
+      for (let i = 0; i < 16; i++) ins.run(uid(), rnd(300));
+    });
+    const row = measure("sqlite raw baseline: 16 rows per durable commit, 1 table", commit16, { ms: MS });
+    db.close();
+    return { ...row, opsPerSec: row.opsPerSec * 16, note: "rows/s; better-sqlite3 alone, no indexes: the disk's ceiling right now" };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export async function run(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const only = process.env.BBC1_BENCH_BACKENDS?.split(",");
   const want = (b: string) => !only || only.includes(b);
+  if (want("sqlite")) rows.push(await rawSqliteBaseline());
   if (want("sqlite")) rows.push(...(await benchBackend("sqlite", tmpStore({ db: { db_type: "sqlite", db_name: "bench.sqlite" } }))));
   if (want("postgres")) {
     const schema = `bbc1_bench_${randomBytes(4).toString("hex")}`;
