@@ -120,7 +120,7 @@ describe("what goes on the wire (bbc_app.py byte for byte)", () => {
     const { core, client } = await setup();
     client.requestTimeoutMs = 100;
     await client.searchTransactionWithCondition({ assetGroupId: userB, userId: userC, count: 5 }).catch(() => undefined);
-    const r = core.received[0]!;
+    const r = await core.next();
     expect(Object.keys(r.message)).toEqual(["command", "domain_id", "source_user_id", "status", "query_id", "asset_group_id", "user_id", "direction", "count"]);
     expect([r.message.direction, r.message.count]).toEqual([0, 5]);
     await expect(client.countTransactions({})).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
@@ -130,7 +130,7 @@ describe("what goes on the wire (bbc_app.py byte for byte)", () => {
     const { core, client } = await setup();
     client.requestTimeoutMs = 100;
     await client.traverseTransactions(userB, { userId: userC }).catch(() => undefined);
-    const r = core.received[0]!;
+    const r = await core.next();
     expect(Object.keys(r.message).slice(4)).toEqual(["query_id", "transaction_id", "user_id", "direction", "hop_count"]);
     expect([r.message.direction, r.message.hop_count]).toEqual([1, 3]);
   });
@@ -283,7 +283,8 @@ describe("answers, errors, timeouts, disconnects", () => {
     const { core, client } = await setup();
     const late = client.waitFor("unsolicited");
     await client.getStats({ timeoutMs: 50 }).catch(() => undefined);
-    core.received[0]!.conn.send(reply(core.received[0]!.message, MsgType.RESPONSE_GET_STATS, { stats: new Map() }, false));
+    const req = await core.next();
+    req.conn.send(reply(req.message, MsgType.RESPONSE_GET_STATS, { stats: new Map() }, false));
     expect((await late).command).toBe(MsgType.RESPONSE_GET_STATS);
   });
 
@@ -546,7 +547,7 @@ describe("admin commands and the node key", () => {
     await client.setDomainStaticNode(userB, userC, "127.0.0.1", null, 6641).catch(() => undefined);
     await client.sendDomainPing(userB, "0.0.0.0", "::1", 7000);
     await client.manipulateLedgerSubsystem(true, userB).catch(() => undefined);
-    const [nl, sn, ping, ls] = core.received.map((r) => r.message);
+    const [nl, sn, ping, ls] = [await core.next(), await core.next(), await core.next(), await core.next()].map((r) => r.message);
     expect(Object.keys(nl!)).toEqual(["command", "domain_id", "source_user_id", "status", "query_id", "random"]);
     expect(hex(nl!.domain_id as Uint8Array)).toBe(hex(userB));
     expect(Object.keys(sn!).slice(5)).toEqual(["node_info"]);
