@@ -28,7 +28,9 @@ const files = loadWireVectorFiles();
 // The shared vectors live beside the repository (../shared/vectors from its root).
 const SHARED_VECTORS = join(FIXTURES, "..", "..", "..", "..", "..", "shared", "vectors");
 
-describe.skipIf(!existsSync(SHARED_VECTORS))("fixtures are current copies of shared/vectors", () => {
+// Only in a checkout that sits beside shared/ (a development tree): a CI clone elsewhere has
+// just the committed copies, which the tests below check.
+if (existsSync(SHARED_VECTORS)) describe("fixtures are current copies of shared/vectors", () => {
   const shared = existsSync(SHARED_VECTORS)
     ? readdirSync(SHARED_VECTORS).filter((f) => /^wire-.*\.json$/.test(f) || /transcript.*\.json$/i.test(f))
     : [];
