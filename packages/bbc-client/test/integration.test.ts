@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BBcCoreService } from "@bbc1/core";
+import { bytesEqual, sha256 } from "@bbc1/bbclib";
 import { BBcAppClient } from "../src/index.js";
 import { clientSuite } from "./suite.js";
 
@@ -35,5 +36,34 @@ it("loadNodeKey reads the node's node_key.pem", async () => {
     await expect(c.loadNodeKey(join(dir, "missing.pem"))).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
   } finally {
     await c.close();
+  }
+});
+
+it("@bbc1/core: ledger-subsystem switch answers −4; multicast registration and anycast messages", async () => {
+  const te = new TextEncoder();
+  const domainId = sha256(te.encode("it extra domain"));
+  const pemClient = await BBcAppClient.connect({ port: node.port, domainId, nodeKey: pem });
+  const group = sha256(te.encode("it multicast user"));
+  const r1 = await BBcAppClient.connect({ port: node.port, domainId, userId: group });
+  const sender = await BBcAppClient.connect({ port: node.port, domainId, userId: sha256(te.encode("it sender")) });
+  try {
+    expect((await pemClient.domainSetup(domainId)).result).toBe(true);
+    await expect(pemClient.manipulateLedgerSubsystem(true, domainId)).rejects.toMatchObject({ code: "ERROR_STATUS", status: -4 });
+    await r1.register(true);
+    await sender.register();
+    for (let i = 0; !(await pemClient.getUserList()).some((u) => bytesEqual(u, group)); i++) {
+      if (i > 50) throw new Error("multicast user not registered");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(Array.isArray(await pemClient.getForwardingList())).toBe(true);
+    const got = r1.waitFor("message");
+    await sender.sendMessage("to any of the group", group, { anycast: true });
+    const m = await got;
+    expect(new TextDecoder().decode(m.message as Uint8Array)).toBe("to any of the group");
+    expect(m.raw.is_anycast).toBe(true);
+    // v1.1.1 sets anycast_ttl 5 and decrements it before each delivery attempt
+    expect(m.anycastTtl).toBe(4);
+  } finally {
+    await Promise.all([pemClient.close(), r1.close(), sender.close()]);
   }
 });
