@@ -128,10 +128,8 @@ export class Domain {
   /** Anycast: one random local connection of the user, `anycast_ttl` decremented. */
   #sendAnycast(msg: WireMessage, user: RegisteredUser | undefined): boolean {
     const ttl = typeof msg.anycast_ttl === "number" ? msg.anycast_ttl : 0;
-    if (ttl <= 0 || user === undefined || user.conns.size === 0) {
-      if (user === undefined) this.#scheduleBounce(msg);
-      return false;
-    }
+    // v1.1.1 drops an anycast it cannot place (no forwarding entry); no bounce
+    if (ttl <= 0 || user === undefined || user.conns.size === 0) return false;
     msg.anycast_ttl = ttl - 1;
     const conns = [...user.conns];
     const c = conns[Math.floor(Math.random() * conns.length)]!;
