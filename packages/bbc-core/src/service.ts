@@ -283,6 +283,7 @@ export class BBcCoreService implements CoreInternals {
         ledgerStore = await this.#ledgerFactory({ domainId, domainHex: hex, config: section, workingDir: wd });
       } catch (e) {
         this.logger.error({ err: e, domain: hex.slice(0, 8) }, "cannot open the domain's ledger");
+        if (conf !== undefined) this.config.removeDomainConfig(hex);
         throw new CoreError("STORE_FAILED", `cannot open the ledger of domain ${hex}: ${(e as Error).message}`, { cause: e });
       }
     }

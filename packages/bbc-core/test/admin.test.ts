@@ -201,3 +201,23 @@ describe("--domain0", () => {
     }
   });
 });
+
+describe("REQUEST_SETUP_DOMAIN with a configuration the store cannot use", () => {
+  it("answers result false with a reason and keeps serving", async () => {
+    const t = await startNode({ useNodeKey: false });
+    try {
+      const c = await RawClient.connect(t.port);
+      const d = getNewId("bad db");
+      const res = await c.answer(
+        c.admin(MsgType.REQUEST_SETUP_DOMAIN, { domain_id: d, random: rnd(), bbc_configuration: JSON.stringify({ db: { db_type: "nosuchdb" } }) }),
+      );
+      expect(res.result).toBe(false);
+      expect(text(res.reason)).toMatch(/^Cannot open the ledger/);
+      const ok = await c.answer(c.admin(MsgType.REQUEST_SETUP_DOMAIN, { domain_id: getNewId("good db"), random: rnd() }));
+      expect(ok.result).toBe(true);
+      await c.close();
+    } finally {
+      await t.stop();
+    }
+  });
+});

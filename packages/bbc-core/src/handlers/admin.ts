@@ -33,8 +33,14 @@ export async function handleSetupDomain(ctx: RequestContext): Promise<void> {
     ret.domain_id = ctx.domainId;
     return direct(ctx, ret);
   }
-  ret.result = await core.createDomain(ctx.domainId, conf);
-  if (!ret.result) ret.reason = "Already exists";
+  try {
+    ret.result = await core.createDomain(ctx.domainId, conf);
+    if (!ret.result) ret.reason = "Already exists";
+  } catch (e) {
+    ctx.log.error({ err: e }, "REQUEST_SETUP_DOMAIN: cannot create the domain");
+    ret.result = false;
+    ret.reason = `Cannot open the ledger: ${(e as Error).message}`;
+  }
   ret.domain_id = ctx.domainId;
   core.config.save();
   direct(ctx, ret);
