@@ -153,7 +153,11 @@ export class Domain {
       this.#timers.delete(t);
       const back: WireMessage = { ...msg, destination_user_id: src, result: false, reason: "Cannot find such user" };
       delete back.is_anycast;
-      this.sendToUser(back, { directOnly: true });
+      try {
+        this.sendToUser(back, { directOnly: true });
+      } catch (e) {
+        this.#log.debug({ err: (e as Error).message }, "bounce not sent");
+      }
     }, this.#resolveTimeoutMs);
     t.unref();
     this.#timers.add(t);
