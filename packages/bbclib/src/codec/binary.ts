@@ -219,6 +219,12 @@ function takeScratch(): ByteWriter {
 
 function forIdFromBaseDigest(tx: BBcTransaction, base: Uint8Array): Uint8Array {
   tx.transactionBaseDigest = base;
+  if (!tx.crossRef) {
+    // The common case: the base digest and a zero cross_ref count.
+    const out = new Uint8Array(34);
+    out.set(base);
+    return out;
+  }
   const out = new ByteWriter(32 + 80);
   out.bytes(base);
   writeCrossPart(out, tx);
@@ -274,9 +280,10 @@ class Reader {
     if (hi > 0x1fffff) throw new BbcLibError("MALFORMED", `${this.what}: ${field} is beyond 2^53`);
     return hi * 0x1_0000_0000 + lo;
   }
+  /** A view, not a copy: every entry point decodes a private copy of its input. */
   bytes(n: number, field: string): Uint8Array {
     this.need(n, field);
-    const v = this.buf.slice(this.pos, this.pos + n);
+    const v = this.buf.subarray(this.pos, this.pos + n);
     this.pos += n;
     return v;
   }
@@ -404,7 +411,7 @@ function readCrossRef(r: Reader, formatType: FormatType): BBcCrossRef {
 
 /** Decode a binary cross reference (as verify_using_cross_ref receives it). */
 export function decodeCrossRefBinary(data: Uint8Array): BBcCrossRef {
-  return readCrossRef(new Reader(data, 0, data.length, "cross_ref"), 0);
+  return readCrossRef(new Reader(data.slice(), 0, data.length, "cross_ref"), 0);
 }
 
 function readSignature(r: Reader, formatType: FormatType): BBcSignature {
@@ -428,7 +435,7 @@ function readSignature(r: Reader, formatType: FormatType): BBcSignature {
 
 /** Decode a binary signature alone (recover_signature_object). */
 export function decodeSignatureBinary(data: Uint8Array): BBcSignature {
-  return readSignature(new Reader(data, 0, data.length, "signature"), 0);
+  return readSignature(new Reader(data.slice(), 0, data.length, "signature"), 0);
 }
 
 /**
@@ -436,6 +443,9 @@ export function decodeSignatureBinary(data: Uint8Array): BBcSignature {
  * Computes the digest and transaction id as v1.1.1's deserialize does.
  */
 export function decodeTransactionBinary(data: Uint8Array): BBcTransaction {
+  // One private copy of the input: the decoded parts are views into it, and nothing the
+  // caller does to its buffer afterwards can change them.
+  data = data.slice();
   const r = new Reader(data, 2, data.length, "transaction");
   const tx = new BBcTransaction({ formatType: 0 });
   tx.version = r.u32("version");
