@@ -46,7 +46,16 @@ function checkLen(what: string, b: Uint8Array, len: number): void {
 export function generateEcdhKeyPair(): EcdhKeyPair {
   const ecdh = createECDH("secp384r1");
   ecdh.generateKeys();
-  return { privateKey: u8(ecdh.getPrivateKey()), publicKey: u8(ecdh.getPublicKey(undefined, "uncompressed")) };
+  // getPrivateKey() drops leading zero bytes (about 1 key in 256): always hand out 48 bytes.
+  return { privateKey: padScalar(u8(ecdh.getPrivateKey())), publicKey: u8(ecdh.getPublicKey(undefined, "uncompressed")) };
+}
+
+/** A P-384 scalar left-padded to 48 bytes (a shorter one only lacks leading zeros). */
+function padScalar(k: Uint8Array): Uint8Array {
+  if (k.length >= 48) return k;
+  const out = new Uint8Array(48);
+  out.set(k, 48 - k.length);
+  return out;
 }
 
 /**
@@ -55,6 +64,8 @@ export function generateEcdhKeyPair(): EcdhKeyPair {
  * peer's point is not a valid P-384 point or a key has the wrong size.
  */
 export function deriveSharedKey(privateKey: Uint8Array, peerPublicKey: Uint8Array, sharedInfo: Uint8Array): Uint8Array {
+  // Accept a scalar that lost its leading zero bytes elsewhere (as node's getPrivateKey() gives it).
+  if (privateKey instanceof Uint8Array && privateKey.length > 0 && privateKey.length < 48) privateKey = padScalar(privateKey);
   checkLen("ECDH private key", privateKey, 48);
   if (!(peerPublicKey instanceof Uint8Array) || (peerPublicKey.length !== ECDH_PUBLIC_KEY_LENGTH && peerPublicKey.length !== 49)) {
     throw new WireError("BAD_KEY_MATERIAL", `peer ECDH public key must be a 97-byte (or 49-byte compressed) P-384 point`);

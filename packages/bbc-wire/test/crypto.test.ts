@@ -206,3 +206,22 @@ describe("encrypted msgpack (payload type 3)", () => {
     expect(got.filter((m) => m.ok).map((m) => m.ok && m.message)).toEqual([msgs[0], msgs[1], msgs[1], msgs[2]]);
   });
 });
+
+describe("P-384 scalars with leading zero bytes", () => {
+  it("generateEcdhKeyPair always hands out 48-byte private keys (node drops leading zeros ~1/256)", () => {
+    for (let i = 0; i < 2000; i++) expect(generateEcdhKeyPair().privateKey.length).toBe(48);
+  });
+
+  it("deriveSharedKey gives the same key for a scalar with a leading zero, padded or not", () => {
+    const scalar = new Uint8Array(48);
+    for (let i = 2; i < 48; i++) scalar[i] = (i * 37 + 11) & 0xff; // two leading zero bytes
+    const peer = generateEcdhKeyPair();
+    const info = hexToBytes("0102030405060708");
+    const padded = deriveSharedKey(scalar, peer.publicKey, info);
+    const short = deriveSharedKey(scalar.subarray(2), peer.publicKey, info);
+    expect(bytesToHex(short)).toBe(bytesToHex(padded));
+    // The peer derives the same key from our public point (computed independently by noble).
+    const ourPublic = p384.getPublicKey(scalar, false);
+    expect(bytesToHex(deriveSharedKey(peer.privateKey, ourPublic, info))).toBe(bytesToHex(padded));
+  });
+});
