@@ -162,7 +162,32 @@ export function ledgerMigrations(dialect: DbType): Record<string, Migration> {
         }
       },
     },
+    // A ledger created by v1.1.1 itself already has asset_info_table without our two additive columns (0001's
+    // CREATE TABLE IF NOT EXISTS leaves it as it is): add them. v1.1.1 had no PostgreSQL back end.
+    "0002_v111_asset_columns": {
+      async up(db: Kysely<any>) {
+        if (dialect === "postgres") return;
+        for (const [column, type] of [
+          ["asset_file_size", t.big],
+          ["asset_file_digest", t.id],
+        ] as const) {
+          if (!(await hasColumn(db, "asset_info_table", column))) {
+            await db.schema.alterTable("asset_info_table").addColumn(column, type).execute();
+          }
+        }
+      },
+    },
   };
+}
+
+/** Whether `table` has `column` (probed with a query that reads no row, portable across dialects). */
+async function hasColumn(db: Kysely<any>, table: string, column: string): Promise<boolean> {
+  try {
+    await sql`select ${sql.ref(column)} from ${sql.table(table)} where 1 = 0`.execute(db);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Bring a database to the latest ledger schema. */

@@ -1,5 +1,5 @@
 /** Opening stores: unreachable servers, external storage, SQLite file settings. */
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -61,5 +61,50 @@ describe("openLedgerStore", () => {
     expect(await store.assetFiles.write(g, assetId, file)).toBe(false);
     expect(await store.assetFiles.read(g, assetId)).toBeNull();
     await store.close();
+  });
+});
+
+describe("a SQLite ledger created by v1.1.1 itself", () => {
+  // The schema exactly as v1.1.1's SqliteAdaptor.create_table writes it (data_handler.py), with one stored row.
+  const V111_SCHEMA = [
+    ["transaction_table", "transaction_id BLOB, transaction_data BLOB", "transaction_id", ["transaction_id"]],
+    ["asset_info_table", "id INTEGER, transaction_id BLOB, asset_group_id BLOB, asset_id BLOB, user_id BLOB", "id", ["id", "transaction_id", "asset_group_id", "asset_id", "user_id"]],
+    ["topology_table", "id INTEGER, base BLOB, point_to BLOB", "id", ["id", "base", "point_to"]],
+    ["cross_ref_table", "id INTEGER, transaction_id BLOB, outer_domain_id BLOB, txid_having_cross_ref BLOB", "id", ["transaction_id"]],
+  ] as const;
+
+  it("opens, keeps the old rows and stores new transactions", async () => {
+    const workingDir = tmp();
+    const domainId = newId();
+    const dir = join(workingDir, toHex(domainId));
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, "bbc_ledger.sqlite");
+    const g = newId(), u = newId();
+    const old = makeTx({ assetGroupId: g, userId: u });
+    {
+      const db = new Database(file);
+      for (const [tbl, cols, pk, idx] of V111_SCHEMA) {
+        db.exec(`CREATE TABLE ${tbl} (${cols}, PRIMARY KEY (${pk}));`);
+        idx.forEach((c, i) => db.exec(`CREATE INDEX ${tbl}_idx_${i} ON ${tbl} (${c});`));
+      }
+      const data = old.serialize();
+      db.prepare("INSERT INTO transaction_table (transaction_id, transaction_data) VALUES (?, ?)").run(Buffer.from(old.transactionId!), Buffer.from(data));
+      db.prepare("INSERT INTO asset_info_table (transaction_id, asset_group_id, asset_id, user_id) VALUES (?, ?, ?, ?)").run(
+        Buffer.from(old.transactionId!),
+        Buffer.from(g),
+        Buffer.from(old.events[0].asset!.assetId!),
+        Buffer.from(u),
+      );
+      db.close();
+    }
+    const store = await openLedgerStore({ domainId, workingDir, config: { db: { db_type: "sqlite", db_name: "bbc_ledger.sqlite" } } });
+    try {
+      const fresh = makeTx({ assetGroupId: g, userId: u });
+      expect((await store.insertTransaction(fresh)).inserted).toBe(true);
+      expect((await store.getTransaction(old.transactionId!))?.data).toEqual(old.serialize());
+      expect(await store.countTransactions({ assetGroupId: g })).toBe(2);
+    } finally {
+      await store.close();
+    }
   });
 });
