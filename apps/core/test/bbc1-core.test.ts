@@ -199,6 +199,67 @@ describe("bbc1-core executable", () => {
     expect(await p.exit).toBe(0);
   });
 
+  it("SIGKILL at random moments: every insert acknowledged to a client is there after a restart", async () => {
+    const trials = Number(process.env.BBC1_NODE_CRASH_TRIALS ?? 6);
+    const wd = join(cwd, "sigkill");
+    const domainId = getNewId("sigkill domain");
+    const key = KeyPair.generate();
+    const acked: Uint8Array[] = [];
+    let killedDuringWrites = 0;
+    for (let t = 0; t < trials; t++) {
+      const p = await run(["--no_nodekey", "-w", wd], cwd);
+      const clients = await Promise.all(
+        Array.from({ length: 4 }, async (_, i) => {
+          const c = await BBcAppClient.connect({ port: p.port, domainId, userId: getNewId(`sigkill user ${i}`), requestTimeoutMs: 10_000 });
+          if (t === 0 && i === 0) await c.domainSetup(domainId);
+          return c;
+        }),
+      );
+      for (const c of clients) await c.register();
+      let inFlight = 0;
+      let stop = false;
+      const writers = clients.map(async (c, i) => {
+        const user = getNewId(`sigkill user ${i}`);
+        while (!stop) {
+          const one = tx(key, user, getNewId("sigkill group"));
+          inFlight++;
+          try {
+            const r = await c.insertTransaction(one);
+            acked.push(r.transactionId);
+          } catch {
+            return; // the node died under this request: not acknowledged, nothing is promised
+          } finally {
+            inFlight--;
+          }
+        }
+      });
+      await new Promise((r) => setTimeout(r, 100 + Math.floor(Math.random() * 400)));
+      if (inFlight > 0) killedDuringWrites++;
+      p.child.kill("SIGKILL");
+      expect(await p.exit).toBe(null);
+      stop = true;
+      await Promise.all(writers);
+      for (const c of clients) await c.close().catch(() => undefined);
+    }
+    // one more start: every acknowledged transaction must be found and intact
+    const p = await run(["--no_nodekey", "-w", wd], cwd);
+    const c = await BBcAppClient.connect({ port: p.port, domainId, userId: getNewId("sigkill checker"), requestTimeoutMs: 10_000 });
+    await c.register();
+    let found = 0;
+    for (const id of acked) {
+      const r = await c.searchTransaction(id);
+      expect(r.transaction?.transactionId).toEqual(id);
+      found++;
+    }
+    expect(found).toBe(acked.length);
+    console.log(`node crash test: ${trials} SIGKILLs, ${acked.length} acknowledged transactions found intact, ${killedDuringWrites} kills during writes`);
+    expect(acked.length).toBeGreaterThan(trials * 10);
+    expect(killedDuringWrites).toBeGreaterThan(0);
+    await c.close();
+    p.child.kill("SIGTERM");
+    expect(await p.exit).toBe(0);
+  }, 120_000);
+
   it("SIGINT during a burst of inserts: every acknowledged insert is on disk", async () => {
     const wd = join(cwd, "burst");
     const p = await run(["--no_nodekey", "-w", wd], cwd);
