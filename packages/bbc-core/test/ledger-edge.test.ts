@@ -1,0 +1,254 @@
+/**
+ * Ledger commands on paths the main ledger suite does not reach: stored data that no longer
+ * validates (v1.1.1 `_create_search_result`), missing asset files, the search / traverse limits of
+ * `search_config` taken from --config / --default_config, and traverse's asset files.
+ */
+import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { KeyPair, getNewId } from "@bbc1/bbclib";
+import { MsgType } from "@bbc1/wire";
+import { storageLedgerFactory, type DomainLedger, type LedgerFactory } from "../src/index.js";
+import { client, setupDomain, signedTx, startNode, type SignedTx, type TestNode } from "./helpers/node.js";
+import { text, type RawClient } from "./helpers/raw-client.js";
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+const BASE_KEYS = ["domain_id", "command", "destination_user_id", "query_id", "status"];
+
+/** Stored transaction bytes replaced on read, as if the database had been altered behind the node's back. */
+const tampered = new Map<string, Uint8Array>();
+
+function tamperingFactory(): LedgerFactory {
+  const real = storageLedgerFactory({ searchMaxCount: 30 });
+  return async (args) => {
+    const l: DomainLedger = await real(args);
+    return {
+      insert: (e) => l.insert(e),
+      getTransaction: async (id) => tampered.get(hex(id)) ?? (await l.getTransaction(id)),
+      search: async (c, d, n) => (await l.search(c, d, n)).map((t) => ({ ...t, data: tampered.get(hex(t.transactionId)) ?? t.data })),
+      count: (c) => l.count(c),
+      topology: (id, past) => l.topology(id, past),
+      crossRefTransactionIds: () => l.crossRefTransactionIds(),
+      readAssetFile: (g, a) => l.readAssetFile(g, a),
+      close: () => l.close(),
+    };
+  };
+}
+
+/** The transaction with one signature byte flipped: still decodes, same id, signature fails. */
+function badSignature(s: SignedTx): Uint8Array {
+  const bad = s.data.slice();
+  bad[bad.length - 5]! ^= 0xff;
+  return bad;
+}
+
+describe("stored data that fails validation (compromised) and missing files", () => {
+  let t: TestNode;
+  let c: RawClient;
+  const key = KeyPair.generate();
+  const user = getNewId("compromise user");
+  const domainId = getNewId("compromise domain");
+
+  beforeAll(async () => {
+    t = await startNode({ ledgerFactory: tamperingFactory() });
+    await setupDomain(t.port, domainId);
+    c = await client(t.port, domainId, user);
+    c.register();
+  });
+  afterAll(async () => {
+    await c.close();
+    await t.stop();
+  });
+
+  async function insert(s: SignedTx, files = new Map<Uint8Array, Uint8Array>()): Promise<void> {
+    const res = await c.answer(c.request(MsgType.REQUEST_INSERT, { transaction_data: s.data, all_asset_files: files }));
+    expect(res.status).toBe(0);
+  }
+
+  it("search by id: a stored transaction whose signature fails answers -15 with compromised_transaction_data", async () => {
+    const s = signedTx(key, user, getNewId("ag " + Math.random()));
+    await insert(s);
+    const bad = badSignature(s);
+    tampered.set(hex(s.id), bad);
+    const res = await c.answer(c.request(MsgType.REQUEST_SEARCH_TRANSACTION, { transaction_id: s.id }));
+    expect(Object.keys(res)).toEqual([...BASE_KEYS, "compromised_transaction_ids", "transaction_id", "compromised_transaction_data", "infra_msg_type"]);
+    expect(res.command).toBe(MsgType.RESPONSE_SEARCH_TRANSACTION);
+    expect(res.status).toBe(-15);
+    expect(res.compromised_transaction_data).toEqual(bad);
+    expect(res.compromised_transaction_ids).toEqual([s.id]);
+    expect(res.transaction_id).toEqual(s.id);
+  });
+
+  it("search by id: stored bytes of another transaction (id mismatch) are reported compromised", async () => {
+    const s = signedTx(key, user, getNewId("ag " + Math.random()));
+    const other = signedTx(key, user, getNewId("ag " + Math.random()));
+    await insert(s);
+    tampered.set(hex(s.id), other.data);
+    const res = await c.answer(c.request(MsgType.REQUEST_SEARCH_TRANSACTION, { transaction_id: s.id }));
+    expect(res.status).toBe(-15);
+    expect(res.compromised_transaction_data).toEqual(other.data);
+    expect(res.compromised_transaction_ids).toEqual([s.id]);
+    expect(res.transaction_data).toBeUndefined();
+  });
+
+  it("search by id: an altered asset file answers -15 with transaction_data and compromised_asset_files", async () => {
+    const g = getNewId("file group " + Math.random());
+    const content = new TextEncoder().encode("original file");
+    const s = signedTx(key, user, g, { file: content });
+    const assetId = s.tx.events[0]!.asset!.assetId!;
+    await insert(s, new Map([[assetId, content]]));
+    const altered = new TextEncoder().encode("altered file!");
+    writeFileSync(join(t.dir, hex(domainId), hex(g), hex(assetId)), altered);
+    const res = await c.answer(c.request(MsgType.REQUEST_SEARCH_TRANSACTION, { transaction_id: s.id }));
+    expect(Object.keys(res)).toEqual([...BASE_KEYS, "compromised_asset_files", "transaction_id", "transaction_data", "infra_msg_type"]);
+    expect(res.status).toBe(-15);
+    expect(res.transaction_data).toEqual(s.data);
+    const bad = res.compromised_asset_files as Map<Uint8Array, Uint8Array>;
+    expect([...bad.keys()]).toEqual([assetId]);
+    expect([...bad.values()]).toEqual([altered]);
+    expect(res.all_asset_files).toBeUndefined();
+  });
+
+  it("search by id: a missing asset file is omitted silently (status 0, no file keys)", async () => {
+    const g = getNewId("missing file group " + Math.random());
+    const content = new TextEncoder().encode("soon gone");
+    const s = signedTx(key, user, g, { file: content });
+    const assetId = s.tx.events[0]!.asset!.assetId!;
+    await insert(s, new Map([[assetId, content]]));
+    unlinkSync(join(t.dir, hex(domainId), hex(g), hex(assetId)));
+    const res = await c.answer(c.request(MsgType.REQUEST_SEARCH_TRANSACTION, { transaction_id: s.id }));
+    expect(Object.keys(res)).toEqual([...BASE_KEYS, "transaction_id", "transaction_data", "infra_msg_type"]);
+    expect(res.status).toBe(0);
+  });
+
+  it("search with conditions: valid ones in transactions, compromised ones beside them; only compromised → -14", async () => {
+    const g = getNewId("mixed group " + Math.random());
+    const good = signedTx(key, user, g);
+    const bad = signedTx(key, user, g);
+    await insert(good);
+    await insert(bad);
+    tampered.set(hex(bad.id), badSignature(bad));
+    const res = await c.answer(c.request(MsgType.REQUEST_SEARCH_WITH_CONDITIONS, { asset_group_id: g, direction: 0, count: 10 }));
+    // newest first: the compromised one is met first, so its keys come first (dict insertion order)
+    expect(Object.keys(res)).toEqual([...BASE_KEYS, "compromised_transactions", "compromised_transaction_ids", "transactions", "infra_msg_type"]);
+    expect(res.status).toBe(0);
+    expect(res.transactions).toEqual([good.data]);
+    expect(res.compromised_transactions).toEqual([badSignature(bad)]);
+    expect(res.compromised_transaction_ids).toEqual([bad.id]);
+
+    const g2 = getNewId("all bad group " + Math.random());
+    const only = signedTx(key, user, g2);
+    await insert(only);
+    tampered.set(hex(only.id), badSignature(only));
+    const none = await c.answer(c.request(MsgType.REQUEST_SEARCH_WITH_CONDITIONS, { asset_group_id: g2, direction: 0, count: 10 }));
+    expect(Object.keys(none)).toEqual([...BASE_KEYS, "reason", "infra_msg_type"]);
+    expect(none.status).toBe(-14);
+    expect(text(none.reason)).toBe("Cannot find transaction");
+  });
+
+  it("search with conditions without direction and count uses 0 and 1 (newest, one transaction)", async () => {
+    const g = getNewId("defaults group " + Math.random());
+    const a = signedTx(key, user, g);
+    const b = signedTx(key, user, g);
+    await insert(a);
+    await insert(b);
+    const res = await c.answer(c.request(MsgType.REQUEST_SEARCH_WITH_CONDITIONS, { asset_group_id: g }));
+    expect(res.transactions).toEqual([b.data]);
+  });
+
+  it("traverse returns all_asset_files (nil for a file missing from storage) after all_included", async () => {
+    const g = getNewId("traverse files " + Math.random());
+    const f1 = new TextEncoder().encode("first file");
+    const f2 = new TextEncoder().encode("second file");
+    const a = signedTx(key, user, g, { file: f1 });
+    const a1 = a.tx.events[0]!.asset!.assetId!;
+    await insert(a, new Map([[a1, f1]]));
+    const b = signedTx(key, user, g, { file: f2, pointTo: [a.id] });
+    const b1 = b.tx.events[0]!.asset!.assetId!;
+    await insert(b, new Map([[b1, f2]]));
+    unlinkSync(join(t.dir, hex(domainId), hex(g), hex(a1)));
+    const res = await c.answer(c.request(MsgType.REQUEST_TRAVERSE_TRANSACTIONS, { transaction_id: b.id, direction: 1, hop_count: 3 }));
+    expect(Object.keys(res)).toEqual([...BASE_KEYS, "transaction_id", "transaction_tree", "all_included", "all_asset_files", "infra_msg_type"]);
+    expect(res.transaction_tree).toEqual([[b.data], [a.data]]);
+    const files = new Map([...(res.all_asset_files as Map<Uint8Array, Uint8Array | null>)].map(([k, v]) => [hex(k), v]));
+    expect(files.get(hex(b1))).toEqual(f2);
+    expect(files.has(hex(a1))).toBe(true);
+    expect(files.get(hex(a1))).toBeNull();
+  });
+
+  it("traverse without hop_count (mandatory) answers -1 'lack of mandatory params'", async () => {
+    const res = await c.answer(c.request(MsgType.REQUEST_TRAVERSE_TRANSACTIONS, { transaction_id: new Uint8Array(32), direction: 1 }));
+    expect(res.command).toBe(MsgType.RESPONSE_TRAVERSE_TRANSACTIONS);
+    expect(res.status).toBe(-1);
+    expect(text(res.reason)).toBe("lack of mandatory params");
+  });
+});
+
+describe("search_config limits from --config / --default_config", () => {
+  let t: TestNode;
+  let c: RawClient;
+  let dir: string;
+  const key = KeyPair.generate();
+  const user = getNewId("limits user");
+  const domainId = getNewId("limits domain");
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "bbc1-core-limits-"));
+    const configFile = join(dir, "my-config.json");
+    const defaultConfigFile = join(dir, "default.json");
+    writeFileSync(configFile, JSON.stringify({ search_config: { max_count: 20, max_traverse: 20 } }));
+    // --default_config replaces whole top-level sections of the loaded config
+    writeFileSync(defaultConfigFile, JSON.stringify({ search_config: { max_count: 2, max_traverse: 3 } }));
+    t = await startNode({ configFile, defaultConfigFile }, dir);
+    await setupDomain(t.port, domainId);
+    c = await client(t.port, domainId, user);
+    c.register();
+  });
+  afterAll(async () => {
+    await c.close();
+    await t.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("the node reports the merged configuration and writes it to the --config file", async () => {
+    const res = await c.answer(c.request(MsgType.REQUEST_GET_CONFIG, { random: new Uint8Array(32) }));
+    const conf = JSON.parse(text(res.bbc_configuration));
+    expect(conf.search_config).toEqual({ max_count: 2, max_traverse: 3 });
+    expect(conf.domains[hex(domainId)]).toBeDefined();
+  });
+
+  it("search with conditions is capped at max_count; count 0 is not capped (as v1.1.1)", async () => {
+    const g = getNewId("capped " + Math.random());
+    for (let i = 0; i < 4; i++) {
+      const s = signedTx(key, user, g);
+      expect((await c.answer(c.request(MsgType.REQUEST_INSERT, { transaction_data: s.data, all_asset_files: new Map() }))).status).toBe(0);
+    }
+    const capped = await c.answer(c.request(MsgType.REQUEST_SEARCH_WITH_CONDITIONS, { asset_group_id: g, direction: 0, count: 10 }));
+    expect((capped.transactions as Uint8Array[]).length).toBe(2);
+    const all = await c.answer(c.request(MsgType.REQUEST_SEARCH_WITH_CONDITIONS, { asset_group_id: g, direction: 0, count: 0 }));
+    expect((all.transactions as Uint8Array[]).length).toBe(4);
+    const n = await c.answer(c.request(MsgType.REQUEST_COUNT_TRANSACTIONS, { asset_group_id: g }));
+    expect(n.count).toBe(4);
+  });
+
+  it("traverse stops at max_traverse transactions with all_included false", async () => {
+    const g = getNewId("long chain " + Math.random());
+    const chain: SignedTx[] = [];
+    for (let i = 0; i < 6; i++) {
+      const s = signedTx(key, user, g, i > 0 ? { pointTo: [chain[i - 1]!.id] } : {});
+      expect((await c.answer(c.request(MsgType.REQUEST_INSERT, { transaction_data: s.data, all_asset_files: new Map() }))).status).toBe(0);
+      chain.push(s);
+    }
+    const full = await c.answer(c.request(MsgType.REQUEST_TRAVERSE_TRANSACTIONS, { transaction_id: chain[5]!.id, direction: 1, hop_count: 3 }));
+    expect((full.transaction_tree as unknown[]).length).toBe(3);
+    expect(full.all_included).toBe(true);
+    const cut = await c.answer(c.request(MsgType.REQUEST_TRAVERSE_TRANSACTIONS, { transaction_id: chain[5]!.id, direction: 1, hop_count: 100 }));
+    expect(cut.status).toBe(0);
+    expect(cut.transaction_tree).toEqual([[chain[5]!.data], [chain[4]!.data], [chain[3]!.data]]);
+    expect(cut.all_included).toBe(false);
+    const fwd = await c.answer(c.request(MsgType.REQUEST_TRAVERSE_TRANSACTIONS, { transaction_id: chain[0]!.id, direction: 0, hop_count: 5 }));
+    expect(fwd.transaction_tree).toEqual([[chain[0]!.data], [chain[1]!.data], [chain[2]!.data]]);
+    expect(fwd.all_included).toBe(false);
+  });
+});
