@@ -4,7 +4,7 @@ import type { ClientConnection } from "./connection.js";
 import type { JsonObject } from "./config.js";
 import type { DomainLedger } from "./store.js";
 import type { BBcStats } from "./stats.js";
-import { hexOf } from "./util.js";
+import { toHex } from "@bbc1/bbclib";
 
 /** A user registered on this node in a domain: every connection it registered on. */
 export interface RegisteredUser {
@@ -58,7 +58,7 @@ export class Domain {
     resolveTimeoutMs: number;
   }) {
     this.id = args.id;
-    this.hex = hexOf(args.id);
+    this.hex = toHex(args.id);
     this.nodeId = args.nodeId;
     this.section = args.section;
     this.ledger = args.ledger;
@@ -70,7 +70,7 @@ export class Domain {
 
   /** Adds `conn` to the user's connection set. */
   registerUser(userId: Uint8Array, conn: ClientConnection): void {
-    const key = hexOf(userId);
+    const key = toHex(userId);
     let u = this.users.get(key);
     if (u === undefined) this.users.set(key, (u = { userId, conns: new Set() }));
     u.conns.add(conn);
@@ -82,7 +82,7 @@ export class Domain {
    * client cipher when it was bound to this domain. Broadcasts LEAVE (counted; no peers here).
    */
   unregisterUser(userId: Uint8Array, conn: ClientConnection): void {
-    const key = hexOf(userId);
+    const key = toHex(userId);
     const u = this.users.get(key);
     conn.registrations.delete(`${this.hex}:${key}`);
     if (u === undefined || !u.conns.has(conn)) return;
@@ -101,7 +101,7 @@ export class Domain {
     const dst = msg.destination_user_id;
     if (dst === undefined) return true;
     msg.infra_msg_type = CATEGORY_USER;
-    const user = dst instanceof Uint8Array ? this.users.get(hexOf(dst)) : undefined;
+    const user = dst instanceof Uint8Array ? this.users.get(toHex(dst)) : undefined;
     if (msg.is_anycast !== undefined && msg.is_anycast !== null && msg.is_anycast !== false) {
       return this.#sendAnycast(msg, user);
     }
@@ -165,10 +165,10 @@ export class Domain {
 
   /** Subscribes a user to NOTIFY_INSERTED for an asset group. */
   subscribe(assetGroupId: Uint8Array, userId: Uint8Array): void {
-    const key = hexOf(assetGroupId);
+    const key = toHex(assetGroupId);
     let g = this.notifications.get(key);
     if (g === undefined) this.notifications.set(key, (g = { assetGroupId, users: new Map() }));
-    g.users.set(hexOf(userId), userId);
+    g.users.set(toHex(userId), userId);
     this.#stats.increment("multicast", "join");
   }
 
@@ -177,8 +177,8 @@ export class Domain {
    * group. Users not subscribed are ignored (the reference crashes, Quirk C8).
    */
   unsubscribe(assetGroupId: Uint8Array | null, userId: Uint8Array): void {
-    const uk = hexOf(userId);
-    const groups = assetGroupId === null ? [...this.notifications.keys()] : [hexOf(assetGroupId)];
+    const uk = toHex(userId);
+    const groups = assetGroupId === null ? [...this.notifications.keys()] : [toHex(assetGroupId)];
     for (const gk of groups) {
       const g = this.notifications.get(gk);
       if (g === undefined || !g.users.delete(uk)) continue;
@@ -197,7 +197,7 @@ export class Domain {
     if (this.notifications.size === 0) return;
     const users = new Map<string, Uint8Array>();
     for (const ag of assetGroupIds) {
-      const g = this.notifications.get(hexOf(ag));
+      const g = this.notifications.get(toHex(ag));
       if (g !== undefined) for (const [k, u] of g.users) users.set(k, u);
     }
     if (users.size === 0) return;

@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { randomBytes } from "node:crypto";
 import pino, { type Logger } from "pino";
-import type { KeyPair } from "@bbc1/bbclib";
+import { fromHex, toHex, type KeyPair } from "@bbc1/bbclib";
 import { KeyRegistry, MsgType, isAdminMsgType, type WireMessage } from "@bbc1/wire";
 import { BBcConfig, DOMAIN_GLOBAL_0_HEX, DEFAULT_CORE_PORT, DEFAULT_P2P_PORT, isJsonObject, type JsonObject } from "./config.js";
 import { ClientConnection, type ConnectionLimits } from "./connection.js";
@@ -11,7 +11,6 @@ import { checkAdminMessage, loadOrCreateNodeKey } from "./nodekey.js";
 import { BBcStats } from "./stats.js";
 import type { LedgerFactory } from "./store.js";
 import { storageLedgerFactory } from "./storage-adapter.js";
-import { bytesOfHex, hexOf } from "./util.js";
 import { VerifiedCache, validateSubmitted, type SubmittedVerdict, type WireAssetFiles } from "./validator.js";
 import { ValidatorPool } from "./validator-pool.js";
 import type { CoreInternals, Handler, RequestContext } from "./handlers/context.js";
@@ -217,7 +216,11 @@ export class BBcCoreService implements CoreInternals {
   async #openConfiguredDomains(): Promise<void> {
     for (const hex of Object.keys(this.config.domains)) {
       if (hex.toLowerCase() === DOMAIN_GLOBAL_0_HEX && !this.#options.useDomain0) continue;
-      await this.createDomain(bytesOfHex(hex));
+      if (!/^[0-9a-fA-F]{64}$/.test(hex)) {
+        this.logger.warn({ domain: hex }, "config.json: a domain key that is not a 32-byte hex id is ignored");
+        continue;
+      }
+      await this.createDomain(fromHex(hex));
       const section = this.config.domains[hex];
       const wantsSubsystem = (isJsonObject(section) && section.use_ledger_subsystem === true) || this.#options.useLedgerSubsystem === true;
       if (wantsSubsystem) this.logger.info({ domain: hex.slice(0, 8) }, "Failed to load ledger_subsystem module (none is installed)");
@@ -249,7 +252,7 @@ export class BBcCoreService implements CoreInternals {
    * Resolves false when the domain already exists.
    */
   async createDomain(domainId: Uint8Array, conf?: JsonObject): Promise<boolean> {
-    const hex = hexOf(domainId);
+    const hex = toHex(domainId);
     if (this.domains.has(hex)) return false;
     const pending = this.#pendingDomains.get(hex);
     if (pending !== undefined) {
@@ -269,10 +272,10 @@ export class BBcCoreService implements CoreInternals {
     const section = this.config.domainConfig(hex, true)!;
     if (conf !== undefined) Object.assign(section, conf);
     let nodeId: Uint8Array;
-    if (typeof section.node_id === "string" && /^[0-9a-fA-F]{64}$/.test(section.node_id)) nodeId = bytesOfHex(section.node_id);
+    if (typeof section.node_id === "string" && /^[0-9a-fA-F]{64}$/.test(section.node_id)) nodeId = fromHex(section.node_id);
     else {
       nodeId = new Uint8Array(randomBytes(32));
-      section.node_id = hexOf(nodeId);
+      section.node_id = toHex(nodeId);
     }
     this.config.save();
     const isGlobal0 = hex === DOMAIN_GLOBAL_0_HEX;
@@ -298,13 +301,13 @@ export class BBcCoreService implements CoreInternals {
     });
     this.domains.set(hex, domain);
     this.stats.set("network", "num_domains", this.domains.size);
-    this.logger.info({ domain: hex.slice(0, 8), node_id: hexOf(nodeId).slice(0, 8) }, "domain created");
+    this.logger.info({ domain: hex.slice(0, 8), node_id: toHex(nodeId).slice(0, 8) }, "domain created");
     return true;
   }
 
   /** Leaves a domain: stops its timers, closes its ledger (files stay), deletes its config section. */
   async removeDomain(domainId: Uint8Array): Promise<boolean> {
-    const hex = hexOf(domainId);
+    const hex = toHex(domainId);
     const d = this.domains.get(hex);
     if (d === undefined) return false;
     this.domains.delete(hex);
@@ -417,7 +420,7 @@ export class BBcCoreService implements CoreInternals {
       conn,
       msg,
       domainId,
-      domain: domainId !== null ? this.domains.get(hexOf(domainId)) : undefined,
+      domain: domainId !== null ? this.domains.get(toHex(domainId)) : undefined,
       log: this.logger,
     };
     return handler(ctx);

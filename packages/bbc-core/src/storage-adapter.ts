@@ -1,6 +1,6 @@
 import { openLedgerStore, type LedgerStore, type StorageLogger } from "@bbc1/storage";
 import type { DomainLedger, LedgerEntry, LedgerFactory } from "./store.js";
-import { hexOf } from "./util.js";
+import { toHex } from "@bbc1/bbclib";
 
 /** Adapts a `@bbc1/storage` LedgerStore to the core's {@link DomainLedger}. */
 export class StorageLedger implements DomainLedger {
@@ -11,7 +11,7 @@ export class StorageLedger implements DomainLedger {
 
   async insert(entry: LedgerEntry): Promise<boolean> {
     const files = new Map<string, Uint8Array>();
-    for (const f of entry.files) files.set(hexOf(f.assetId), f.content);
+    for (const f of entry.files) files.set(toHex(f.assetId), f.content);
     const r = await this.store.insertTransaction(
       {
         transactionId: entry.transactionId,

@@ -1,5 +1,4 @@
-import { bytesEqual, deserialize, sha256, validateTransaction, type BBcTransaction, type ValidationResult } from "@bbc1/bbclib";
-import { hexOf } from "./util.js";
+import { bytesEqual, deserialize, sha256, toHex, validateTransaction, type BBcTransaction, type ValidationResult } from "@bbc1/bbclib";
 
 /** Asset files as they arrive in `all_asset_files` (asset id → content or nil). */
 export type WireAssetFiles = ReadonlyMap<unknown, unknown> | null | undefined;
@@ -14,7 +13,7 @@ export function normaliseFiles(files: WireAssetFiles): Map<string, Uint8Array> {
   const out = new Map<string, Uint8Array>();
   if (files instanceof Map) {
     for (const [k, v] of files) {
-      if (k instanceof Uint8Array && v instanceof Uint8Array) out.set(hexOf(k), v);
+      if (k instanceof Uint8Array && v instanceof Uint8Array) out.set(toHex(k), v);
     }
   }
   return out;
@@ -32,7 +31,7 @@ export class VerifiedCache {
     this.#max = max;
   }
   static keyOf(data: Uint8Array): string {
-    return hexOf(sha256(data));
+    return toHex(sha256(data));
   }
   has(key: string): boolean {
     return this.#set.has(key);
@@ -54,7 +53,7 @@ export function checkAssetFiles(tx: BBcTransaction, files: ReadonlyMap<string, U
   for (const holder of [...tx.events, ...tx.relations]) {
     const asset = holder.asset;
     if (!asset?.assetId) continue;
-    const content = files.get(hexOf(asset.assetId));
+    const content = files.get(toHex(asset.assetId));
     if (content === undefined || content === null) continue;
     const entry: [Uint8Array, Uint8Array] = [holder.assetGroupId as Uint8Array, asset.assetId];
     if (asset.assetFileDigest !== null && bytesEqual(asset.assetFileDigest, sha256(content))) validAssets.push(entry);

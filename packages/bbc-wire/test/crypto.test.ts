@@ -13,20 +13,10 @@ import {
   deriveSharedKey,
   encodeMessage,
   generateEcdhKeyPair,
-  isWireError,
   type WireMessage,
 } from "../src/index.js";
-import { bytesToHex, concatBytes, hexToBytes, loadJson } from "./helpers.js";
+import { bytesToHex, concatBytes, hexToBytes, loadJson, wireErrorCode as code } from "./helpers.js";
 
-function code(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (isWireError(e)) return e.code;
-    throw e;
-  }
-  return undefined;
-}
 
 interface PyCase {
   private_a: string;

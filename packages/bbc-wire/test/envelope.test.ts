@@ -15,23 +15,13 @@ import {
   getMap,
   getText,
   infraMessage,
-  isWireError,
   msgTypeHasQueryId,
   nextQueryId,
   responseTo,
   type WireMessage,
 } from "../src/index.js";
-import { bytesToHex } from "./helpers.js";
+import { bytesToHex, wireErrorCode as code } from "./helpers.js";
 
-function code(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (isWireError(e)) return e.code;
-    throw e;
-  }
-  return undefined;
-}
 
 const dom = new Uint8Array(32).fill(0xd0);
 const user = new Uint8Array(32).fill(0x11);

@@ -8,21 +8,11 @@ import {
   encodeHeader,
   encodeMessage,
   encodePayload,
-  isWireError,
   splitFrame,
   type WireMessage,
 } from "../src/index.js";
-import { bytesToHex, concatBytes, hexToBytes } from "./helpers.js";
+import { bytesToHex, concatBytes, hexToBytes, wireErrorCode as code } from "./helpers.js";
 
-function code(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (isWireError(e)) return e.code;
-    throw e;
-  }
-  return undefined;
-}
 
 const msgA: WireMessage = { command: 71, query_id: new Uint8Array([1, 2]), domain_id: new Uint8Array(32).fill(7) };
 const msgB: WireMessage = { command: 72, status: -14, reason: new TextEncoder().encode("Cannot find transaction") };

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { WireMessage, WireValue } from "../src/index.js";
+import { isWireError, type WireMessage, type WireValue } from "../src/index.js";
 
 export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), "fixtures");
 
@@ -92,4 +92,15 @@ export function loadWireVectorFiles(): VectorFile[] {
 
 export function loadJson<T>(file: string): T {
   return JSON.parse(readFileSync(join(FIXTURES, file), "utf8")) as T;
+}
+
+/** The WireError code `fn` throws, or undefined when it returns; any other error is rethrown. */
+export function wireErrorCode(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (e) {
+    if (isWireError(e)) return e.code;
+    throw e;
+  }
+  return undefined;
 }

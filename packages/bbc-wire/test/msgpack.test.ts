@@ -1,16 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { decodeMsgpack, decodePayload, encodeMessage, encodeMsgpack, isWireError, type WireMessage } from "../src/index.js";
-import { bytesToHex, concatBytes, hexToBytes } from "./helpers.js";
+import { bytesToHex, concatBytes, hexToBytes, wireErrorCode as code } from "./helpers.js";
 
-function code(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (isWireError(e)) return e.code;
-    throw e;
-  }
-  return undefined;
-}
 const KEY = (c: number) => new Uint8Array([0xa4, 0, 0, 0, c]);
 
 describe("msgpack payload encoding (msgpack-python 0.5, use_bin_type=False)", () => {

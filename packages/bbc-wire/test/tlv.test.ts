@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { decodePayload, decodeTlv, encodeMessage, encodeTlv, isWireError, type WireMessage } from "../src/index.js";
-import { bytesToHex, concatBytes, hexToBytes } from "./helpers.js";
+import { decodePayload, decodeTlv, encodeMessage, encodeTlv, type WireMessage } from "../src/index.js";
+import { bytesToHex, concatBytes, hexToBytes, wireErrorCode as code } from "./helpers.js";
 
 const K = (code: number) => new Uint8Array([0, 0, (code >>> 8) & 0xff, code & 0xff]);
 function item(type: number, value: Uint8Array, length = value.length): Uint8Array {
@@ -8,15 +8,6 @@ function item(type: number, value: Uint8Array, length = value.length): Uint8Arra
   new DataView(h.buffer).setUint32(0, type);
   new DataView(h.buffer).setUint32(4, length);
   return concatBytes(h, value);
-}
-function code(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (isWireError(e)) return e.code;
-    throw e;
-  }
-  return undefined;
 }
 
 describe("TLV encoding (make_TLV_formatted_message)", () => {

@@ -1,6 +1,7 @@
 import { ErrorCode, MsgType, getText } from "@bbc1/wire";
 import { isJsonObject, type JsonObject } from "../config.js";
-import { concat, ipv4Bytes, ipv6Bytes, u16be } from "../util.js";
+import { concatBytes } from "@bbc1/bbclib";
+import { ipv4Bytes, ipv6Bytes, u16be } from "../util.js";
 import { bytes, direct, has, response, type RequestContext } from "./context.js";
 
 /** REQUEST_SETUP_DOMAIN: create the domain named in `admin_info` (status 0, `result` bool). */
@@ -95,7 +96,7 @@ export function handleGetConfig(ctx: RequestContext): void {
 export function handleGetDomainList(ctx: RequestContext): void {
   const ret = response(ctx, MsgType.RESPONSE_GET_DOMAINLIST);
   const ids = [...ctx.core.domains.values()].map((d) => d.id);
-  ret.domain_list = concat([u16be(ids.length), ...ids]);
+  ret.domain_list = concatBytes(...[u16be(ids.length), ...ids]);
   direct(ctx, ret);
 }
 
@@ -111,7 +112,7 @@ export function handleGetNeighborList(ctx: RequestContext): void {
     const port = core.p2pPort & 0xffff;
     const updated = new Uint8Array(8);
     new DataView(updated.buffer).setBigUint64(0, BigInt(d.createdAt));
-    const entry = concat([
+    const entry = concatBytes(...[
       d.nodeId,
       ipv4Bytes(core.ip4addr ?? "127.0.0.1"),
       ipv6Bytes(core.ip6addr),
@@ -121,7 +122,7 @@ export function handleGetNeighborList(ctx: RequestContext): void {
       updated,
     ]);
     ret.domain_id = d.id;
-    ret.neighbor_list = concat([new Uint8Array([0, 0, 0, 1]), entry]);
+    ret.neighbor_list = concatBytes(...[new Uint8Array([0, 0, 0, 1]), entry]);
   } else {
     ret.status = false;
     ret.reason = "No such domain";
@@ -136,7 +137,7 @@ export function handleGetForwardingList(ctx: RequestContext): void {
   const entries = ctx.domain?.forwardingEntries ?? new Map();
   parts.push(u16be(entries.size));
   for (const e of entries.values()) parts.push(e.id, u16be(e.nodes.length), ...e.nodes);
-  ret.forwarding_list = concat(parts);
+  ret.forwarding_list = concatBytes(...parts);
   direct(ctx, ret);
 }
 
@@ -144,7 +145,7 @@ export function handleGetForwardingList(ctx: RequestContext): void {
 export function handleGetUsers(ctx: RequestContext): void {
   const ret = response(ctx, MsgType.RESPONSE_GET_USERS);
   const users = ctx.domain ? [...ctx.domain.users.values()].map((u) => u.userId) : [];
-  ret.user_list = concat([u16be(users.length), ...users]);
+  ret.user_list = concatBytes(...[u16be(users.length), ...users]);
   direct(ctx, ret);
 }
 
@@ -164,7 +165,7 @@ export function handleGetNotificationList(ctx: RequestContext): void {
   const groups = ctx.domain ? [...ctx.domain.notifications.values()] : [];
   const parts: Uint8Array[] = [u16be(groups.length)];
   for (const g of groups) parts.push(g.assetGroupId, u16be(g.users.size), ...g.users.values());
-  ret.notification_list = concat(parts);
+  ret.notification_list = concatBytes(...parts);
   direct(ctx, ret);
 }
 

@@ -1,7 +1,6 @@
-import { deserialize, type BBcTransaction } from "@bbc1/bbclib";
+import { deserialize, toHex, type BBcTransaction } from "@bbc1/bbclib";
 import { ErrorCode, MsgType, type WireMessage, type WireValue } from "@bbc1/wire";
 import type { AssetCondition, AssetIndexRow, DomainLedger, LedgerEntry } from "../store.js";
-import { hexOf } from "../util.js";
 import { VerifiedCache, validateStored } from "../validator.js";
 import { CANNOT_FIND, LACK_OF_PARAMS, bytes, fail, has, int, reply, response, type RequestContext } from "./context.js";
 
@@ -71,7 +70,7 @@ export async function handleInsert(ctx: RequestContext): Promise<void> {
   const external = (domain.section.storage as { type?: unknown } | undefined)?.type === "external";
   if (!external) {
     for (const r of rows) {
-      const content = verdict.files.get(hexOf(r.assetId));
+      const content = verdict.files.get(toHex(r.assetId));
       if (content !== undefined) entry.files.push({ assetGroupId: r.assetGroupId, assetId: r.assetId, content });
     }
   }
@@ -86,7 +85,7 @@ export async function handleInsert(ctx: RequestContext): Promise<void> {
   core.stats.increment("data_handler", "insert_transaction");
   if (entry.files.length > 0) core.stats.increment("data_handler", "store_in_storage", entry.files.length);
   const groups = new Map<string, Uint8Array>();
-  for (const r of rows) groups.set(hexOf(r.assetGroupId), r.assetGroupId);
+  for (const r of rows) groups.set(toHex(r.assetGroupId), r.assetGroupId);
   core.verified.add(VerifiedCache.keyOf(data));
   domain.notifyInserted(txid, [...groups.values()]);
   ret.transaction_id = txid;
@@ -130,7 +129,7 @@ async function loadTransactions(
       for (const r of assetRowsOf(tx)) {
         if (!r.hasFile) continue;
         const content = await ledger.readAssetFile(r.assetGroupId, r.assetId);
-        files.set(hexOf(r.assetId), { id: r.assetId, content });
+        files.set(toHex(r.assetId), { id: r.assetId, content });
       }
     }
   }
@@ -142,7 +141,7 @@ function classify(loaded: Loaded[], files: Map<string, { id: Uint8Array; content
   const fileContents = new Map<string, Uint8Array | null>();
   for (const [k, v] of files) fileContents.set(k, v.content);
   for (const { txid, data, tx } of loaded) {
-    const same = tx !== null && tx.transactionId !== null && hexOf(tx.transactionId) === hexOf(txid);
+    const same = tx !== null && tx.transactionId !== null && toHex(tx.transactionId) === toHex(txid);
     if (!same) {
       (out.compromised_transactions ??= []).push(data);
       (out.compromised_transaction_ids ??= []).push(txid);
@@ -155,11 +154,11 @@ function classify(loaded: Loaded[], files: Map<string, { id: Uint8Array; content
       (out.compromised_transaction_ids ??= []).push(txid);
     }
     for (const [, aid] of r.validAssets) {
-      const f = files.get(hexOf(aid));
+      const f = files.get(toHex(aid));
       if (f) (out.all_asset_files ??= new Map()).set(f.id, f.content);
     }
     for (const [, aid] of r.invalidAssets) {
-      const f = files.get(hexOf(aid));
+      const f = files.get(toHex(aid));
       if (f) (out.compromised_asset_files ??= new Map()).set(f.id, f.content);
     }
   }
@@ -214,7 +213,7 @@ export async function handleSearchWithConditions(ctx: RequestContext): Promise<v
   const found = await ledger.search(cond, direction, count);
   const seen = new Set<string>();
   const unique = found.filter((t) => {
-    const k = hexOf(t.transactionId);
+    const k = toHex(t.transactionId);
     if (seen.has(k)) return false;
     seen.add(k);
     return true;
@@ -270,7 +269,7 @@ export async function handleTraverse(ctx: RequestContext): Promise<void> {
     const level: Uint8Array[] = [];
     const next: Uint8Array[] = [];
     for (const txid of current) {
-      const key = hexOf(txid);
+      const key = toHex(txid);
       if (visited.has(key)) continue;
       counted++;
       visited.add(key);
@@ -286,20 +285,20 @@ export async function handleTraverse(ctx: RequestContext): Promise<void> {
       if (agFilter !== undefined || userFilter !== undefined) {
         const match = rows.some(
           (r) =>
-            (agFilter === undefined || hexOf(r.assetGroupId) === hexOf(agFilter)) &&
-            (userFilter === undefined || (r.userId !== null && hexOf(r.userId) === hexOf(userFilter))),
+            (agFilter === undefined || toHex(r.assetGroupId) === toHex(agFilter)) &&
+            (userFilter === undefined || (r.userId !== null && toHex(r.userId) === toHex(userFilter))),
         );
         if (!match) continue;
       }
       level.push(data);
       for (const r of rows) {
         if (!r.hasFile) continue;
-        const k = hexOf(r.assetId);
+        const k = toHex(r.assetId);
         if (fileKeys.has(k)) continue;
         fileKeys.add(k);
         files.set(r.assetId, await ledger.readAssetFile(r.assetGroupId, r.assetId));
       }
-      for (const n of await ledger.topology(txid, towardPast)) if (!visited.has(hexOf(n))) next.push(n);
+      for (const n of await ledger.topology(txid, towardPast)) if (!visited.has(toHex(n))) next.push(n);
     }
     if (level.length > 0) tree.push(level);
     current = next;
@@ -326,14 +325,14 @@ export async function handleRepair(ctx: RequestContext): Promise<void> {
     const r = classify(loaded, files, core.verified);
     const state = loaded.length === 0 ? "missing" : r.transactions !== undefined && r.compromised_asset_files === undefined ? "valid" : "compromised";
     if (state !== "valid") core.stats.increment("transaction", "fail_to_repair_in_local");
-    ctx.log.info({ transaction_id: hexOf(txid), state }, "repair request: local check only (no peers)");
+    ctx.log.info({ transaction_id: toHex(txid), state }, "repair request: local check only (no peers)");
     return;
   }
   const ag = bytes(msg.asset_group_id);
   const aid = bytes(msg.asset_id);
   if (ag !== undefined && aid !== undefined) {
     const content = await ledger.readAssetFile(ag, aid);
-    ctx.log.info({ asset_id: hexOf(aid), present: content !== null }, "asset repair request: local check only (no peers)");
+    ctx.log.info({ asset_id: toHex(aid), present: content !== null }, "asset repair request: local check only (no peers)");
     return;
   }
   ctx.log.debug("REQUEST_REPAIR: bad format");
