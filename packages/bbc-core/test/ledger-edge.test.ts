@@ -177,6 +177,25 @@ describe("stored data that fails validation (compromised) and missing files", ()
     expect(files.get(hex(a1))).toBeNull();
   });
 
+  it("REQUEST_REPAIR checks the local copy only: counted, never answered", async () => {
+    const stat = (n: string) => t.node.stats.get("transaction", n) ?? 0;
+    const good = signedTx(key, user, getNewId("repair " + Math.random()));
+    const bad = signedTx(key, user, getNewId("repair " + Math.random()));
+    await insert(good);
+    await insert(bad);
+    tampered.set(hex(bad.id), badSignature(bad));
+    const [req0, fail0] = [stat("repair_request"), stat("fail_to_repair_in_local")];
+    c.request(MsgType.REQUEST_REPAIR, { transaction_id: good.id });
+    c.request(MsgType.REQUEST_REPAIR, { transaction_id: bad.id });
+    c.request(MsgType.REQUEST_REPAIR, { transaction_id: getNewId("never stored") });
+    c.request(MsgType.REQUEST_REPAIR, { asset_group_id: getNewId("g"), asset_id: getNewId("a") });
+    c.request(MsgType.REQUEST_REPAIR, {});
+    expect(await c.nothing(200)).toBe(true);
+    expect(stat("repair_request") - req0).toBe(3);
+    expect(stat("fail_to_repair_in_local") - fail0).toBe(2);
+    expect((await c.answer(c.request(MsgType.REQUEST_SEARCH_TRANSACTION, { transaction_id: good.id }))).status).toBe(0);
+  });
+
   it("traverse without hop_count (mandatory) answers -1 'lack of mandatory params'", async () => {
     const res = await c.answer(c.request(MsgType.REQUEST_TRAVERSE_TRANSACTIONS, { transaction_id: new Uint8Array(32), direction: 1 }));
     expect(res.command).toBe(MsgType.RESPONSE_TRAVERSE_TRANSACTIONS);

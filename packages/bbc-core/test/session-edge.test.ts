@@ -155,6 +155,24 @@ describe("sessions, signatures and notifications", () => {
     expect(back.destination_user_id).toEqual(ua);
   });
 
+  it("REQUEST_GATHER_SIGNATURE that cannot be forwarded answers RESPONSE_GATHER_SIGNATURE -1 (the reference fails silently)", async () => {
+    const s = signedTx(ka, ua, getNewId("g"));
+    const noDst = await a.answer(a.request(MsgType.REQUEST_GATHER_SIGNATURE, { transaction_data: s.data, transaction_id: s.id }));
+    expect(Object.keys(noDst)).toEqual([...BASE_KEYS, "reason", "infra_msg_type"]);
+    expect(noDst.command).toBe(MsgType.RESPONSE_GATHER_SIGNATURE);
+    expect(noDst.status).toBe(-1);
+    expect(text(noDst.reason)).toBe("Fail to forward transaction");
+    const noData = await a.answer(a.request(MsgType.REQUEST_GATHER_SIGNATURE, { transaction_id: s.id, destination_user_ids: [ub] }));
+    expect(noData.status).toBe(-1);
+    expect(text(noData.reason)).toBe("lack of mandatory params");
+    const c = await client(t.port, getNewId("unserved gather domain"), ua);
+    const unserved = await c.answer(c.request(MsgType.REQUEST_GATHER_SIGNATURE, { transaction_data: s.data, transaction_id: s.id, destination_user_ids: [ub] }));
+    expect(unserved.status).toBe(-1);
+    expect(text(unserved.reason)).toBe("Fail to forward transaction");
+    expect(await b.nothing(150, (x) => x.message.command === MsgType.REQUEST_SIGNATURE)).toBe(true);
+    await c.close();
+  });
+
   it("CANCEL_INSERT_NOTIFICATION with a nil asset group cancels every group of the user", async () => {
     const g1 = getNewId("cancel all 1 " + Math.random());
     const g2 = getNewId("cancel all 2 " + Math.random());
