@@ -231,6 +231,25 @@ describe("verification rules of v1.1.1 (libbbcsig verify)", () => {
     }
   });
 
+  it("verifies signatures whose r or s has leading zero bytes or the high bit set (DER edge cases)", () => {
+    for (const curve of curves) {
+      const priv = nodeBackend.generatePrivateKey(curve);
+      const pub = nodeBackend.getPublicKey(curve, priv, false);
+      const seen = { rZero: 0, sZero: 0, rHigh: 0, sHigh: 0 };
+      for (let i = 0; i < 20_000 && (seen.rZero < 2 || seen.sZero < 2 || seen.rHigh < 2 || seen.sHigh < 2); i++) {
+        const msg = Uint8Array.of(i & 0xff, i >> 8, curve);
+        const sig = nodeBackend.signMessage(curve, priv, msg);
+        const kind = sig[0] === 0 ? "rZero" : sig[32] === 0 ? "sZero" : sig[0]! >= 0x80 ? "rHigh" : sig[32]! >= 0x80 ? "sHigh" : undefined;
+        if (kind === undefined || seen[kind] >= 2) continue;
+        seen[kind]++;
+        expect(verdict(curve, pub, msg, sig)).toBe(true);
+        const other = Uint8Array.of(i & 0xff, i >> 8, curve ^ 0xff);
+        expect(verdict(curve, pub, other, sig)).toBe(false);
+      }
+      expect(seen).toEqual({ rZero: 2, sZero: 2, rHigh: 2, sHigh: 2 });
+    }
+  });
+
   it("rejects r or s zero or not below the order, and keys that are not points", () => {
     for (const { curve, pub, sig } of fixtures) {
       const r = sig.subarray(0, 32);
