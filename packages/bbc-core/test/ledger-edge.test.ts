@@ -204,6 +204,79 @@ describe("stored data that fails validation (compromised) and missing files", ()
   });
 });
 
+describe("README deviations: answered where v1.1.1 closes the connection", () => {
+  let t: TestNode;
+  let c: RawClient;
+  const user = getNewId("deviation user");
+  const domainId = getNewId("deviation domain");
+
+  beforeAll(async () => {
+    t = await startNode();
+    await setupDomain(t.port, domainId);
+    c = await client(t.port, domainId, user);
+    c.register();
+  });
+  afterAll(async () => {
+    await c.close();
+    await t.stop();
+  });
+
+  it("a transaction that decodes with id_length 0 is 'Bad transaction format' (v1.1.1 stores it under an empty id)", async () => {
+    // binary format, version 1, timestamp 0, id_length 0, no parts, no witness, no cross_ref, no signatures
+    const zeroIdLength = new Uint8Array([0, 0, 1, 0, 0, 0, ...new Array(8).fill(0), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    const res = await c.answer(c.request(MsgType.REQUEST_INSERT, { transaction_data: zeroIdLength, all_asset_files: new Map() }));
+    expect(res.status).toBe(-1);
+    expect(text(res.reason)).toBe("Bad transaction format");
+    expect((await c.answer(c.request(MsgType.REQUEST_SEARCH_TRANSACTION, { transaction_id: new Uint8Array(0) }))).status).toBe(-14);
+    // control: the same empty transaction as version 0 (no id_length field: 32-byte ids) is valid in v1.1.1 too
+    const v0 = await c.answer(c.request(MsgType.REQUEST_INSERT, { transaction_data: new Uint8Array(26), all_asset_files: new Map() }));
+    expect(v0.status).toBe(0);
+    expect((v0.transaction_id as Uint8Array).length).toBe(32);
+  });
+
+  it("search without condition → -14; count/traverse/search in a domain not served → -1 'No such domain' / -14", async () => {
+    const none = await c.answer(c.request(MsgType.REQUEST_SEARCH_WITH_CONDITIONS, { direction: 0, count: 1 }));
+    expect(none.status).toBe(-14);
+    expect(text(none.reason)).toBe("Cannot find transaction");
+    const o = await client(t.port, getNewId("unserved"), user);
+    const cnt = await o.answer(o.request(MsgType.REQUEST_COUNT_TRANSACTIONS, { user_id: user }));
+    expect(Object.keys(cnt)).toEqual([...BASE_KEYS, "reason"]);
+    expect(cnt.status).toBe(-1);
+    expect(text(cnt.reason)).toBe("No such domain");
+    const tr = await o.answer(o.request(MsgType.REQUEST_TRAVERSE_TRANSACTIONS, { transaction_id: new Uint8Array(32), direction: 1, hop_count: 3 }));
+    expect(Object.keys(tr)).toEqual([...BASE_KEYS, "transaction_id", "reason"]);
+    expect(tr.status).toBe(-14);
+    const sr = await o.answer(o.request(MsgType.REQUEST_SEARCH_TRANSACTION, { transaction_id: new Uint8Array(32) }));
+    expect(sr.status).toBe(-14);
+    expect(o.closed).toBe(false);
+    await o.close();
+  });
+
+  it("GET_NOTIFICATION_LIST without subscriptions → 00 00; GET_NODEID of an unknown domain → -1 'No such domain'", async () => {
+    const nl = await c.answer(c.request(MsgType.REQUEST_GET_NOTIFICATION_LIST, { random: new Uint8Array(32) }));
+    expect(nl.command).toBe(MsgType.RESPONSE_GET_NOTIFICATION_LIST);
+    expect(nl.notification_list).toEqual(new Uint8Array([0, 0]));
+    const nid = await c.answer(c.request(MsgType.REQUEST_GET_NODEID, { domain_id: getNewId("unknown") }));
+    expect(nid.command).toBe(MsgType.RESPONSE_GET_NODEID);
+    expect(nid.status).toBe(-1);
+    expect(text(nid.reason)).toBe("No such domain");
+    expect(nid.node_id).toBeUndefined();
+  });
+
+  it("CANCEL_INSERT_NOTIFICATION for a group the user is not in is ignored; the subscription of others stays", async () => {
+    const g = getNewId("kept group " + Math.random());
+    const other = await client(t.port, domainId, getNewId("subscriber"));
+    other.request(MsgType.REQUEST_INSERT_NOTIFICATION, { asset_group_id: g });
+    await new Promise((r) => setTimeout(r, 50));
+    c.request(MsgType.CANCEL_INSERT_NOTIFICATION, { asset_group_id: g });
+    c.request(MsgType.CANCEL_INSERT_NOTIFICATION, { asset_group_id: getNewId("never subscribed") });
+    const nl = await c.answer(c.request(MsgType.REQUEST_GET_NOTIFICATION_LIST, { random: new Uint8Array(32) }));
+    expect((nl.notification_list as Uint8Array).subarray(0, 2)).toEqual(new Uint8Array([0, 1]));
+    expect(c.closed).toBe(false);
+    await other.close();
+  });
+});
+
 describe("search_config limits from --config / --default_config", () => {
   let t: TestNode;
   let c: RawClient;
