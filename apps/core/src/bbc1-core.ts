@@ -31,16 +31,40 @@ function killDaemon(): never {
   process.exit(0);
 }
 
-function daemonize(argv: string[]): never {
+/**
+ * Starts the node detached and waits for it to report back over an IPC channel, so that a
+ * daemon that cannot start (port in use, bad config) is an error here and not a silent exit.
+ */
+function daemonize(argv: string[]): void {
   const args = argv.filter((x) => x !== "-d" && x !== "--daemon");
   const out = openSync("/dev/null", "a");
   const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...args], {
     detached: true,
-    stdio: ["ignore", out, out],
+    stdio: ["ignore", out, out, "ipc"],
   });
-  writeFileSync(PID_FILE, `${child.pid}\n`);
-  child.unref();
-  process.exit(0);
+  const timer = setTimeout(() => fail(`the daemon (pid ${child.pid}) did not report ready within 60 s`, 1), 60_000);
+  child.once("message", (m: { ready?: boolean; port?: number; error?: string }) => {
+    clearTimeout(timer);
+    if (m.ready !== true) fail(`the daemon could not start: ${m.error ?? "unknown error"}`, 1);
+    writeFileSync(PID_FILE, `${child.pid}\n`);
+    process.stdout.write(`bbc1-core: daemon pid ${child.pid}, client port ${m.port}\n`);
+    child.disconnect();
+    child.unref();
+    process.exit(0);
+  });
+  child.once("exit", (code) => fail(`the daemon exited during start (code ${code})`, 1));
+}
+
+/** Tells a `--daemon` parent (if any) how the start went, then lets the channel go. */
+function reportToParent(m: { ready: boolean; port?: number; error?: string }): Promise<void> {
+  const send = process.send?.bind(process);
+  if (!send) return Promise.resolve();
+  return new Promise((resolve) => {
+    send(m, undefined, undefined, () => {
+      process.disconnect?.();
+      resolve();
+    });
+  });
 }
 
 async function main(): Promise<void> {
@@ -57,7 +81,10 @@ async function main(): Promise<void> {
     process.exit(0);
   }
   if (args.kill) killDaemon();
-  if (args.daemon) daemonize(argv);
+  if (args.daemon) {
+    daemonize(argv);
+    return;
+  }
 
   const dest = args.log === "-" ? pino.destination(2) : pino.destination({ dest: args.log, mkdir: true, sync: false });
   const logger = pino({ name: "bbc1-core", level: pinoLevel(args.verbose_level) }, dest);
@@ -84,9 +111,11 @@ async function main(): Promise<void> {
   } catch (e) {
     logger.fatal({ err: e }, "cannot start");
     logger.flush?.();
+    await reportToParent({ ready: false, error: isCoreError(e) ? `${e.code}: ${e.message}` : String(e) });
     fail(isCoreError(e) ? `${e.code}: ${e.message}` : String(e), 1);
   }
   logger.info({ port: node.port, host: node.host, workingdir: args.workingdir, pid: process.pid }, "bbc1-core ready");
+  await reportToParent({ ready: true, port: node.port });
 
   let stopping = false;
   const stop = (signal: string) => {

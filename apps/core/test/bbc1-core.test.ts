@@ -140,6 +140,47 @@ describe("bbc1-core executable", () => {
     expect(await p2.exit).toBe(0);
   });
 
+  it("--daemon reports the pid once the node serves, --kill stops it; a daemon that cannot start is an error", async () => {
+    const exec = (args: string[]) =>
+      new Promise<{ code: number | null; out: string; err: string }>((res) => {
+        const c = spawn(process.execPath, [entry, ...args], { cwd, stdio: ["ignore", "pipe", "pipe"] });
+        let out = "";
+        let err = "";
+        c.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+        c.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+        c.on("exit", (code) => res({ code, out, err }));
+      });
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const wd = join(cwd, "daemon");
+    const port = await freePort();
+    const started = await exec(["--daemon", "--no_nodekey", "-w", wd, "--coreport", String(port)]);
+    expect(started.code, started.err).toBe(0);
+    const pid = Number(/daemon pid (\d+)/.exec(started.out)?.[1]);
+    expect(pid).toBeGreaterThan(0);
+    expect(Number(readFileSync("/tmp/bbc1.pid", "utf8"))).toBe(pid);
+    const c = await BBcAppClient.connect({ port, requestTimeoutMs: 10_000 });
+    expect((await c.getBbcConfig()).config).toBeDefined();
+    await c.close();
+
+    // a second daemon on the same port cannot listen: the launcher says so and fails
+    const clash = await exec(["--daemon", "--no_nodekey", "-w", join(cwd, "daemon2"), "--coreport", String(port)]);
+    expect(clash.code).toBe(1);
+    expect(clash.err).toMatch(/could not start|exited during start/);
+
+    const killed = await exec(["--kill"]);
+    expect(killed.code).toBe(0);
+    for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(alive(pid)).toBe(false);
+    expect(existsSync("/tmp/bbc1.pid")).toBe(false);
+  });
+
   it("--no_nodekey accepts unsigned admin commands; -w and --p2pport are honoured", async () => {
     const wd = join(cwd, "other-wd");
     const p = await run(["--no_nodekey", "-w", wd, "--p2pport", "7777"], cwd);
