@@ -277,6 +277,48 @@ describe("README deviations: answered where v1.1.1 closes the connection", () =>
   });
 });
 
+describe("REQUEST_GET_STATS counters of the insert / search path (bbc_stats names)", () => {
+  it("counts like v1.1.1: a duplicate reaches the data handler (insert_transaction, fail_exec_sql)", async () => {
+    const t = await startNode();
+    try {
+      const domainId = getNewId("stats domain");
+      await setupDomain(t.port, domainId);
+      const user = getNewId("stats user");
+      const key = KeyPair.generate();
+      const c = await client(t.port, domainId, user);
+      c.register();
+      const g = getNewId("stats group");
+      const content = new TextEncoder().encode("stats file");
+      const s = signedTx(key, user, g, { file: content });
+      const files = new Map([[s.tx.events[0]!.asset!.assetId!, content]]);
+      const ins = (data: Uint8Array, f: Map<Uint8Array, Uint8Array>) => c.answer(c.request(MsgType.REQUEST_INSERT, { transaction_data: data, all_asset_files: f }));
+      expect((await ins(s.data, files)).status).toBe(0);
+      expect(text((await ins(s.data, files)).reason)).toBe("Failed to insert a transaction into the ledger");
+      expect(text((await ins(badSignature(signedTx(key, user, g)), new Map())).reason)).toBe("Bad transaction format");
+      const f2 = signedTx(key, user, g, { file: content });
+      expect(text((await ins(f2.data, new Map([[f2.tx.events[0]!.asset!.assetId!, new Uint8Array([1])]]))).reason)).toBe("Bad transaction format");
+      expect((await c.answer(c.request(MsgType.REQUEST_SEARCH_TRANSACTION, { transaction_id: s.id }))).status).toBe(0);
+      expect((await c.answer(c.request(MsgType.REQUEST_TRAVERSE_TRANSACTIONS, { transaction_id: s.id, direction: 1, hop_count: 1 }))).status).toBe(0);
+      c.request(MsgType.REQUEST_INSERT_NOTIFICATION, { asset_group_id: g });
+      c.request(MsgType.CANCEL_INSERT_NOTIFICATION, { asset_group_id: g });
+      const st = await c.answer(c.request(MsgType.REQUEST_GET_STATS, { random: new Uint8Array(32) }));
+      const flat: Record<string, Record<string, number>> = {};
+      for (const [k, v] of st.stats as Map<Uint8Array, Map<Uint8Array, number>>) flat[text(k)] = Object.fromEntries([...v].map(([a, b]) => [text(a), b]));
+      expect(flat.transaction).toMatchObject({ insert_count: 4, insert_fail_count: 3, invalid: 1, search_count: 2 });
+      expect(flat.asset_file).toMatchObject({ invalid: 1 });
+      expect(flat.data_handler).toMatchObject({ insert_transaction: 2, fail_exec_sql: 1, store_in_storage: 1 });
+      expect(flat.multicast).toMatchObject({ join: 1, leave: 1 });
+      // every routed answer written to the registered user: 4 inserts, the search, the traverse
+      expect(flat.user_message).toMatchObject({ sent_msg_to_user: 6 });
+      // the admin connection of setupDomain (1 message, closed) and this one (10 messages)
+      expect(flat.client).toMatchObject({ total_num: 1, num_message_receive: 11 });
+      await c.close();
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
 describe("search_config limits from --config / --default_config", () => {
   let t: TestNode;
   let c: RawClient;

@@ -74,15 +74,18 @@ export async function handleInsert(ctx: RequestContext): Promise<void> {
       if (content !== undefined) entry.files.push({ assetGroupId: r.assetGroupId, assetId: r.assetId, content });
     }
   }
+  // v1.1.1's DataHandler.insert_transaction counts every attempt, duplicates included
+  core.stats.increment("data_handler", "insert_transaction");
   let inserted = false;
   try {
     inserted = await domain.ledger.insert(entry);
+    // an id already stored: v1.1.1's INSERT fails in exec_sql
+    if (!inserted) core.stats.increment("data_handler", "fail_exec_sql");
   } catch (e) {
     ctx.log.error({ err: e }, "insert: ledger failure");
     core.stats.increment("data_handler", "fail_exec_sql");
   }
   if (!inserted) return failWith("Failed to insert a transaction into the ledger");
-  core.stats.increment("data_handler", "insert_transaction");
   if (entry.files.length > 0) core.stats.increment("data_handler", "store_in_storage", entry.files.length);
   const groups = new Map<string, Uint8Array>();
   for (const r of rows) groups.set(toHex(r.assetGroupId), r.assetGroupId);
