@@ -130,8 +130,9 @@ export type InsertInput = BBcTransaction | LedgerRecord;
 /** Options of {@link LedgerStore.insertTransaction}. */
 export interface InsertOptions {
   /**
-   * Asset files to store after the rows are durable: asset_id (hex, lowercase) → content. Only files of assets that
-   * are in the transaction are stored; an existing file is kept (v1.1.1). Ignored for `storage.type` "external".
+   * Asset files, made durable before the rows are committed (v1.1.1 wrote them after, so a crash could leave a stored
+   * transaction without its file): asset_id (hex, lowercase) → content. Only files of assets that are in the
+   * transaction are stored; an existing file is kept (v1.1.1). Ignored for `storage.type` "external".
    */
   assetFiles?: Map<string, Uint8Array> | Record<string, Uint8Array>;
 }

@@ -1,7 +1,8 @@
 /**
  * Crash test: a child process inserts transactions into a SQLite ledger and reports each acknowledged id; the parent
  * kills it with SIGKILL at a random moment, reopens the ledger and checks that every acknowledged transaction (and
- * asset file) is present and readable and that PRAGMA integrity_check passes. Trials accumulate in one ledger.
+ * asset file) is present and readable, that every stored transaction (acknowledged or not) has its asset file, and that
+ * PRAGMA integrity_check passes. Trials accumulate in one ledger.
  * BBC1_CRASH_TRIALS sets the number of trials (default 50).
  */
 import { spawn } from "node:child_process";
@@ -88,6 +89,7 @@ describe("crash safety of the SQLite ledger (SIGKILL during inserts)", () => {
     const domainHex = toHex(getRandomId());
     const acked: Ack[] = [];
     let killedMidWrite = 0;
+    let storedWithFile = 0;
     for (let trial = 0; trial < TRIALS; trial++) {
       const delay = 1 + Math.floor(Math.random() * 60);
       const { acks, signal } = await runAndKill(domainHex, delay);
@@ -110,11 +112,22 @@ describe("crash safety of the SQLite ledger (SIGKILL during inserts)", () => {
           }
         }
         if (acked.length > 0) expect(await store.countTransactions({ assetGroupId: fromHex(acked[0].group) })).toBeGreaterThan(0);
+        // every stored transaction, acknowledged or not, has its asset file: files are durable before the rows
+        for (const group of new Set(acked.map((a) => a.group))) {
+          const { transactions } = await store.searchTransactions({ assetGroupId: fromHex(group), count: 0 });
+          for (const row of transactions) {
+            const asset = decodeStoredTransaction(row).events[0].asset!;
+            if (asset.assetFileDigest === null) continue;
+            storedWithFile++;
+            const v = await store.assetFiles.verify(fromHex(group), asset.assetId!, asset.assetFileDigest);
+            expect(v.status, `asset file of stored ${toHex(row.transactionId)} after trial ${trial}`).toBe("ok");
+          }
+        }
       } finally {
         await store.close();
       }
     }
-    process.stdout.write(`crash test: ${TRIALS} SIGKILLs, ${acked.length} acknowledged transactions verified, ${killedMidWrite} kills during writes\n`);
+    process.stdout.write(`crash test: ${TRIALS} SIGKILLs, ${acked.length} acknowledged transactions verified, ${killedMidWrite} kills during writes, ${storedWithFile} stored asset files checked\n`);
     expect(acked.length).toBeGreaterThan(TRIALS);
     expect(killedMidWrite).toBeGreaterThan(TRIALS / 2);
   }, 300_000);
