@@ -10,6 +10,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync, openSync } from "node:
 import pino from "pino";
 import { BBcCoreService, isCoreError } from "@bbc1/core";
 import { USAGE, parseArgs, pinoLevel, type CoreArgs } from "./args.js";
+import { prettyDestination } from "./pretty.js";
 
 /** PID file of `--daemon` / `--kill` (the reference's fixed path). */
 export const PID_FILE = "/tmp/bbc1.pid";
@@ -86,7 +87,13 @@ async function main(): Promise<void> {
     return;
   }
 
-  const dest = args.log === "-" ? pino.destination(2) : pino.destination({ dest: args.log, mkdir: true, sync: false });
+  // a terminal gets readable lines; files, pipes and daemons get pino's JSON lines
+  const dest =
+    args.log !== "-"
+      ? pino.destination({ dest: args.log, mkdir: true, sync: false })
+      : process.stderr.isTTY === true
+        ? prettyDestination()
+        : pino.destination(2);
   const logger = pino({ name: "bbc1-core", level: pinoLevel(args.verbose_level) }, dest);
   let useNodeKey: boolean | undefined;
   if (args.no_nodekey) useNodeKey = false;
