@@ -7,7 +7,7 @@
  * quirk, see BBcPointer.idLength).
  */
 import { sha256 } from "#sha256";
-import { ByteWriter } from "../bytes.js";
+import { ByteWriter, allocBytes, copyBytes } from "../bytes.js";
 import { BbcLibError } from "../errors.js";
 import { bsonDecode, bsonEncode, type BsonDocument } from "./bson.js";
 import {
@@ -221,7 +221,7 @@ function forIdFromBaseDigest(tx: BBcTransaction, base: Uint8Array): Uint8Array {
   tx.transactionBaseDigest = base;
   if (!tx.crossRef) {
     // The common case: the base digest and a zero cross_ref count.
-    const out = new Uint8Array(34);
+    const out = allocBytes(34);
     out.set(base);
     return out;
   }
@@ -445,7 +445,7 @@ export function decodeSignatureBinary(data: Uint8Array): BBcSignature {
 export function decodeTransactionBinary(data: Uint8Array): BBcTransaction {
   // One private copy of the input: the decoded parts are views into it, and nothing the
   // caller does to its buffer afterwards can change them.
-  data = data.slice();
+  data = copyBytes(data);
   const r = new Reader(data, 2, data.length, "transaction");
   const tx = new BBcTransaction({ formatType: 0 });
   tx.version = r.u32("version");

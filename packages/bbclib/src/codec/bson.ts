@@ -4,7 +4,7 @@
  * str -> string, int -> int32 when it fits else int64, float -> double, bool, None -> null.
  */
 import { BbcLibError } from "../errors.js";
-import { ByteWriter, utf8Decode, utf8Encode } from "../bytes.js";
+import { ByteWriter, copyBytes, utf8Decode, utf8Encode } from "../bytes.js";
 
 /**
  * A double whose value is integral (e.g. Python `1.0`): kept apart from integers so that it
@@ -248,7 +248,7 @@ class Reader {
         if (subtype !== 0) throw new BbcLibError("MALFORMED", `BSON: binary subtype ${subtype} for key ${JSON.stringify(key)}`);
         this.pos += 5;
         this.need(n, "binary");
-        const b = this.buf.slice(this.pos, this.pos + n);
+        const b = copyBytes(this.buf.subarray(this.pos, this.pos + n));
         this.pos += n;
         return b;
       }

@@ -5,7 +5,7 @@
  * smallest encoding. Decoding accepts the whole format (str8 and bin included).
  */
 import { BbcLibError } from "../errors.js";
-import { ByteWriter, utf8Decode, utf8Encode } from "../bytes.js";
+import { ByteWriter, copyBytes, utf8Decode, utf8Encode } from "../bytes.js";
 
 /** A value that this codec encodes or decodes. */
 export type MsgpackValue =
@@ -270,7 +270,7 @@ class Decoder {
     const b = this.buf.subarray(this.pos, this.pos + n);
     this.pos += n;
     if (isStr && this.asString) return this.utf8(b);
-    return b.slice();
+    return copyBytes(b);
   }
 
   private utf8(b: Uint8Array): string {
