@@ -49,6 +49,8 @@ export class AssetFileStore {
     if (this.external) return false;
     const dir = join(this.root, hex(assetGroupId));
     const tmp = join(dir, `.${hex(assetId)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
+    // an existing file is kept: skip the temp file and its fsync (a duplicate insert, a retried batch)
+    if (!options.overwrite && (await fsp.stat(path).then((st) => st.isFile(), () => false))) return false;
     try {
       await fsp.mkdir(dir, { recursive: true });
       const fh = await fsp.open(tmp, "wx", 0o644);
