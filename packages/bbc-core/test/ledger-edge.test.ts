@@ -66,6 +66,16 @@ describe("stored data that fails validation (compromised) and missing files", ()
     expect(res.status).toBe(0);
   }
 
+  /** Inserts a transaction whose asset carries `text` as its file; returns it and the file's path on disk. */
+  async function insertWithFile(label: string, text: string): Promise<{ s: SignedTx; assetId: Uint8Array; path: string }> {
+    const g = getNewId(label + " " + Math.random());
+    const content = new TextEncoder().encode(text);
+    const s = signedTx(key, user, g, { file: content });
+    const assetId = s.tx.events[0]!.asset!.assetId!;
+    await insert(s, new Map([[assetId, content]]));
+    return { s, assetId, path: join(t.dir, hex(domainId), hex(g), hex(assetId)) };
+  }
+
   it("search by id: a stored transaction whose signature fails answers -15 with compromised_transaction_data", async () => {
     const s = signedTx(key, user, getNewId("ag " + Math.random()));
     await insert(s);
@@ -93,13 +103,9 @@ describe("stored data that fails validation (compromised) and missing files", ()
   });
 
   it("search by id: an altered asset file answers -15 with transaction_data and compromised_asset_files", async () => {
-    const g = getNewId("file group " + Math.random());
-    const content = new TextEncoder().encode("original file");
-    const s = signedTx(key, user, g, { file: content });
-    const assetId = s.tx.events[0]!.asset!.assetId!;
-    await insert(s, new Map([[assetId, content]]));
+    const { s, assetId, path } = await insertWithFile("file group", "original file");
     const altered = new TextEncoder().encode("altered file!");
-    writeFileSync(join(t.dir, hex(domainId), hex(g), hex(assetId)), altered);
+    writeFileSync(path, altered);
     const res = await c.answer(c.request(MsgType.REQUEST_SEARCH_TRANSACTION, { transaction_id: s.id }));
     expect(Object.keys(res)).toEqual([...BASE_KEYS, "compromised_asset_files", "transaction_id", "transaction_data", "infra_msg_type"]);
     expect(res.status).toBe(-15);
@@ -111,12 +117,8 @@ describe("stored data that fails validation (compromised) and missing files", ()
   });
 
   it("search by id: a missing asset file is omitted silently (status 0, no file keys)", async () => {
-    const g = getNewId("missing file group " + Math.random());
-    const content = new TextEncoder().encode("soon gone");
-    const s = signedTx(key, user, g, { file: content });
-    const assetId = s.tx.events[0]!.asset!.assetId!;
-    await insert(s, new Map([[assetId, content]]));
-    unlinkSync(join(t.dir, hex(domainId), hex(g), hex(assetId)));
+    const { s, path } = await insertWithFile("missing file group", "soon gone");
+    unlinkSync(path);
     const res = await c.answer(c.request(MsgType.REQUEST_SEARCH_TRANSACTION, { transaction_id: s.id }));
     expect(Object.keys(res)).toEqual([...BASE_KEYS, "transaction_id", "transaction_data", "infra_msg_type"]);
     expect(res.status).toBe(0);

@@ -30,6 +30,8 @@ interface KeyOptions {
  * DER `SEQUENCE { INTEGER r, INTEGER s }` of a 64-byte `r || s` whose halves are in [1, n-1]
  * (checked by normalizeSignature). OpenSSL verifies DER natively; handing it DER built here is
  * about 8 % faster than letting node:crypto convert an IEEE P1363 signature on every call.
+ * Not built with der.ts's `tlv`/`encodeUnsignedInteger`: on this hot path their three separate
+ * allocations would cost more than the conversion saves; one pooled Buffer does here.
  */
 function rsToDer(sig: Uint8Array): Buffer {
   let r = 0;
