@@ -10,7 +10,9 @@
  * - key exchange helpers ({@link createKeyExchangeOffer}, {@link acceptKeyExchange},
  *   {@link completeKeyExchange}, {@link answerClientKeyExchange});
  * - a per-connection codec for servers and clients ({@link WireConnection});
- * - envelope builders and typed accessors.
+ * - envelope builders and typed accessors;
+ * - resource-budget primitives shared by the client and P2P ports ({@link ByteBudget},
+ *   {@link TokenBucket}, {@link KeyedSlots}, {@link RefusalCounter}).
  *
  * @packageDocumentation
  */
@@ -116,3 +118,4 @@ export {
   type KeyExchangeValues,
 } from "./key-exchange.js";
 export { WireConnection, type WireConnectionOptions } from "./connection.js";
+export { ByteBudget, KeyedSlots, RefusalCounter, TokenBucket, type LimitName, type NowFn } from "./limits.js";
