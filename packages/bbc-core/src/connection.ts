@@ -1,5 +1,5 @@
 import type { Socket } from "node:net";
-import { MessageParser, encodeMessage, type KeyRegistry, type WireMessage } from "@bbc1/wire";
+import { MessageParser, encodeMessage, type ByteBudget, type KeyRegistry, type WireMessage } from "@bbc1/wire";
 
 /** A decoded request waiting for its turn on a connection. */
 export interface QueuedRequest {
@@ -15,6 +15,8 @@ export interface ConnectionLimits {
   maxQueuedRequests: number;
   /** Bytes queued for sending to a client that does not read; beyond it the connection is closed. */
   maxWriteBuffer: number;
+  /** Process-wide budget of bytes held in partial frames. */
+  budget?: ByteBudget;
 }
 
 /**
@@ -45,7 +47,7 @@ export class ClientConnection {
     this.socket = socket;
     this.registry = registry;
     this.limits = limits;
-    this.parser = new MessageParser({ registry, maxMessageSize: limits.maxMessageSize, unknownKeys: "drop" });
+    this.parser = new MessageParser({ registry, maxMessageSize: limits.maxMessageSize, budget: limits.budget, unknownKeys: "drop" });
   }
 
   /** Writes a frame; closes the connection when the peer does not read. Returns false if closed. */

@@ -26,6 +26,15 @@ export {
   type JsonValue,
 } from "./config.js";
 export { BBcStats } from "./stats.js";
+export {
+  DEFAULT_LIMITS,
+  resolveLimits,
+  configKey,
+  type LimitOverrides,
+  type PortLimits,
+  type ProcessLimits,
+  type ResolvedLimits,
+} from "./limits.js";
 export { NODE_KEY_FILE, loadOrCreateNodeKey, checkAdminMessage } from "./nodekey.js";
 export type { DomainLedger, LedgerEntry, LedgerFactory, AssetCondition, AssetIndexRow } from "./store.js";
 export { StorageLedger, storageLedgerFactory } from "./storage-adapter.js";

@@ -2,13 +2,14 @@ import { createServer, type Server, type Socket } from "node:net";
 import { randomBytes } from "node:crypto";
 import pino, { type Logger } from "pino";
 import { fromHex, toHex, type KeyPair } from "@bbc1/bbclib";
-import { KeyRegistry, MsgType, isAdminMsgType, type WireMessage } from "@bbc1/wire";
+import { ByteBudget, KeyRegistry, MsgType, RefusalCounter, isAdminMsgType, type WireMessage } from "@bbc1/wire";
 import { BBcConfig, DOMAIN_GLOBAL_0_HEX, DEFAULT_CORE_PORT, DEFAULT_P2P_PORT, isJsonObject, type JsonObject } from "./config.js";
 import { ClientConnection, type ConnectionLimits } from "./connection.js";
 import { Domain } from "./domain.js";
 import { CoreError } from "./errors.js";
 import { checkAdminMessage, loadOrCreateNodeKey } from "./nodekey.js";
 import { BBcStats } from "./stats.js";
+import { resolveLimits, type LimitOverrides, type ResolvedLimits } from "./limits.js";
 import type { LedgerFactory } from "./store.js";
 import { storageLedgerFactory } from "./storage-adapter.js";
 import { VerifiedCache, validateSubmitted, type SubmittedVerdict, type WireAssetFiles } from "./validator.js";
@@ -49,13 +50,18 @@ export interface BBcCoreServiceOptions {
   logLevel?: string;
   /** Opens a domain's ledger. Default: `@bbc1/storage` (SQLite unless the domain's `db` section says otherwise). */
   ledgerFactory?: LedgerFactory;
-  /** Largest client frame payload in bytes (default 64 MiB); larger closes the connection. */
+  /**
+   * Resource limits over the `limits` section of config.json (README, "Resource limits").
+   * The four options below are shorthands for `limits.client` fields.
+   */
+  limits?: LimitOverrides;
+  /** Shorthand for `limits.client.maxFrameBytes` (default 64 MiB). */
   maxMessageSize?: number;
-  /** Decoded requests queued per connection before reading pauses (default 256). */
+  /** Shorthand for `limits.client.maxQueuedRequests` (default 256). */
   maxQueuedRequests?: number;
-  /** Unsent bytes per connection before a non-reading client is disconnected (default 256 MiB). */
+  /** Shorthand for `limits.client.outputMaxBytesPerConnection` (default 128 MiB). */
   maxWriteBuffer?: number;
-  /** Maximum simultaneous client connections (default 1000, the reference's pool size). */
+  /** Shorthand for `limits.client.maxConnections` (default 1000, the reference's pool size). */
   maxConnections?: number;
   /** Time before an undeliverable message bounces back to its sender (default 5000 ms, v1.1.1 RESOLVE_TIMEOUT). */
   resolveTimeoutMs?: number;
@@ -129,6 +135,15 @@ export class BBcCoreService implements CoreInternals {
   readonly searchMaxCount: number;
   readonly traverseMaxCount: number;
   readonly verified = new VerifiedCache();
+  /** Every resource limit in force (config.json `limits` over the defaults, then the options). */
+  readonly limits: ResolvedLimits;
+  /**
+   * Bytes held in partial frames by every connection of the process; a P2P port of the same
+   * node shares this pool.
+   */
+  readonly partialFrames: ByteBudget;
+  /** Refusals by limit name (also counted in GET_STATS under the `limits` category). */
+  readonly refusals = new RefusalCounter();
   readonly #options: BBcCoreServiceOptions;
   readonly #ledgerFactory: LedgerFactory;
   readonly #limits: ConnectionLimits;
@@ -166,10 +181,24 @@ export class BBcCoreService implements CoreInternals {
       this.nodeKeyPath = undefined;
     }
     this.#ledgerFactory = options.ledgerFactory ?? storageLedgerFactory({ searchMaxCount: this.searchMaxCount, logger: this.logger.child({ component: "storage" }) });
+    this.limits = resolveLimits(conf.limits, {
+      process: options.limits?.process,
+      client: {
+        maxFrameBytes: options.maxMessageSize,
+        maxQueuedRequests: options.maxQueuedRequests,
+        outputMaxBytesPerConnection: options.maxWriteBuffer,
+        maxConnections: options.maxConnections,
+        ...options.limits?.client,
+      },
+    });
+    this.partialFrames = new ByteBudget(this.limits.process.partialFramesTotalBytes);
+    this.refusals.onRefusal((name) => this.stats.increment("limits", name));
+    const cl = this.limits.client;
     this.#limits = {
-      maxMessageSize: options.maxMessageSize ?? 64 * 1024 * 1024,
-      maxQueuedRequests: options.maxQueuedRequests ?? 256,
-      maxWriteBuffer: options.maxWriteBuffer ?? 256 * 1024 * 1024,
+      maxMessageSize: cl.maxFrameBytes,
+      maxQueuedRequests: cl.maxQueuedRequests,
+      maxWriteBuffer: cl.outputMaxBytesPerConnection,
+      budget: this.partialFrames,
     };
     this.#resolveTimeoutMs = options.resolveTimeoutMs ?? 5000;
     const workers = options.verifyWorkers ?? ValidatorPool.defaultSize();
@@ -232,7 +261,7 @@ export class BBcCoreService implements CoreInternals {
     const port = typeof client.port === "number" ? client.port : DEFAULT_CORE_PORT;
     const host = this.#options.host ?? "127.0.0.1";
     const server = createServer({ noDelay: true }, (s) => this.#onConnection(s));
-    server.maxConnections = this.#options.maxConnections ?? 1000;
+    server.maxConnections = this.limits.client.maxConnections;
     this.#server = server;
     await new Promise<void>((resolve, reject) => {
       const onError = (e: Error) => reject(new CoreError("LISTEN_FAILED", `cannot listen on ${host}:${port}: ${e.message}`, { cause: e }));
@@ -354,6 +383,8 @@ export class BBcCoreService implements CoreInternals {
         conn.queue.push({ message: m.message, payloadType: m.payloadType });
       }
     } catch (e) {
+      const code = (e as { code?: string }).code;
+      this.refusals.count(code === "OVER_BUDGET" ? "partial_frames_total" : code === "TOO_LARGE" ? "frame_size" : "framing");
       this.logger.warn({ conn: conn.id, err: (e as Error).message }, "framing error; closing client connection");
       conn.socket.destroy();
       return;
@@ -436,6 +467,7 @@ export class BBcCoreService implements CoreInternals {
     conn.registrations.clear();
     conn.dropCipher();
     conn.queue.length = 0;
+    conn.parser.reset();
     this.stats.decrement("client", "total_num");
   }
 

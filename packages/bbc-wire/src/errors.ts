@@ -8,6 +8,10 @@
  * - `TOO_LARGE`: a frame length is beyond the configured maximum message size.
  * - `UNKNOWN_PAYLOAD_TYPE`: the header names a payload type other than 0, 2 or 3.
  * - `PARSER_CLOSED`: a {@link MessageParser} that already failed was fed again.
+ * - `OVER_BUDGET`: buffering the bytes would exceed a shared `ByteBudget` (e.g. the
+ *   process-wide budget for partial frames); the parser is closed.
+ * - `REFUSED`: a frame was refused before decoding by an admission check (e.g. a frame too
+ *   large for its command); framing stays intact.
  *
  * Payloads:
  * - `INVALID_TLV`: a TLV item has an unknown data type or an impossible value.
@@ -37,6 +41,8 @@ export type WireErrorCode =
   | "TOO_LARGE"
   | "UNKNOWN_PAYLOAD_TYPE"
   | "PARSER_CLOSED"
+  | "OVER_BUDGET"
+  | "REFUSED"
   | "INVALID_TLV"
   | "INVALID_TLV_LENGTH"
   | "MALFORMED_MSGPACK"

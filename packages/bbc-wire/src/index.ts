@@ -80,6 +80,7 @@ export {
 export {
   FrameParser,
   MessageParser,
+  DEFAULT_BUDGET_ALLOWANCE,
   type FrameParserOptions,
   type MessageParserOptions,
   type ParsedMessage,
@@ -119,3 +120,4 @@ export {
 } from "./key-exchange.js";
 export { WireConnection, type WireConnectionOptions } from "./connection.js";
 export { ByteBudget, KeyedSlots, RefusalCounter, TokenBucket, type LimitName, type NowFn } from "./limits.js";
+export { peekCommand, type PeekOptions } from "./peek.js";

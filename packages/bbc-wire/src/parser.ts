@@ -2,11 +2,27 @@ import { WireError, plainBytes } from "./errors.js";
 import { HEADER_LENGTH } from "./header.js";
 import { DEFAULT_MAX_MESSAGE_SIZE, decodePayload, type DecodeOptions, type Frame } from "./codec.js";
 import type { WireMessage } from "./message.js";
+import type { ByteBudget } from "./limits.js";
+
+/** Default of {@link FrameParserOptions.budgetAllowance}: 64 KiB. */
+export const DEFAULT_BUDGET_ALLOWANCE = 64 * 1024;
 
 /** Options of {@link FrameParser}. */
 export interface FrameParserOptions {
   /** Largest payload accepted, in bytes (default 64 MiB). A larger header closes the parser with `TOO_LARGE`. */
   maxMessageSize?: number;
+  /**
+   * A byte pool shared by many parsers (the process-wide budget for partial frames). Bytes the
+   * parser holds beyond {@link budgetAllowance} are reserved from it as they arrive and given
+   * back as frames are taken out; when the pool refuses, the parser closes with `OVER_BUDGET`
+   * (close the connection). {@link FrameParser.reset} gives everything back.
+   */
+  budget?: ByteBudget;
+  /**
+   * Bytes a parser may hold without touching {@link budget} (default 64 KiB), so that small
+   * requests are never refused because large partial frames of others fill the pool.
+   */
+  budgetAllowance?: number;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -35,6 +51,9 @@ export class FrameParser {
   #formatVersion = 0;
   #length = 0;
   #closed: WireError | undefined;
+  readonly #budget: ByteBudget | undefined;
+  readonly #allowance: number;
+  #reserved = 0; // bytes currently reserved from #budget
 
   constructor(options?: FrameParserOptions) {
     const max = options?.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
@@ -42,6 +61,22 @@ export class FrameParser {
       throw new WireError("INVALID_ARGUMENT", `maxMessageSize ${String(max)} is not a non-negative integer`);
     }
     this.maxMessageSize = max;
+    this.#budget = options?.budget;
+    const allowance = options?.budgetAllowance ?? DEFAULT_BUDGET_ALLOWANCE;
+    if (!Number.isSafeInteger(allowance) || allowance < 0) {
+      throw new WireError("INVALID_ARGUMENT", `budgetAllowance ${String(allowance)} is not a non-negative integer`);
+    }
+    this.#allowance = allowance;
+  }
+
+  /** Bytes this parser holds reserved from its shared budget. */
+  get reservedBytes(): number {
+    return this.#reserved;
+  }
+
+  /** Length announced by the header of the frame being received, or -1 while waiting for a header. */
+  get pendingFrameLength(): number {
+    return this.#payloadType >= 0 ? this.#length : -1;
   }
 
   /** Bytes received and not yet returned as part of a frame (a parsed header counts as consumed). */
@@ -69,8 +104,28 @@ export class FrameParser {
     if (this.#closed !== undefined) throw this.#closedError();
     if (!(chunk instanceof Uint8Array)) throw new WireError("INVALID_ARGUMENT", "chunk must be a Uint8Array");
     if (chunk.length === 0) return;
+    const budget = this.#budget;
+    if (budget !== undefined) {
+      const want = Math.max(0, this.#buffered + chunk.length - this.#allowance) - this.#reserved;
+      if (want > 0) {
+        if (!budget.tryReserve(want)) {
+          this.#close(new WireError("OVER_BUDGET", `buffering ${chunk.length} more bytes (${this.#buffered} held) would exceed the shared budget of ${budget.limit} bytes`));
+        }
+        this.#reserved += want;
+      }
+    }
     this.#chunks.push(plainBytes(chunk));
     this.#buffered += chunk.length;
+  }
+
+  /** Gives reserved bytes beyond what is now held back to the budget. */
+  #settle(): void {
+    if (this.#budget === undefined) return;
+    const keep = Math.max(0, this.#buffered - this.#allowance);
+    if (this.#reserved > keep) {
+      this.#budget.release(this.#reserved - keep);
+      this.#reserved = keep;
+    }
   }
 
   /**
@@ -125,8 +180,9 @@ export class FrameParser {
     if (partialBody) throw new WireError("TRUNCATED", `stream ended inside a frame (${have} of ${want} payload bytes)`);
   }
 
-  /** Drops buffered data and any close state. */
+  /** Drops buffered data and any close state; reserved budget bytes are given back. */
   reset(): void {
+    this.#releaseAll();
     this.#chunks = [];
     this.#head = 0;
     this.#offset = 0;
@@ -136,7 +192,13 @@ export class FrameParser {
     this.#closed = undefined;
   }
 
+  #releaseAll(): void {
+    if (this.#reserved > 0) this.#budget?.release(this.#reserved);
+    this.#reserved = 0;
+  }
+
   #close(e: WireError): never {
+    this.#releaseAll();
     this.#chunks = [];
     this.#head = 0;
     this.#offset = 0;
@@ -153,6 +215,7 @@ export class FrameParser {
   /** Removes `n <= #buffered` bytes from the front; a view when they lie in one chunk. */
   #take(n: number): Uint8Array {
     this.#buffered -= n;
+    this.#settle();
     const first = this.#chunks[this.#head]!;
     const avail = first.length - this.#offset;
     if (avail >= n) {
@@ -192,8 +255,18 @@ export type ParsedMessage =
   | { readonly ok: true; readonly payloadType: number; readonly formatVersion: number; readonly body: Uint8Array; readonly message: WireMessage }
   | { readonly ok: false; readonly payloadType: number; readonly formatVersion: number; readonly body: Uint8Array; readonly error: WireError };
 
-/** Options of {@link MessageParser}: framing limit plus the decoder options. */
-export type MessageParserOptions = DecodeOptions;
+/**
+ * Options of {@link MessageParser}: the framing limit and budget of {@link FrameParserOptions},
+ * the decoder options, and an admission check.
+ */
+export interface MessageParserOptions extends DecodeOptions, Pick<FrameParserOptions, "budget" | "budgetAllowance"> {
+  /**
+   * Called with every complete non-empty frame before it is decoded. Returning a `WireError`
+   * refuses the frame without decoding it: the parser yields `{ ok: false, error }` and goes on
+   * with the next frame (e.g. a frame too large for the command {@link peekCommand} finds).
+   */
+  admit?: (frame: Frame) => WireError | undefined;
+}
 
 /**
  * Streaming message parser (the reference's `Message.recv`/`parse`): feed chunks, get decoded
@@ -209,15 +282,32 @@ export type MessageParserOptions = DecodeOptions;
 export class MessageParser {
   readonly #frames: FrameParser;
   readonly #options: DecodeOptions;
+  readonly #admit: ((frame: Frame) => WireError | undefined) | undefined;
 
   constructor(options?: MessageParserOptions) {
     this.#frames = new FrameParser(options);
     this.#options = { ...options };
+    this.#admit = options?.admit;
   }
 
   /** See {@link FrameParser.bufferedBytes}. */
   get bufferedBytes(): number {
     return this.#frames.bufferedBytes;
+  }
+
+  /** See {@link FrameParser.hasPartialFrame}. */
+  get hasPartialFrame(): boolean {
+    return this.#frames.hasPartialFrame;
+  }
+
+  /** See {@link FrameParser.reservedBytes}. */
+  get reservedBytes(): number {
+    return this.#frames.reservedBytes;
+  }
+
+  /** See {@link FrameParser.pendingFrameLength}. */
+  get pendingFrameLength(): number {
+    return this.#frames.pendingFrameLength;
   }
 
   /** True after a framing error. */
@@ -236,6 +326,8 @@ export class MessageParser {
       const f = this.#frames.next();
       if (f === undefined) return undefined;
       if (f.body.length === 0) continue;
+      const refused = this.#admit?.(f);
+      if (refused !== undefined) return { ok: false, payloadType: f.payloadType, formatVersion: f.formatVersion, body: f.body, error: refused };
       try {
         const message = decodePayload(f.payloadType, f.body, this.#options);
         return { ok: true, payloadType: f.payloadType, formatVersion: f.formatVersion, body: f.body, message };

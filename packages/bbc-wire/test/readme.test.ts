@@ -27,3 +27,27 @@ describe("README example", () => {
     expect(got[0]!.ok && got[0]!.message).toEqual(msg);
   });
 });
+
+describe("README budget example", () => {
+  it("refuses a large frame of a small command before decoding, keeps a large insert", async () => {
+    const { ByteBudget, KeyRegistry, WireError, peekCommand } = await import("../src/index.js");
+    const partialFrames = new ByteBudget(256 << 20); // one pool per process
+    const LARGE = new Set<number>([MsgType.REQUEST_INSERT, MsgType.MESSAGE]);
+    const parser = new MessageParser({
+      registry: new KeyRegistry(),
+      maxMessageSize: 64 << 20,
+      budget: partialFrames,
+      admit: (f) =>
+        f.body.length > 1 << 20 && !LARGE.has(peekCommand(f.payloadType, f.body) ?? -1)
+          ? new WireError("REFUSED", "frame too large for its command")
+          : undefined,
+    });
+    const big = new Uint8Array((1 << 20) + 10);
+    const out = [
+      ...parser.feed(encodeMessage(2, { command: MsgType.REGISTER, message: big })),
+      ...parser.feed(encodeMessage(2, { command: MsgType.REQUEST_INSERT, transaction_data: big })),
+    ];
+    expect(out.map((m) => (m.ok ? m.message.command : m.error.code))).toEqual(["REFUSED", MsgType.REQUEST_INSERT]);
+    expect(partialFrames.used).toBe(0);
+  });
+});
