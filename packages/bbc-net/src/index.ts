@@ -1,0 +1,58 @@
+/**
+ * @bbc1/net: BBc-1 v1.1.1 node-to-node networking.
+ *
+ * Layers, each knowing only the one below: {@link Transport} (UDP + TCP on the P2P port,
+ * framing, per-peer budgets) -> envelope ({@link sealAdmin}/{@link openAdmin}, dispatch by
+ * category in {@link BBcNetwork}) -> per-domain components ({@link NetworkDomain}:
+ * {@link NeighborTable}, {@link KeyExchange}, {@link Topology}, {@link DomainKeys}).
+ *
+ * @packageDocumentation
+ */
+export { NetError, isNetError, type NetErrorCode } from "./errors.js";
+export { ManualScheduler, ProtocolTimer, RealScheduler, randint, uniform, type RandomFn, type Scheduler, type TimerHandle } from "./clock.js";
+export { DEFAULT_NET_TIMINGS, resolveTimings, type NetTimings } from "./timings.js";
+export { AddressBuckets, DEFAULT_NET_LIMITS, NetBudgets, resolveLimits, type NetLimits } from "./limits.js";
+export { NetStats, type StatsSink } from "./stats.js";
+export { TCP_THRESHOLD_SIZE, Transport, type Destination, type PeerAddress, type SendResult, type TransportOptions } from "./transport.js";
+export {
+  NEIGHBOR_ENTRY_LENGTH,
+  NeighborTable,
+  NodeInfo,
+  decodeNeighborEntry,
+  decodeNeighborList,
+  encodeNeighborEntry,
+  encodeNeighborList,
+  isLessThan,
+  type AddResult,
+  type NeighborEntry,
+} from "./neighbors.js";
+export { DomainKeys, domainKeyFileName, type DomainKeyConfig } from "./domain-key.js";
+export { KeyExchange, KeyExchangeState, type KeyExchangeDeps, type KeyExchangeFields, type KeyExchangeStateValue } from "./key-exchange.js";
+export { Topology, type TopologyDeps } from "./topology.js";
+export { StreamDecryptor, type Decrypted } from "./decrypt.js";
+export {
+  buildDomainPing,
+  buildKeyExchange,
+  buildNeighborListMessage,
+  buildNotifyLeave,
+  openAdmin,
+  sealAdmin,
+  u16Of,
+  type AdminMessage,
+  type AdminSigner,
+  type PingFields,
+} from "./messages.js";
+export { NetworkDomain, type EncryptionPolicy, type NetworkDomainDeps, type SendMode, type StaticNode } from "./domain.js";
+export { BBcNetwork, DEFAULT_P2P_PORT, DOMAIN_GLOBAL_0, type BBcNetworkOptions, type CreateDomainOptions } from "./network.js";
+export type {
+  CategoryHandler,
+  CrossRefRow,
+  CrossRefStore,
+  InsertNotifier,
+  LedgerAccess,
+  LocalUsers,
+  PluggableCategory,
+  ReceiveContext,
+  ReplicatedInsertResult,
+} from "./interfaces.js";
+export { bytesToIPv4, bytesToIPv6, ipv4ToBytes, ipv6ToBytes, isIPv4, isIPv6, usableIPv4, usableIPv6 } from "./addresses.js";

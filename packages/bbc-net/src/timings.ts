@@ -1,0 +1,56 @@
+import { NetError } from "./errors.js";
+
+/**
+ * Protocol times (milliseconds), v1.1.1's values by default (§12.2). The jitter rules are the
+ * reference's: e.g. the first key exchange after uniform(min, max), retries after
+ * `keyExchangeRetryMs × uniform(0.5, 1.5)`. Tests shorten them or run them on a test clock.
+ */
+export interface NetTimings {
+  /** Domain ping entry lifetime (`expire_after=10`). */
+  pingExpireMs: number;
+  /** Resend of an unanswered ping (once, `fire_after=1`). */
+  pingRetryMs: number;
+  /** Neighbour purge period (`PURGE_INTERVAL_SEC`). */
+  purgeIntervalMs: number;
+  /** Neighbour lifetime without refresh (`NODEINFO_LIFETIME`). */
+  nodeLifetimeMs: number;
+  /** First key exchange after uniform(min, max) (1 s .. `KEY_EXCHANGE_INVOKE_MAX_BACKOFF`). */
+  keyExchangeInvokeMinMs: number;
+  keyExchangeInvokeMaxMs: number;
+  /** `KEY_EXCHANGE_RETRY_INTERVAL`: retry after this × uniform(0.5, 1.5). */
+  keyExchangeRetryMs: number;
+  /** `KEY_REFRESH_INTERVAL`: re-key after this × uniform(0.9, 1.1). */
+  keyRefreshMs: number;
+  /** `KEY_OBSOLETE_TIMER`: the previous key is kept this long after switching. */
+  keyObsoleteMs: number;
+  /** `NEIGHBOR_LIST_REFRESH_INTERVAL`: periodic advertisement every randint(2/3, 4/3 of it). */
+  neighborListRefreshMs: number;
+  /** Advertisement after a change: uniform(0.5, 1) × this / (N + 1). */
+  advertiseDelayMs: number;
+}
+
+/** v1.1.1's protocol times. */
+export const DEFAULT_NET_TIMINGS: Readonly<NetTimings> = Object.freeze({
+  pingExpireMs: 10_000,
+  pingRetryMs: 1_000,
+  purgeIntervalMs: 300_000,
+  nodeLifetimeMs: 900_000,
+  keyExchangeInvokeMinMs: 1_000,
+  keyExchangeInvokeMaxMs: 6_000,
+  keyExchangeRetryMs: 5_000,
+  keyRefreshMs: 604_800_000,
+  keyObsoleteMs: 10_000,
+  neighborListRefreshMs: 300_000,
+  advertiseDelayMs: 5_000,
+});
+
+/** Merges `partial` over the defaults and checks every value. */
+export function resolveTimings(partial: Partial<NetTimings> | undefined): NetTimings {
+  const out = { ...DEFAULT_NET_TIMINGS, ...(partial ?? {}) };
+  for (const [k, v] of Object.entries(out)) {
+    if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
+      throw new NetError("INVALID_ARGUMENT", `timing ${k} must be a finite number >= 0, got ${String(v)}`);
+    }
+  }
+  return out;
+}
