@@ -52,7 +52,10 @@ export interface NetworkDomainDeps {
   transmit: (frame: Uint8Array, dest: Destination) => SendResult;
   /** Told when one of our key names gets or loses a cipher for a neighbour of this domain. */
   onKeyName: (keyName: Uint8Array, installed: boolean, node: NodeInfo) => void;
-  /** First `message_seq` minus one (default: the clock in ms, so a restart never goes backwards, §15.4). */
+  /**
+   * First `message_seq` minus one, then a plain counter (as v1.1.1, which starts at 0). Default:
+   * the clock in ms, and the counter never falls below the clock, so a restart never goes backwards (§15.4).
+   */
   initialMessageSeq?: number;
 }
 
@@ -84,6 +87,7 @@ export class NetworkDomain {
   readonly #purgeTimer: ProtocolTimer;
   readonly #staticListeners: Array<(nodes: StaticNode[]) => void> = [];
   #seq: number;
+  readonly #seqFollowsClock: boolean;
   #closed = false;
 
   constructor(deps: NetworkDomainDeps) {
@@ -92,6 +96,7 @@ export class NetworkDomain {
     this.nodeId = deps.nodeId.slice();
     this.keys = deps.keys;
     this.#seq = Math.max(0, Math.floor(deps.initialMessageSeq ?? deps.scheduler.now()));
+    this.#seqFollowsClock = deps.initialMessageSeq === undefined;
     this.neighbors = new NeighborTable({
       myNodeId: this.nodeId,
       myInfo: deps.myInfo,
@@ -321,7 +326,8 @@ export class NetworkDomain {
   }
 
   #nextSeq(): number {
-    this.#seq = Math.max(this.#seq + 1, Math.floor(this.#d.scheduler.now()));
+    // Seeded from (and kept at or above) the clock in ms: never backwards across restarts (§15.4).
+    this.#seq = this.#seqFollowsClock ? Math.max(this.#seq + 1, Math.floor(this.#d.scheduler.now())) : this.#seq + 1;
     return this.#seq;
   }
 

@@ -246,12 +246,15 @@ export class BBcNetwork {
     this.#domain0Handler = handler;
   }
 
-  /** NOTIFY_LEAVE in every domain, domains closed, sockets closed. */
-  async close(): Promise<void> {
+  /**
+   * NOTIFY_LEAVE in every domain (unless `notifyLeave` is false, e.g. to simulate a crash),
+   * domains closed, sockets closed.
+   */
+  async close(options: { notifyLeave?: boolean } = {}): Promise<void> {
     if (this.#state === "closed") return;
     const wasStarted = this.#state === "started";
     this.#state = "closed";
-    if (wasStarted) {
+    if (wasStarted && options.notifyLeave !== false) {
       for (const d of this.#domains.values()) d.leave();
       await this.#transport.flush();
     }
