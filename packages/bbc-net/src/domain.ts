@@ -104,6 +104,10 @@ export class NetworkDomain {
       now: () => deps.scheduler.now(),
       onCreated: (node) => this.#attachKeyExchange(node),
       onRemoved: (node) => this.#detachKeyExchange(node),
+      onFull: () => {
+        deps.budgets.refuse("neighbors");
+        deps.stats.increment("network", "refused.neighbors");
+      },
     });
     this.topology = new Topology({
       neighbors: this.neighbors,
@@ -149,10 +153,6 @@ export class NetworkDomain {
   addNeighbor(nodeId: Uint8Array, ipv4: string | null, ipv6: string | null, port: number | null, isStatic = false): AddResult {
     if (this.#closed || port === null) return "refused";
     const r = this.neighbors.add({ nodeId, ipv4, ipv6, port, isStatic });
-    if (r === "refused" && !bytesEqual(nodeId, this.nodeId)) {
-      this.#d.budgets.refuse("neighbors");
-      this.#d.stats.increment("network", "refused.neighbors");
-    }
     if (r === "new" || r === "changed") {
       this.topology.notifyNeighborUpdate();
       this.#d.stats.set("network", "neighbor_nodes", this.neighbors.size);
@@ -430,16 +430,20 @@ export class NetworkDomain {
         return;
       }
       case NetworkCommand.RESPONSE_KEY_EXCHANGE: {
+        // From an unknown node this crashed v1.1.1 (H7): here a counted drop.
+        if (known === undefined) throw new NetError("BAD_MESSAGE", "RESPONSE_KEY_EXCHANGE from an unknown node");
         const f = kxFields(msg);
         if (f !== undefined) this.keyExchangeOf(src)?.onResponse(f);
         return;
       }
       case NetworkCommand.CONFIRM_KEY_EXCHANGE:
+        if (known === undefined) throw new NetError("BAD_MESSAGE", "CONFIRM_KEY_EXCHANGE from an unknown node");
         this.keyExchangeOf(src)?.onConfirm();
         return;
       case NetworkCommand.NOTIFY_LEAVE: {
-        const leaving = getBytes(msg, "source_node_id");
+        const leaving = getBytes(msg, "source_node_id", 32);
         if (leaving === undefined) return;
+        if (this.neighbors.get(leaving) === undefined) throw new NetError("BAD_MESSAGE", "NOTIFY_LEAVE from an unknown node");
         this.topology.notifyNeighborUpdate();
         this.neighbors.remove(leaving);
         return;
@@ -464,10 +468,9 @@ export class NetworkDomain {
     if (kind === 1) {
       const nonce = msg.nonce;
       const p = typeof nonce === "number" ? this.#pings.get(nonce) : undefined;
-      if (p !== undefined) {
-        p.answered = true;
-        p.retry.cancel();
-      }
+      if (p === undefined) throw new NetError("BAD_MESSAGE", "pong for no ping of ours (H8)");
+      p.answered = true;
+      p.retry.cancel();
       return;
     }
     if (kind !== 0) throw new NetError("BAD_MESSAGE", `domain_ping ${String(kind)} is neither 0 nor 1`);

@@ -22,7 +22,7 @@ export interface NetLimits {
   tcpIdleTimeoutMs: number;
   /** Frames one inbound TCP connection may carry (the reference sends one). Default 64. */
   maxMessagesPerConnection: number;
-  /** Messages per second accepted from one IP address (UDP + TCP), sustained. Default 20 000. */
+  /** Messages per second accepted from one peer (UDP: source address and port; TCP: source address), sustained. Default 20 000. */
   messageRatePerAddress: number;
   /** Burst of the per-address message rate. Default 40 000. */
   messageBurstPerAddress: number;

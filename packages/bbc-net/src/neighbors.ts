@@ -185,6 +185,8 @@ export interface NeighborTableOptions {
   now: () => number;
   /** Called for every entry created (the domain attaches its key exchange here). */
   onCreated?: (node: NodeInfo) => void;
+  /** Called when a new node is refused because the table is full. */
+  onFull?: () => void;
   /** Called for every entry removed or purged. */
   onRemoved?: (node: NodeInfo) => void;
 }
@@ -234,7 +236,10 @@ export class NeighborTable {
     if (key === toHex(this.myNodeId)) return "refused";
     const found = this.#nodes.get(key);
     if (found !== undefined) return found.update(a, this.#o.now()) ? "changed" : "unchanged";
-    if (this.#nodes.size >= this.#o.maxNeighbors) return "refused";
+    if (this.#nodes.size >= this.#o.maxNeighbors) {
+      this.#o.onFull?.();
+      return "refused";
+    }
     const node = new NodeInfo({ ...a, now: this.#o.now() });
     this.#nodes.set(key, node);
     this.#o.onCreated?.(node);

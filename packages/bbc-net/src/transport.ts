@@ -229,7 +229,9 @@ export class Transport {
   #datagram(msg: Buffer, rinfo: RemoteInfo): void {
     try {
       this.#o.stats.increment(CAT, "packets_received_by_udp");
-      if (!this.#b.messageRate.tryTake(rinfo.address)) return this.#refuse("message_rate", { from: rinfo.address });
+      // UDP peers are told apart by address and port (their p2p port): nodes sharing a host
+      // (loopback, NAT) get a bucket each.
+      if (!this.#b.messageRate.tryTake(`${rinfo.address}:${rinfo.port}`)) return this.#refuse("message_rate", { from: rinfo.address });
       if (msg.length > this.#b.limits.maxMessageSize + HEADER_LENGTH) return this.#refuse("frame_size", { from: rinfo.address });
       let frame: Frame;
       try {
