@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { networkInterfaces } from "node:os";
 import pino, { type Logger } from "pino";
 import { bytesEqual, toHex } from "@bbc1/bbclib";
-import { InfraMessageCategory, KeyRegistry, RefusalCounter, decodePayload, isWireError, type Frame, type WireMessage } from "@bbc1/wire";
+import { InfraMessageCategory, KeyRegistry, RefusalCounter, decodePayload, isWireError, splitFrame, type Frame, type WireMessage } from "@bbc1/wire";
 import { RealScheduler, type RandomFn, type Scheduler } from "./clock.js";
 import { StreamDecryptor } from "./decrypt.js";
 import { DomainKeys, type DomainKeyConfig } from "./domain-key.js";
@@ -266,6 +266,24 @@ export class BBcNetwork {
       this.logger.warn({ err }, "domain0 handler close failed");
     }
     await this.#transport.close();
+  }
+
+  /**
+   * Handles one frame as if it had arrived from `from` (a datagram's bytes: exactly one frame).
+   * For other transports and tests; never throws (a bad frame is a counted drop).
+   */
+  handleFrame(bytes: Uint8Array, from: PeerAddress): void {
+    let frame: Frame;
+    try {
+      frame = splitFrame(bytes, { maxMessageSize: this.limits.maxMessageSize });
+    } catch (err) {
+      return this.#drop("malformed_frame", { code: isWireError(err) ? err.code : String(err) });
+    }
+    try {
+      this.#onFrame(frame, from);
+    } catch (err) {
+      this.#handlerFailed(err, from);
+    }
   }
 
   #drop(reason: string, detail?: Record<string, unknown>): void {

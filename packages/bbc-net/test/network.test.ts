@@ -145,7 +145,7 @@ describe("two nodes", () => {
 
 describe("a domain of several nodes", () => {
   it("five nodes seeded in a chain converge to a full mesh; a leaving node is removed by all", async () => {
-    const nodes = [];
+    const nodes: Array<{ net: BBcNetwork; domain: NetworkDomain }> = [];
     for (let i = 0; i < 5; i++) nodes.push(await node());
     for (let i = 1; i < 5; i++) nodes[i]!.domain.addStaticNode(nodes[i - 1]!.domain.nodeId, "127.0.0.1", null, nodes[i - 1]!.net.port);
     await waitFor(() => nodes.every((n) => n.domain.neighbors.size === 4), 20_000, "full mesh");
