@@ -48,7 +48,7 @@ export class StreamDecryptor {
    * Decrypts and decodes an encrypted payload (`key name ‖ ciphertext`). Throws `WireError`
    * `UNKNOWN_KEY_NAME`, `TRUNCATED` or `DECRYPTION_FAILED` (the stream position is then unchanged).
    */
-  decrypt(body: Uint8Array, maxMessageSize: number): Decrypted {
+  decrypt(body: Uint8Array, maxFrameBytes: number): Decrypted {
     if (body.length < 4) throw new WireError("TRUNCATED", `encrypted payload of ${body.length} bytes has no key name`);
     const keyName = body.slice(0, 4);
     const entry = this.#registry.get(keyName);
@@ -56,19 +56,19 @@ export class StreamDecryptor {
     const ct = body.subarray(4);
     const dec = entry.decryptor;
     const pos = dec.position;
-    const atPos = this.#tryAt(entry, pos, ct, maxMessageSize);
+    const atPos = this.#tryAt(entry, pos, ct, maxFrameBytes);
     if (atPos !== undefined) return { message: atPos, keyName, offset: pos, resynced: false };
     const st = this.#state(entry);
     if (ct.length >= 4 && st.scans.tryTake()) {
       for (const [s, e] of [...st.gaps]) {
-        const found = this.#scan(entry, s, e - s, ct, maxMessageSize);
+        const found = this.#scan(entry, s, e - s, ct, maxFrameBytes);
         if (found !== undefined) {
           this.#fillGap(st, found.offset, found.offset + ct.length);
           dec.seek(pos);
           return { message: found.message, keyName, offset: found.offset, resynced: true };
         }
       }
-      const found = this.#scan(entry, pos + 1, this.#window, ct, maxMessageSize);
+      const found = this.#scan(entry, pos + 1, this.#window, ct, maxFrameBytes);
       if (found !== undefined) {
         st.gaps.push([pos, found.offset]);
         if (st.gaps.length > MAX_GAPS) st.gaps.shift();

@@ -417,9 +417,9 @@ export class NetworkDomain {
       case NetworkCommand.REQUEST_KEY_EXCHANGE: {
         const f = kxFields(msg);
         if (f === undefined) return;
-        if (!this.#d.budgets.keyExchangeRate.tryTake(ctx.from.address)) {
-          this.#d.budgets.refuse("expensive_rate");
-          this.#d.stats.increment("network", "refused.expensive_rate");
+        if (!this.#d.budgets.ecdhRate.tryTake(ctx.from.address)) {
+          this.#d.budgets.refuse("ecdh_rate");
+          this.#d.stats.increment("network", "refused.ecdh_rate");
           return;
         }
         if (known === undefined) {

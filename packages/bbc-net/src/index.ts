@@ -11,7 +11,7 @@
 export { NetError, isNetError, type NetErrorCode } from "./errors.js";
 export { ManualScheduler, ProtocolTimer, RealScheduler, randint, uniform, type RandomFn, type Scheduler, type TimerHandle } from "./clock.js";
 export { DEFAULT_NET_TIMINGS, resolveTimings, type NetTimings } from "./timings.js";
-export { AddressBuckets, DEFAULT_NET_LIMITS, NetBudgets, resolveLimits, type NetLimits } from "./limits.js";
+export { AddressBuckets, DEFAULT_NET_LIMITS, DEFAULT_PARTIAL_FRAMES_TOTAL_BYTES, NetBudgets, p2pLimitKey, readP2pLimits, resolveLimits, type NetLimits } from "./limits.js";
 export { NetStats, type StatsSink } from "./stats.js";
 export { TCP_THRESHOLD_SIZE, Transport, type Destination, type PeerAddress, type SendResult, type TransportOptions } from "./transport.js";
 export {

@@ -2,76 +2,105 @@ import { ByteBudget, KeyedSlots, RefusalCounter, TokenBucket, type LimitName, ty
 import { NetError } from "./errors.js";
 
 /**
- * Resource limits of the P2P port. The primitives are `@bbc1/wire`'s (one budget design for the
- * client and the P2P port); the values come from options with the defaults below. Every refusal
- * is counted under its {@link LimitName} in a {@link RefusalCounter} (and in stats as
- * `network.refused.<limit>`).
+ * Resource limits of the P2P port: the `limits.p2p` section of config.json (snake_case keys,
+ * the client port's key names where a limit applies to both; see {@link readP2pLimits}). The
+ * primitives are `@bbc1/wire`'s (one budget design for the client and the P2P port); the
+ * partial-frame pool is process-wide (`limits.partial_frames_total_bytes`, passed in by the
+ * core as `partialFrames`). Every refusal is counted under its {@link LimitName} in the
+ * {@link RefusalCounter} (the core reports them in GET_STATS category `limits`) and in stats as
+ * `network.refused.<limit>` (P2P only).
  */
 export interface NetLimits {
-  /** Largest frame payload accepted (UDP or TCP), bytes. Default 64 MiB (room for replicated asset files). */
-  maxMessageSize: number;
-  /** Bytes of partial TCP frames held by all connections together. Default 256 MiB. */
-  maxBufferedBytesTotal: number;
-  /** Simultaneous inbound TCP connections. Default 100 (v1.1.1's `network.max_connections`). */
+  /** `max_frame_bytes`: largest frame payload accepted (UDP or TCP). Default 64 MiB (room for replicated asset files). */
+  maxFrameBytes: number;
+  /** `max_connections`: simultaneous inbound TCP connections. Default 100 (v1.1.1's `network.max_connections`). */
   maxConnections: number;
-  /** Simultaneous inbound TCP connections from one IP address. Default 16. */
+  /** `max_connections_per_address`: simultaneous inbound TCP connections from one IP address. Default 16. */
   maxConnectionsPerAddress: number;
-  /** An inbound TCP connection must finish (EOF) within this many ms after accept. Default 60 000. */
-  tcpReadTimeoutMs: number;
-  /** An inbound TCP connection that sends nothing for this long is closed. Default 10 000. */
-  tcpIdleTimeoutMs: number;
-  /** Frames one inbound TCP connection may carry (the reference sends one). Default 64. */
+  /** `read_timeout_ms`: an inbound TCP connection must deliver its message(s) and close within this long after accept. Default 60 000. */
+  readTimeoutMs: number;
+  /** `idle_timeout_ms`: an inbound TCP connection that sends nothing for this long is closed. Default 10 000. */
+  idleTimeoutMs: number;
+  /** `max_messages_per_connection`: frames one inbound TCP connection may carry (v1.1.1 sends one). Default 64. */
   maxMessagesPerConnection: number;
-  /** Messages per second accepted from one peer (UDP: source address and port; TCP: source address), sustained. Default 20 000. */
+  /** `message_rate_per_address`: messages per second from one peer (UDP: address and port; TCP: address). Default 20 000. */
   messageRatePerAddress: number;
-  /** Burst of the per-address message rate. Default 40 000. */
+  /** `message_burst_per_address`: burst of that rate. Default 40 000. */
   messageBurstPerAddress: number;
-  /** Key-exchange requests per second handled from one IP address (P-384 work). Default 20. */
-  keyExchangeRatePerAddress: number;
-  /** Burst of the key-exchange rate. Default 40. */
-  keyExchangeBurstPerAddress: number;
-  /** IP addresses whose rate buckets are tracked; the oldest is forgotten beyond it. Default 4096. */
+  /** `ecdh_per_second`: REQUEST_KEY_EXCHANGE handled per second from one IP address (P-384 work). Default 20. */
+  ecdhPerSecond: number;
+  /** `ecdh_burst`: burst of that rate. Default 40. */
+  ecdhBurst: number;
+  /** `max_tracked_addresses`: peers whose rate buckets are kept; the oldest is forgotten beyond it. Default 4096. */
   maxTrackedAddresses: number;
-  /** Neighbour entries per domain; further nodes are refused. Default 1000. */
+  /** `max_neighbors_per_domain`: neighbour entries per domain; further nodes are refused. Default 1000. */
   maxNeighborsPerDomain: number;
-  /** Simultaneous outgoing TCP sends (one connection per large message). Default 256. */
+  /** `max_outgoing_connections`: simultaneous outgoing TCP sends (one connection per large message). Default 256. */
   maxOutgoingConnections: number;
-  /** Bytes of outgoing TCP messages not yet handed to the kernel. Default 256 MiB. */
-  maxOutgoingBytes: number;
-  /** An outgoing TCP send must complete within this many ms. Default 30 000. */
-  tcpSendTimeoutMs: number;
-  /** Keystream bytes scanned to re-synchronise an encrypted stream after a lost/reordered frame. Default 256 KiB. */
+  /** `output_total_bytes`: bytes of outgoing TCP messages not yet handed to the kernel. Default 256 MiB. */
+  outputTotalBytes: number;
+  /** `send_timeout_ms`: an outgoing TCP send must complete within this long. Default 30 000. */
+  sendTimeoutMs: number;
+  /** `resync_window_bytes`: keystream scanned to re-synchronise an encrypted stream after a lost or reordered frame. Default 256 KiB. */
   resyncWindowBytes: number;
 }
 
 /** The defaults of {@link NetLimits}. */
 export const DEFAULT_NET_LIMITS: Readonly<NetLimits> = Object.freeze({
-  maxMessageSize: 64 * 1024 * 1024,
-  maxBufferedBytesTotal: 256 * 1024 * 1024,
+  maxFrameBytes: 64 * 1024 * 1024,
   maxConnections: 100,
   maxConnectionsPerAddress: 16,
-  tcpReadTimeoutMs: 60_000,
-  tcpIdleTimeoutMs: 10_000,
+  readTimeoutMs: 60_000,
+  idleTimeoutMs: 10_000,
   maxMessagesPerConnection: 64,
   messageRatePerAddress: 20_000,
   messageBurstPerAddress: 40_000,
-  keyExchangeRatePerAddress: 20,
-  keyExchangeBurstPerAddress: 40,
+  ecdhPerSecond: 20,
+  ecdhBurst: 40,
   maxTrackedAddresses: 4096,
   maxNeighborsPerDomain: 1000,
   maxOutgoingConnections: 256,
-  maxOutgoingBytes: 256 * 1024 * 1024,
-  tcpSendTimeoutMs: 30_000,
+  outputTotalBytes: 256 * 1024 * 1024,
+  sendTimeoutMs: 30_000,
   resyncWindowBytes: 256 * 1024,
 });
 
-/** Merges `partial` over the defaults and checks every value. */
+/** Default of the process-wide partial-frame pool when the core passes none (`partial_frames_total_bytes`). */
+export const DEFAULT_PARTIAL_FRAMES_TOTAL_BYTES = 256 * 1024 * 1024;
+
+/** Merges `partial` over the defaults and checks every value (`INVALID_ARGUMENT`). */
 export function resolveLimits(partial: Partial<NetLimits> | undefined): NetLimits {
-  const out = { ...DEFAULT_NET_LIMITS, ...(partial ?? {}) };
-  for (const [k, v] of Object.entries(out)) {
+  const out = { ...DEFAULT_NET_LIMITS };
+  for (const [k, v] of Object.entries(partial ?? {})) {
+    if (v === undefined) continue;
+    if (!(k in DEFAULT_NET_LIMITS)) throw new NetError("INVALID_ARGUMENT", `unknown P2P limit ${k}`);
+    if (typeof v !== "number" || !Number.isFinite(v) || v < 0) throw new NetError("INVALID_ARGUMENT", `P2P limit ${k} must be a finite number >= 0, got ${String(v)}`);
+    (out as Record<string, number>)[k] = v;
+  }
+  return out;
+}
+
+/** The config key of a limit: `maxFrameBytes` -> `max_frame_bytes`. */
+export function p2pLimitKey(field: keyof NetLimits): string {
+  return field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+/**
+ * Reads the `limits.p2p` section of config.json (snake_case keys as in {@link NetLimits}'
+ * docs). Absent keys keep their defaults, unknown keys are ignored (a newer config works with
+ * an older node), a value that is not a number >= 0 is `INVALID_ARGUMENT`.
+ */
+export function readP2pLimits(section: Readonly<Record<string, unknown>> | null | undefined): Partial<NetLimits> {
+  const out: Partial<NetLimits> = {};
+  if (section === null || section === undefined) return out;
+  if (typeof section !== "object" || Array.isArray(section)) throw new NetError("INVALID_ARGUMENT", "limits.p2p must be an object");
+  for (const field of Object.keys(DEFAULT_NET_LIMITS) as Array<keyof NetLimits>) {
+    const v = section[p2pLimitKey(field)];
+    if (v === undefined || v === null) continue;
     if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
-      throw new NetError("INVALID_ARGUMENT", `limit ${k} must be a finite number >= 0, got ${String(v)}`);
+      throw new NetError("INVALID_ARGUMENT", `limits.p2p.${p2pLimitKey(field)} must be a number >= 0, got ${JSON.stringify(v)}`);
     }
+    out[field] = v;
   }
   return out;
 }
@@ -111,25 +140,25 @@ export class AddressBuckets {
 export class NetBudgets {
   readonly limits: NetLimits;
   readonly refusals: RefusalCounter;
-  /** Partial TCP frame bytes of the whole process. */
-  readonly buffered: ByteBudget;
+  /** Partial frame bytes of the whole process (shared with the client port when the core passes its pool). */
+  readonly partialFrames: ByteBudget;
   /** Outgoing TCP bytes in flight. */
   readonly outgoing: ByteBudget;
   /** Inbound TCP connections per IP. */
   readonly connectionsPerAddress: KeyedSlots;
   readonly messageRate: AddressBuckets;
-  readonly keyExchangeRate: AddressBuckets;
+  readonly ecdhRate: AddressBuckets;
   inboundConnections = 0;
   outgoingConnections = 0;
 
-  constructor(limits: NetLimits, refusals: RefusalCounter, now: NowFn) {
+  constructor(limits: NetLimits, refusals: RefusalCounter, now: NowFn, partialFrames?: ByteBudget) {
     this.limits = limits;
     this.refusals = refusals;
-    this.buffered = new ByteBudget(limits.maxBufferedBytesTotal);
-    this.outgoing = new ByteBudget(limits.maxOutgoingBytes);
+    this.partialFrames = partialFrames ?? new ByteBudget(DEFAULT_PARTIAL_FRAMES_TOTAL_BYTES);
+    this.outgoing = new ByteBudget(limits.outputTotalBytes);
     this.connectionsPerAddress = new KeyedSlots(limits.maxConnectionsPerAddress);
     this.messageRate = new AddressBuckets(limits.messageRatePerAddress, limits.messageBurstPerAddress, limits.maxTrackedAddresses, now);
-    this.keyExchangeRate = new AddressBuckets(limits.keyExchangeRatePerAddress, limits.keyExchangeBurstPerAddress, limits.maxTrackedAddresses, now);
+    this.ecdhRate = new AddressBuckets(limits.ecdhPerSecond, limits.ecdhBurst, limits.maxTrackedAddresses, now);
   }
 
   /** Counts a refusal of `limit`. */

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { networkInterfaces } from "node:os";
 import pino, { type Logger } from "pino";
 import { bytesEqual, toHex } from "@bbc1/bbclib";
-import { InfraMessageCategory, KeyRegistry, RefusalCounter, decodePayload, isWireError, splitFrame, type Frame, type WireMessage } from "@bbc1/wire";
+import { InfraMessageCategory, KeyRegistry, type ByteBudget, RefusalCounter, decodePayload, isWireError, splitFrame, type Frame, type WireMessage } from "@bbc1/wire";
 import { RealScheduler, type RandomFn, type Scheduler } from "./clock.js";
 import { StreamDecryptor } from "./decrypt.js";
 import { DomainKeys, type DomainKeyConfig } from "./domain-key.js";
@@ -53,8 +53,10 @@ export interface BBcNetworkOptions {
   logger?: Logger;
   /** Counters (the core passes its `BBcStats`; default a private {@link NetStats}). */
   stats?: StatsSink;
-  /** Refusal counters by limit name (the core may share one across its ports). */
+  /** Refusal counters by limit name (the core shares its own across its ports). */
   refusals?: RefusalCounter;
+  /** The process-wide pool for partial frames (the core's `partialFrames`, `limits.partial_frames_total_bytes`); default a private 256 MiB pool. */
+  partialFrames?: ByteBudget;
 }
 
 /** Options of {@link BBcNetwork.createDomain}. */
@@ -112,7 +114,7 @@ export class BBcNetwork {
     this.limits = resolveLimits(options.limits);
     this.timings = resolveTimings(options.timings);
     this.#random = options.random ?? Math.random;
-    this.#budgets = new NetBudgets(this.limits, this.refusals, () => performance.now());
+    this.#budgets = new NetBudgets(this.limits, this.refusals, () => performance.now(), options.partialFrames);
     this.#decryptor = new StreamDecryptor(this.registry, this.limits.resyncWindowBytes, () => performance.now());
     const ip6 = options.ip6addr ?? null;
     if (ip6 !== null && !isIPv6(ip6)) throw new NetError("BAD_ADDRESS", `ip6addr is not an IPv6 address: ${ip6}`);
@@ -275,7 +277,7 @@ export class BBcNetwork {
   handleFrame(bytes: Uint8Array, from: PeerAddress): void {
     let frame: Frame;
     try {
-      frame = splitFrame(bytes, { maxMessageSize: this.limits.maxMessageSize });
+      frame = splitFrame(bytes, { maxMessageSize: this.limits.maxFrameBytes });
     } catch (err) {
       return this.#drop("malformed_frame", { code: isWireError(err) ? err.code : String(err) });
     }
@@ -297,10 +299,10 @@ export class BBcNetwork {
     let encrypted = false;
     try {
       if (frame.payloadType === 3) {
-        msg = this.#decryptor.decrypt(frame.body, this.limits.maxMessageSize).message;
+        msg = this.#decryptor.decrypt(frame.body, this.limits.maxFrameBytes).message;
         encrypted = true;
       } else {
-        msg = decodePayload(frame.payloadType, frame.body, { maxMessageSize: this.limits.maxMessageSize, unknownKeys: "drop" });
+        msg = decodePayload(frame.payloadType, frame.body, { maxMessageSize: this.limits.maxFrameBytes, unknownKeys: "drop" });
       }
     } catch (err) {
       if (isWireError(err, "UNKNOWN_KEY_NAME")) {

@@ -232,10 +232,10 @@ export class Transport {
       // UDP peers are told apart by address and port (their p2p port): nodes sharing a host
       // (loopback, NAT) get a bucket each.
       if (!this.#b.messageRate.tryTake(`${rinfo.address}:${rinfo.port}`)) return this.#refuse("message_rate", { from: rinfo.address });
-      if (msg.length > this.#b.limits.maxMessageSize + HEADER_LENGTH) return this.#refuse("frame_size", { from: rinfo.address });
+      if (msg.length > this.#b.limits.maxFrameBytes + HEADER_LENGTH) return this.#refuse("frame_size", { from: rinfo.address });
       let frame: Frame;
       try {
-        frame = splitFrame(new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength), { maxMessageSize: this.#b.limits.maxMessageSize });
+        frame = splitFrame(new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength), { maxMessageSize: this.#b.limits.maxFrameBytes });
       } catch (err) {
         return this.#drop("malformed_frame", { from: rinfo.address, code: isWireError(err) ? err.code : String(err) });
       }
@@ -262,16 +262,15 @@ export class Transport {
     this.#b.inboundConnections++;
     this.#inbound.add(sock);
     const family = sock.remoteFamily === "IPv6" ? 6 : 4;
-    const parser = new FrameParser({ maxMessageSize: limits.maxMessageSize });
-    let held = 0;
+    // Partial frames count against the process-wide pool (64 KiB per connection outside it).
+    const parser = new FrameParser({ maxMessageSize: limits.maxFrameBytes, budget: this.#b.partialFrames });
     let frames = 0;
     let done = false;
     const finish = (destroy: boolean): void => {
       if (done) return;
       done = true;
       clearTimeout(readTimer);
-      this.#b.buffered.release(held);
-      held = 0;
+      parser.reset();
       this.#b.connectionsPerAddress.release(address);
       this.#b.inboundConnections--;
       this.#inbound.delete(sock);
@@ -280,20 +279,15 @@ export class Transport {
     const readTimer = setTimeout(() => {
       this.#refuse("read_timeout", { from: address });
       finish(true);
-    }, limits.tcpReadTimeoutMs);
+    }, limits.readTimeoutMs);
     readTimer.unref?.();
-    sock.setTimeout(limits.tcpIdleTimeoutMs, () => {
+    sock.setTimeout(limits.idleTimeoutMs, () => {
       this.#refuse("idle_timeout", { from: address });
       finish(true);
     });
     sock.on("data", (chunk: Buffer) => {
       if (done) return;
       this.#o.stats.increment(CAT, "message_size_received_by_tcy", chunk.length);
-      if (!this.#b.buffered.tryReserve(chunk.length)) {
-        this.#refuse("partial_frames_total", { from: address });
-        return finish(true);
-      }
-      held += chunk.length;
       try {
         parser.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
         for (let f = parser.next(); f !== undefined; f = parser.next()) {
@@ -313,15 +307,11 @@ export class Transport {
           }
         }
       } catch (err) {
-        // A bad header: the rest of the stream cannot be trusted.
+        // A bad header or the pool is full: the rest of the stream cannot be taken.
+        if (isWireError(err, "OVER_BUDGET")) this.#refuse("partial_frames_total", { from: address });
+        else if (isWireError(err, "TOO_LARGE")) this.#refuse("frame_size", { from: address });
         this.#drop("malformed_frame", { from: address, code: isWireError(err) ? err.code : String(err) });
-        if (isWireError(err, "TOO_LARGE")) this.#refuse("frame_size", { from: address });
         return finish(true);
-      }
-      const now = parser.bufferedBytes;
-      if (now < held) {
-        this.#b.buffered.release(held - now);
-        held = now;
       }
     });
     sock.on("end", () => {
@@ -343,7 +333,7 @@ export class Transport {
       return false;
     }
     if (!this.#b.outgoing.tryReserve(frame.length)) {
-      this.#refuse("connection_output", { to: host });
+      this.#refuse("output_total", { to: host });
       return false;
     }
     this.#b.outgoingConnections++;
@@ -362,7 +352,7 @@ export class Transport {
       this.#sendFailed("tcp", new Error("send timeout"));
       sock.destroy();
       release();
-    }, limits.tcpSendTimeoutMs);
+    }, limits.sendTimeoutMs);
     timer.unref?.();
     sock.on("error", (err) => {
       this.#sendFailed("tcp", err);

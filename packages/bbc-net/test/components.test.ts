@@ -19,6 +19,10 @@ import {
   domainKeyFileName,
   ipv6ToBytes,
   isLessThan,
+  DEFAULT_NET_LIMITS,
+  NetError,
+  readP2pLimits,
+  resolveLimits,
 } from "../src/index.js";
 import { domainKeyDir } from "./nodes.js";
 
@@ -175,5 +179,15 @@ describe("Topology", () => {
     clock.advance(10_000);
     expect(sent.length).toBe(1);
     expect(neighbors.size).toBe(2);
+  });
+});
+
+describe("limits", () => {
+  it("limits.p2p is read with the client port's key style; bad values are refused, unknown keys ignored", () => {
+    expect(readP2pLimits({ max_frame_bytes: 1024, idle_timeout_ms: 5, ecdh_per_second: 3, future_key: "x" })).toEqual({ maxFrameBytes: 1024, idleTimeoutMs: 5, ecdhPerSecond: 3 });
+    expect(() => readP2pLimits({ max_connections: "10" })).toThrow(/limits.p2p.max_connections/);
+    expect(() => readP2pLimits({ read_timeout_ms: -1 })).toThrow(NetError);
+    expect(resolveLimits(readP2pLimits({}))).toEqual(DEFAULT_NET_LIMITS);
+    expect(() => resolveLimits({ nope: 1 } as never)).toThrow(/unknown P2P limit/);
   });
 });

@@ -24,7 +24,7 @@ const recB = new Recorder();
 
 beforeAll(async () => {
   statsA = new NetStats();
-  const limits = { messageRatePerAddress: 1000, messageBurstPerAddress: 1000, maxConnectionsPerAddress: 4, tcpIdleTimeoutMs: 300, tcpReadTimeoutMs: 1500, maxNeighborsPerDomain: 50 };
+  const limits = { messageRatePerAddress: 1000, messageBurstPerAddress: 1000, maxConnectionsPerAddress: 4, idleTimeoutMs: 300, readTimeoutMs: 1500, maxNeighborsPerDomain: 50 };
   a = await startNode({ stats: statsA, limits, encryption: "all", host6: "::1" });
   b = await startNode({ limits, encryption: "all" });
   b.domain.setHandler("user", recB);
@@ -180,11 +180,33 @@ describe("hostile peer", () => {
     }
     await waitFor(() => refused("connections_per_address") > per0, 3000, "per-address refusal");
     await waitFor(() => refused("idle_timeout") > idle0, 3000, "idle timeout");
-    // a header announcing more than maxMessageSize
+    // a header announcing more than maxFrameBytes
     await sendTcp(encodeHeader({ payloadType: 2, formatVersion: 0, length: 0xffffffff }));
     await waitFor(() => statsA.get("network", "drop.malformed_frame") > size0, 3000, "oversize header");
     for (const s of socks) s.destroy();
     await stillServing();
+  });
+
+  it("partial frames beyond the shared pool close the connection (partial_frames_total)", async () => {
+    const { ByteBudget } = await import("@bbc1/wire");
+    const pool = new ByteBudget(100_000);
+    const stats = new NetStats();
+    const n = await startNode({ partialFrames: pool, stats });
+    try {
+      const socks: Socket[] = [];
+      // each connection holds 64 KiB outside the pool, the rest counts against it
+      for (let i = 0; i < 3; i++) {
+        const s = connect({ host: "127.0.0.1", port: n.net.port });
+        s.on("error", () => undefined);
+        s.write(new Uint8Array([...encodeHeader({ payloadType: 2, formatVersion: 0, length: 1_000_000 }), ...new Uint8Array(120_000)]));
+        socks.push(s);
+      }
+      await waitFor(() => stats.get("network", "refused.partial_frames_total") > 0, 5000, "pool refusal");
+      for (const s of socks) s.destroy();
+      await waitFor(() => pool.used === 0, 5000, "pool released");
+    } finally {
+      await n.net.close();
+    }
   });
 
   it("a neighbour list with thousands of fake nodes fills the table only up to its limit", async () => {

@@ -59,7 +59,7 @@ describe("KeyExchange", () => {
     a.kx.startInitial();
     clock.advance(999);
     expect(a.sent).toEqual([]);
-    clock.advance(5002);
+    clock.advance(5010);
     expect(a.sent.map((s) => s.command)).toEqual(["request", "confirm"]);
     expect(b.sent.map((s) => s.command)).toEqual(["response"]);
     expect(a.kx.state).toBe(KeyExchangeState.ESTABLISHED);
@@ -73,12 +73,14 @@ describe("KeyExchange", () => {
   it("an unanswered request is retried every 2.5–7.5 s with a fresh key; old pending names are freed", () => {
     const { clock, a } = pair({ deliver: () => false });
     a.kx.startInitial();
-    clock.advance(6000);
-    expect(a.sent.length).toBe(1);
+    while (a.sent.length === 0) clock.advance(1);
+    const t0 = clock.now();
+    expect(t0).toBeGreaterThanOrEqual(clock.now() - 6000);
     clock.advance(2499);
     expect(a.sent.length).toBe(1);
-    clock.advance(5001);
-    expect(a.sent.length).toBe(2);
+    while (a.sent.length === 1) clock.advance(1);
+    expect(clock.now() - t0).toBeGreaterThanOrEqual(2500);
+    expect(clock.now() - t0).toBeLessThanOrEqual(7500);
     clock.advance(60_000);
     const n = a.sent.length;
     expect(n).toBeGreaterThanOrEqual(2 + Math.floor(60_000 / 7500));
@@ -87,11 +89,19 @@ describe("KeyExchange", () => {
   });
 
   it("simultaneous requests: both abandon, send nothing, and one later wins", () => {
-    const { clock, a, b } = pair();
-    // both fire in the same millisecond
+    let calls = 0;
+    // the two invoke timers draw 0: both fire at 1 s exactly; later draws are random
+    const { clock, a, b } = pair({ random: () => (calls++ < 2 ? 0 : Math.random()) });
     a.kx.startInitial();
     b.kx.startInitial();
-    clock.advance(6000);
+    clock.advance(1001);
+    expect(a.sent.map((s) => s.command)).toEqual(["request"]);
+    expect(b.sent.map((s) => s.command)).toEqual(["request"]);
+    clock.advance(1);
+    // each got the other's request while requesting: both gave up, nobody answered
+    expect(a.kx.state).toBe(KeyExchangeState.NONE);
+    expect(b.kx.state).toBe(KeyExchangeState.NONE);
+    expect(a.sent.length + b.sent.length).toBe(2);
     clock.advance(60_000);
     expect(a.kx.state).toBe(KeyExchangeState.ESTABLISHED);
     expect(b.kx.state).toBe(KeyExchangeState.ESTABLISHED);
@@ -101,7 +111,7 @@ describe("KeyExchange", () => {
   it("a response to another request (stale nonce) is ignored", () => {
     const { clock, a } = pair({ deliver: () => false });
     a.kx.startInitial();
-    clock.advance(6000);
+    while (a.sent.length === 0) clock.advance(1);
     const req = a.sent[0]!.f;
     a.kx.onResponse({ ...req, nonce: new Uint8Array(16).fill(9), ecdh: req.ecdh, hint: new Uint8Array(4) });
     expect(a.kx.state).toBe(KeyExchangeState.REQUESTING);
