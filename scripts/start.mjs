@@ -1,15 +1,39 @@
 #!/usr/bin/env node
-// `npm start [-- <bbc1-core flags>]`: runs the bbc1-core executable built by `turbo run build`
-// (apps/core/dist/bbc1-core.js) in this process, with the flags passed through. Defaults are
-// bbc1-core's: client port 9000 on 127.0.0.1, working directory .bbc1 in the current
-// directory, SQLite ledgers, node key created on first start.
+// `npm start [-- <bbc1-core flags>]`: installs what is missing, builds quietly, then runs the
+// bbc1-core executable (apps/core/dist/bbc1-core.js) in this process with the flags passed
+// through. The install and build print one line each; their full output is shown only when
+// they fail, so what follows is the node's own log. Defaults are bbc1-core's: client port 9000
+// on 127.0.0.1, working directory .bbc1 in the current directory, SQLite ledgers, node key
+// created on first start.
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 
-const entry = resolve(import.meta.dirname, "..", "apps", "core", "dist", "bbc1-core.js");
+const root = resolve(import.meta.dirname, "..");
+
+/** Runs a step with its output captured; prints it (and exits) only when the step fails. */
+function step(what, command, args) {
+  const started = Date.now();
+  const r = spawnSync(command, args, { cwd: root, encoding: "utf8", maxBuffer: 256 * 1024 * 1024, env: { ...process.env, FORCE_COLOR: "0" } });
+  if (r.status !== 0) {
+    process.stderr.write(`${r.stdout ?? ""}${r.stderr ?? ""}`);
+    process.stderr.write(`start: ${what} failed${r.error ? `: ${r.error.message}` : ` (exit code ${r.status})`}; its output is above\n`);
+    process.exit(r.status ?? 1);
+  }
+  return Date.now() - started;
+}
+
+// one line while `npm ci` runs (only when node_modules is missing or stale); npm's output on failure only
+const deps = spawnSync(process.execPath, [join(root, "scripts", "ensure-deps.mjs"), "--quiet"], { cwd: root, stdio: "inherit" });
+if (deps.status !== 0) process.exit(deps.status ?? 1);
+const turbo = join(root, "node_modules", "turbo", "bin", "turbo");
+const ms = step("the build (turbo run build)", process.execPath, [turbo, "run", "build", "--output-logs=errors-only"]);
+process.stderr.write(`bbc1-ts: built in ${(ms / 1000).toFixed(1)} s; starting bbc1-core (Ctrl-C stops it)\n`);
+
+const entry = join(root, "apps", "core", "dist", "bbc1-core.js");
 if (!existsSync(entry)) {
-  process.stderr.write(`start: ${entry} is missing; run "npm run build" first (npm start does).\n`);
+  process.stderr.write(`start: ${entry} is missing after the build\n`);
   process.exit(1);
 }
 // bbc1-core reads its flags from process.argv.slice(2), which are the flags given to this script.

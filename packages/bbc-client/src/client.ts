@@ -6,6 +6,7 @@
 import { EventEmitter } from "node:events";
 import { createConnection, type Socket } from "node:net";
 import { readFile } from "node:fs/promises";
+import { isAbsolute, resolve as resolvePath } from "node:path";
 import {
   BBcCrossRef,
   KeyPair,
@@ -29,7 +30,9 @@ import {
   encodeMessage,
   encodeTlv,
   generateEcdhKeyPair,
+  isAdminMsgType,
   msgTypeHasQueryId,
+  msgTypeName,
   type WireMessage,
   type WireValue,
 } from "@bbc1/wire";
@@ -53,6 +56,7 @@ import {
   DEFAULT_CORE_PORT,
   DEFAULT_P2P_PORT,
   DEFAULT_REQUEST_TIMEOUT_MS,
+  DEFAULT_UNSIGNED_ADMIN_TIMEOUT_MS,
   type AdminResult,
   type AssetFilesInput,
   type CallOptions,
@@ -110,6 +114,33 @@ function wireFiles(files: AssetFilesInput): Map<Uint8Array, Uint8Array> {
   return new Map([...byHex.values()]);
 }
 
+/** Why a connect failed, without repeating the address the caller already names. */
+function connectReason(cause: NodeJS.ErrnoException): string {
+  switch (cause.code) {
+    case "ECONNREFUSED":
+      return "connection refused (is a node running there? bbc1-core listens on --coreport, default 9000)";
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return "unknown host";
+    case "EHOSTUNREACH":
+    case "ENETUNREACH":
+      return "host unreachable";
+    default:
+      return cause.code ?? cause.message;
+  }
+}
+
+/** The TIMEOUT message: for admin commands, the likely reason (the node drops what it cannot check). */
+function timeoutMessage(command: number, ms: number, admin: boolean, unsigned: boolean): string {
+  const name = msgTypeName(command) ?? String(command);
+  const base = `no answer to ${name} within ${ms} ms`;
+  if (!admin) return base;
+  if (unsigned) {
+    return `${base}: it was sent without a node key, and a node that checks admin commands (client.use_node_key, the default) drops unsigned ones without answering; load the node's key first (loadNodeKey("<node working dir>/node_key.pem"), bbc1 -k PATH) or run the node with --no_nodekey`;
+  }
+  return `${base}: a node drops admin commands whose signature does not verify with its node key; is this the node_key.pem of that node (rotated since)?`;
+}
+
 function describe(id: Uint8Array | null | undefined): string {
   return id ? toHex(id).slice(0, 16) : "nil";
 }
@@ -134,6 +165,7 @@ export class BBcAppClient {
   readonly #gathers = new Set<GatherState>();
   readonly #crossRefWaiters = new Map<string, Set<(v: CrossRefVerification) => void>>();
   #timeoutMs: number;
+  readonly #unsignedAdminTimeoutMs: number;
   #queryId = 0;
   #closed = false;
   #closeError: Error | undefined;
@@ -158,6 +190,7 @@ export class BBcAppClient {
     this.#socket = socket;
     this.#log = options.logger ?? silentLogger;
     this.#timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.#unsignedAdminTimeoutMs = options.unsignedAdminTimeoutMs ?? DEFAULT_UNSIGNED_ADMIN_TIMEOUT_MS;
     this.#parser = new MessageParser({ registry: this.#registry, unknownKeys: "drop", maxMessageSize: options.maxMessageSize });
     this.userId = options.userId ?? null;
     this.domainId = options.domainId ?? null;
@@ -189,7 +222,7 @@ export class BBcAppClient {
       }, timeout);
       socket.once("error", (cause) => {
         clearTimeout(timer);
-        reject(new BbcClientError("CONNECT_FAILED", `cannot connect to ${host}:${port}: ${cause.message}`, { cause }));
+        reject(new BbcClientError("CONNECT_FAILED", `cannot connect to ${host}:${port}: ${connectReason(cause)}`, { cause }));
       });
       socket.once("connect", () => {
         clearTimeout(timer);
@@ -243,7 +276,13 @@ export class BBcAppClient {
     try {
       pem = await readFile(path, "utf8");
     } catch (cause) {
-      throw new BbcClientError("INVALID_ARGUMENT", `cannot read node key file ${path}: ${(cause as Error).message}`, { cause });
+      const code = (cause as NodeJS.ErrnoException).code;
+      const where = isAbsolute(path) ? path : `${path} (resolved against this process's directory: ${resolvePath(path)})`;
+      const why =
+        code === "ENOENT"
+          ? "no such file; the node writes node_key.pem into its working directory (bbc1-core -w, default .bbc1 in the directory where it was started)"
+          : (cause as Error).message;
+      throw new BbcClientError("INVALID_ARGUMENT", `cannot read node key file ${where}: ${why}`, { cause });
     }
     this.setNodeKey(pem);
   }
@@ -1109,9 +1148,12 @@ export class BBcAppClient {
         },
       };
       this.#pending.set(qid, pending);
-      const ms = options.timeoutMs ?? this.#timeoutMs;
+      // an admin command the node cannot check is dropped without an answer: wait less, and say why
+      const admin = isAdminMsgType(command);
+      const unsigned = admin && !(msg.admin_info instanceof Uint8Array && msg.nodekey_signature instanceof Uint8Array);
+      const ms = options.timeoutMs ?? (unsigned ? Math.min(this.#timeoutMs, this.#unsignedAdminTimeoutMs) : this.#timeoutMs);
       if (ms > 0 && Number.isFinite(ms)) {
-        timer = setTimeout(() => pending.fail(new BbcClientError("TIMEOUT", `no answer to request ${command} within ${ms} ms`, { command })), ms);
+        timer = setTimeout(() => pending.fail(new BbcClientError("TIMEOUT", timeoutMessage(command, ms, admin, unsigned), { command })), ms);
       }
       this.#socket.write(frame, (err) => {
         if (err) pending.fail(new BbcClientError("DISCONNECTED", `write failed: ${err.message}`, { cause: err, command }));

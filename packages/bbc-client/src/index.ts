@@ -19,6 +19,7 @@ export {
   DEFAULT_CORE_PORT,
   DEFAULT_P2P_PORT,
   DEFAULT_REQUEST_TIMEOUT_MS,
+  DEFAULT_UNSIGNED_ADMIN_TIMEOUT_MS,
   type AdminResult,
   type AssetFilesInput,
   type CallOptions,

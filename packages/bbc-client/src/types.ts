@@ -12,6 +12,8 @@ export const DEFAULT_CORE_PORT = 9000;
 export const DEFAULT_P2P_PORT = 6641;
 /** Default time a request waits for its answer. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+/** Default timeout of admin commands sent without a node key (ms). */
+export const DEFAULT_UNSIGNED_ADMIN_TIMEOUT_MS = 5_000;
 
 /** The logging calls the client makes; a pino logger fits. */
 export interface ClientLogger {
@@ -30,6 +32,12 @@ export interface ClientOptions {
   port?: number;
   /** Default timeout of requests in ms (default 30 s). `0` or `Infinity`: wait forever. */
   requestTimeoutMs?: number;
+  /**
+   * Timeout in ms of admin commands sent without a node key (default 5 s, never above
+   * `requestTimeoutMs`): a node checking admin commands drops them without an answer, so the
+   * call fails early with a `TIMEOUT` that says so.
+   */
+  unsignedAdminTimeoutMs?: number;
   /** Timeout of the TCP connect in ms (default 10 s). */
   connectTimeoutMs?: number;
   /** Largest frame accepted from the core (default 64 MiB). */

@@ -35,7 +35,7 @@ export {
   type ProcessLimits,
   type ResolvedLimits,
 } from "./limits.js";
-export { NODE_KEY_FILE, loadOrCreateNodeKey, checkAdminMessage } from "./nodekey.js";
+export { NODE_KEY_FILE, loadOrCreateNodeKey, writeNodeKey, checkAdminMessage, type NodeKeyLoad } from "./nodekey.js";
 export type { DomainLedger, LedgerEntry, LedgerFactory, AssetCondition, AssetIndexRow } from "./store.js";
 export { StorageLedger, storageLedgerFactory } from "./storage-adapter.js";
 export { Domain } from "./domain.js";

@@ -7,21 +7,49 @@ import { CoreError } from "./errors.js";
 /** File name of the node key inside the working directory. */
 export const NODE_KEY_FILE = "node_key.pem";
 
+/** What {@link loadOrCreateNodeKey} found and did. */
+export interface NodeKeyLoad {
+  key: KeyPair;
+  /** True when a new key was generated and written. */
+  created: boolean;
+  path: string;
+  /** When `path` held an unreadable key: where that file was moved (it is never deleted). */
+  corruptKeptAs?: string;
+  /** Why the old file could not be read. */
+  corruptReason?: string;
+}
+
 /**
- * Loads `<workingDir>/node_key.pem` or, when it is absent or unreadable, generates a new P-256
- * key and writes it (v1.1.1 `_get_node_key`). Returns the key pair.
+ * Loads `<workingDir>/node_key.pem` or, when it is absent, generates a new P-256 key and writes
+ * it (v1.1.1 `_get_node_key`). An unreadable file is moved aside to
+ * `node_key.pem.corrupt-<time>` before a new key is written (v1.1.1 silently overwrote it,
+ * Quirk C30); the caller reports `corruptKeptAs` as a warning.
  */
-export function loadOrCreateNodeKey(workingDir: string): { key: KeyPair; created: boolean; path: string } {
+export function loadOrCreateNodeKey(workingDir: string): NodeKeyLoad {
   const path = join(workingDir, NODE_KEY_FILE);
+  let corruptKeptAs: string | undefined;
+  let corruptReason: string | undefined;
   if (existsSync(path)) {
     try {
       const key = new KeyPair().fromPrivateKeyPem(readFileSync(path, "utf8"));
       return { key, created: false, path };
-    } catch {
-      // as the reference: an unreadable key file is replaced (Quirk C30)
+    } catch (e) {
+      corruptReason = (e as Error).message;
+      corruptKeptAs = `${path}.corrupt-${new Date().toISOString().replace(/[:.]/g, "-")}`;
+      try {
+        renameSync(path, corruptKeptAs);
+      } catch (cause) {
+        throw new CoreError("NODE_KEY", `node key ${path} is unreadable (${corruptReason}) and cannot be moved aside`, { cause });
+      }
     }
   }
   const key = KeyPair.generate(2);
+  writeNodeKey(path, key);
+  return corruptKeptAs !== undefined ? { key, created: true, path, corruptKeptAs, corruptReason } : { key, created: true, path };
+}
+
+/** Writes `key` as `path` atomically (temp file, mode 0600, rename). */
+export function writeNodeKey(path: string, key: KeyPair): void {
   const tmp = `${path}.tmp-${process.pid}`;
   try {
     writeFileSync(tmp, key.getPrivateKeyPem(), { mode: 0o600 });
@@ -29,7 +57,6 @@ export function loadOrCreateNodeKey(workingDir: string): { key: KeyPair; created
   } catch (cause) {
     throw new CoreError("NODE_KEY", `cannot write node key ${path}`, { cause });
   }
-  return { key, created: true, path };
 }
 
 /**

@@ -1,7 +1,8 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { randomBytes } from "node:crypto";
 import pino, { type Logger } from "pino";
-import { fromHex, toHex, type KeyPair } from "@bbc1/bbclib";
+import { readFileSync } from "node:fs";
+import { KeyPair, fromHex, toHex } from "@bbc1/bbclib";
 import { ByteBudget, KeyRegistry, MsgType, RefusalCounter, isAdminMsgType, type WireMessage } from "@bbc1/wire";
 import { BBcConfig, DOMAIN_GLOBAL_0_HEX, DEFAULT_CORE_PORT, DEFAULT_P2P_PORT, isJsonObject, type JsonObject } from "./config.js";
 import { ClientConnection, type ConnectionLimits } from "./connection.js";
@@ -126,7 +127,8 @@ export class BBcCoreService implements CoreInternals {
   readonly logger: Logger;
   readonly domains = new Map<string, Domain>();
   readonly registry = new KeyRegistry();
-  readonly nodeKey: KeyPair | null;
+  /** The node key checking admin commands (null: not checked); replaced by {@link reloadNodeKey}. */
+  nodeKey: KeyPair | null;
   /** Path of node_key.pem when the node key is in use. */
   readonly nodeKeyPath: string | undefined;
   readonly p2pPort: number;
@@ -175,6 +177,9 @@ export class BBcCoreService implements CoreInternals {
       const nk = loadOrCreateNodeKey(this.config.workingDir);
       this.nodeKey = nk.key;
       this.nodeKeyPath = nk.path;
+      if (nk.corruptKeptAs !== undefined) {
+        this.logger.warn({ path: nk.path, keptAs: nk.corruptKeptAs, reason: nk.corruptReason }, "node key file is unreadable: moved aside, a new node key was generated (admin clients need the new one)");
+      }
       this.logger.info({ path: nk.path, created: nk.created }, "the core uses node_key to check signatures on admin commands");
     } else {
       this.nodeKey = null;
@@ -205,6 +210,24 @@ export class BBcCoreService implements CoreInternals {
     this.#poolSize = workers;
     this.#pool = workers > 0 ? new ValidatorPool(workers, { threshold: options.verifyInlineMaxSignatures }) : undefined;
     this.config.save();
+  }
+
+  /**
+   * Reads node_key.pem again (after `bbc1 key rotate`); admin commands are checked with the new
+   * key from then on. Throws `NODE_KEY` (and keeps the current key) when the file is unreadable.
+   * Returns false when the node key is not in use.
+   */
+  reloadNodeKey(): boolean {
+    if (this.nodeKeyPath === undefined) return false;
+    let key: KeyPair;
+    try {
+      key = new KeyPair().fromPrivateKeyPem(readFileSync(this.nodeKeyPath, "utf8"));
+    } catch (cause) {
+      throw new CoreError("NODE_KEY", `cannot reload node key ${this.nodeKeyPath}: ${(cause as Error).message}; the current key stays in use`, { cause });
+    }
+    this.nodeKey = key;
+    this.logger.info({ path: this.nodeKeyPath }, "node key reloaded");
+    return true;
   }
 
   /** Creates the service, opens the configured domains and starts listening. */

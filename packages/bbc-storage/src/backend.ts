@@ -4,8 +4,10 @@
  * @internal
  * @module
  */
+import type { Kysely } from "kysely";
 import { StorageError } from "./errors.js";
-import type { CrossRefRow, IntegrityReport, LedgerRecord, SearchConditions, TopologyEdge } from "./types.js";
+import type { LedgerDatabase } from "./schema.js";
+import type { CrossRefRow, DbType, IntegrityReport, LedgerRecord, SearchConditions, TopologyEdge } from "./types.js";
 
 /** A raw row as read back: values are whatever the driver returned, checked by the store. */
 export interface RawTxRow {
@@ -23,6 +25,9 @@ export interface RawSearchRow {
 
 export interface DbBackend {
   readonly dbNum: number;
+  /** The dialect and the kysely instance over this database (for whole-table work: {@link LedgerTables}). */
+  readonly dialect: DbType;
+  readonly kysely: Kysely<LedgerDatabase>;
   /**
    * Insert the records in one database transaction (durable when the promise resolves). Returns, per record,
    * whether its transaction row was inserted (false: the id already existed, or appeared earlier in the batch).

@@ -26,6 +26,19 @@ export {
 } from "./config.js";
 export { toLedgerRecord, assetInfoOf, pointToOf, decodeStoredTransaction } from "./record.js";
 export { openLedgerStore } from "./store.js";
+export {
+  LedgerTables,
+  LEDGER_TABLES,
+  copyLedger,
+  summarizeLedger,
+  type LedgerTableName,
+  type LedgerRow,
+  type TableSummary,
+  type CopyProgress,
+  type CopyLedgerOptions,
+  type CopyReport,
+} from "./tables.js";
+export { backupSqliteLedger, type SqliteBackupOptions, type SqliteBackupResult } from "./backup.js";
 export { ledgerMigrations, migrateToLatest, type LedgerDatabase } from "./schema.js";
 export {
   ReplicationCode,

@@ -107,7 +107,11 @@ async function openMysql(desc: ResolvedServer): Promise<Kysely<LedgerDatabase>> 
 export class ServerBackend implements DbBackend {
   readonly dbNum: number;
   private readonly k: Kysely<LedgerDatabase>;
-  private readonly dialect: "postgres" | "mysql";
+  readonly dialect: "postgres" | "mysql";
+
+  get kysely(): Kysely<LedgerDatabase> {
+    return this.k;
+  }
 
   constructor(kysely: Kysely<LedgerDatabase>, dialect: "postgres" | "mysql", dbNum: number) {
     this.k = kysely;

@@ -46,8 +46,9 @@ export async function openSqliteBackend(file: string, dbNum = 0): Promise<Sqlite
 
 export class SqliteBackend implements DbBackend {
   readonly dbNum: number;
+  readonly dialect = "sqlite" as const;
   private readonly db: Database.Database;
-  private readonly kysely: Kysely<LedgerDatabase>;
+  readonly kysely: Kysely<LedgerDatabase>;
   private readonly cache = new Map<string, Stmt>();
   private readonly insTx: Stmt;
   private readonly insAsset: Stmt;

@@ -9,6 +9,7 @@ import { asBytes, crossRefOf, edgeOf, type DbBackend, type RawTxRow } from "./ba
 import { DEFAULT_MAX_TRAVERSE, DEFAULT_SEARCH_MAX_COUNT, resolveStorageConfig, type ResolvedStorageConfig } from "./config.js";
 import { StorageError } from "./errors.js";
 import { asRecord, assetInfoOf } from "./record.js";
+import { LedgerTables } from "./tables.js";
 import type {
   CrossRefRow,
   DbType,
@@ -409,6 +410,13 @@ class LedgerStoreImpl implements LedgerStore {
     const b = this.db(dbNum);
     await b.removeTransaction(transactionId, rec.pointTo);
     await b.insertBatch([rec]);
+  }
+
+  tables(dbNum = 0): LedgerTables {
+    this.check();
+    const b = this.backends[dbNum];
+    if (b === undefined) throw new StorageError("BAD_ARGUMENT", `no database ${dbNum} (the store has ${this.backends.length})`);
+    return new LedgerTables(b.kysely, b.dialect);
   }
 
   async checkIntegrity(): Promise<IntegrityReport> {

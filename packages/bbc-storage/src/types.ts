@@ -255,6 +255,11 @@ export interface LedgerStore {
   /** `search_config.max_count` used to cap condition searches. */
   readonly searchMaxCount: number;
   /** Group commit counters: database transactions run (`batches`) and inserts they carried (`inserts`). */
+  /**
+   * Whole-table access to database `dbNum` (default 0): ordered scans, raw row copies, counts and
+   * digests, for export, migration and verification (see {@link LedgerTables}). Valid until `close`.
+   */
+  tables(dbNum?: number): import("./tables.js").LedgerTables;
   readonly stats: Readonly<{ batches: number; inserts: number; maxBatch: number }>;
 
   /**
