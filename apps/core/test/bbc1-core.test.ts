@@ -231,9 +231,9 @@ describe("bbc1-core executable", () => {
     expect((await bbc1("domain-setup", d)).stdout.trim()).toBe("Already exists");
     expect((await bbc1("domains")).stdout.trim()).toBe(d);
     expect((await bbc1("node-id", d)).stdout.trim()).toMatch(/^[0-9a-f]{64}$/);
-    const stat = JSON.parse((await bbc1("stat")).stdout);
+    const stat = JSON.parse((await bbc1("stat", "--json")).stdout);
     expect(stat.network.num_domains).toBe(1);
-    const neighbors = JSON.parse((await bbc1("neighbors", d)).stdout);
+    const neighbors = JSON.parse((await bbc1("neighbors", d, "--json")).stdout);
     expect(neighbors.neighbors.length).toBe(1);
     expect((await bbc1("domain-close", d)).stdout.trim()).toBe("success");
     p.child.kill("SIGTERM");

@@ -79,7 +79,7 @@ export async function connect(g: GlobalOptions, options: { admin?: boolean; doma
   try {
     client = await BBcAppClient.connect({ host, port: g.port, requestTimeoutMs: g.timeout, domainId: options.domainId ?? null, userId: getRandomId() });
   } catch (e) {
-    throw new CliError(`${chainMessage(e)}; give the node's client port with -p PORT`);
+    throw new CliError(`${e instanceof Error ? e.message : String(e)}; give the node's client port with -p PORT`);
   }
   try {
     if (pem !== undefined) client.setNodeKey(pem);

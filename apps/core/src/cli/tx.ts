@@ -36,10 +36,14 @@ function notFound(e: unknown): boolean {
   return isBbcClientError(e, "ERROR_STATUS") && e.status === -14;
 }
 
-function fileEntries(files: ReadonlyMap<string, Uint8Array> | undefined): Record<string, number> {
+function fileEntries(files: ReadonlyMap<string, Uint8Array | null> | undefined): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [k, v] of files ?? []) out[k] = v.length;
+  for (const [k, v] of files ?? []) if (v !== null) out[k] = v.length;
   return out;
+}
+
+function present(files: ReadonlyMap<string, Uint8Array | null>): [string, Uint8Array][] {
+  return [...files].filter((e): e is [string, Uint8Array] => e[1] !== null);
 }
 
 /** Adds `tx ...` to `program`. */
@@ -130,7 +134,7 @@ export function addTxCommands(program: Command): void {
         throw e;
       });
       if (r.transactionData === null) throw new CliError(`the node returned no data for ${toHex(txid)}`);
-      const files = new Map<string, Uint8Array>([...r.assetFiles, ...r.compromisedAssetFiles]);
+      const files = new Map<string, Uint8Array>([...present(r.assetFiles), ...present(r.compromisedAssetFiles)]);
       const v = verifyTransactionData(r.transactionData, { expectedId: txid, files });
       if (r.compromised) v.checks.push({ name: "node", ok: false, detail: "the node reports this transaction as compromised" });
       const ok = v.checks.every((c) => c.ok);
