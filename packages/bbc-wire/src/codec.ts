@@ -116,7 +116,7 @@ export function decodePayload(payloadType: number, body: Uint8Array, options?: D
   if (body.length > max) throw new WireError("TOO_LARGE", `payload of ${body.length} bytes exceeds the maximum ${max}`);
   const maxDepth = options?.maxDepth ?? DEFAULT_MAX_DEPTH;
   if (payloadType === PayloadType.Type_binary) return decodeTlv(body, options);
-  if (payloadType === PayloadType.Type_msgpack) return messageFromMsgpack(decodeMsgpackValue(body, maxDepth), options);
+  if (payloadType === PayloadType.Type_msgpack) return messageFromMsgpack(decodeMsgpackValue(body, maxDepth, options?.decodeBudget), options);
 
   if (body.length < KEY_NAME_LENGTH) {
     throw new WireError("TRUNCATED", `encrypted payload of ${body.length} bytes has no 4-byte key name`);
@@ -128,9 +128,12 @@ export function decodePayload(payloadType: number, body: Uint8Array, options?: D
   const plain = entry.decryptor.update(body.subarray(KEY_NAME_LENGTH));
   let value;
   try {
-    value = decodeMsgpackValue(plain, maxDepth);
+    value = decodeMsgpackValue(plain, maxDepth, options?.decodeBudget);
     if (!(value instanceof Map)) throw new WireError("NOT_A_MAP", "decrypted payload is not a map");
   } catch (cause) {
+    // A plaintext that starts as a map but is too big for the budget was decrypted with the
+    // right key: the stream stays advanced (as the sender's did) and the refusal says why.
+    if (cause instanceof WireError && cause.code === "DECODE_BUDGET" && isMapTag(plain[0])) throw cause;
     entry.decryptor.seek(before);
     throw new WireError("DECRYPTION_FAILED", `payload for key name ${hex(name)} does not decrypt to a msgpack map`, { cause });
   }
@@ -175,6 +178,10 @@ export function decodeFrame(frame: Uint8Array, options?: DecodeOptions): Decoded
   const f = splitFrame(frame, options);
   const message = decodePayload(f.payloadType, f.body, options);
   return { payloadType: f.payloadType, formatVersion: f.formatVersion, body: f.body, message };
+}
+
+function isMapTag(b: number | undefined): boolean {
+  return b !== undefined && ((b >= 0x80 && b <= 0x8f) || b === 0xde || b === 0xdf);
 }
 
 function hex(b: Uint8Array): string {

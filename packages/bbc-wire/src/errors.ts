@@ -22,6 +22,8 @@
  * - `UNKNOWN_KEY`: a 4-byte key that is not a KeyType (or a name that is not a KeyType name).
  * - `DUPLICATE_KEY`: the same key appears twice in one message.
  * - `TOO_DEEP`: nesting beyond the configured maximum depth.
+ * - `DECODE_BUDGET`: the payload would decode to more values, or more heap, than the decode
+ *   budget allows for its size (`MapDecodeOptions.budget`); nothing beyond is allocated.
  *
  * Encryption:
  * - `UNKNOWN_KEY_NAME`: the 4-byte key name of an encrypted payload (or the one asked for when
@@ -51,6 +53,7 @@ export type WireErrorCode =
   | "UNKNOWN_KEY"
   | "DUPLICATE_KEY"
   | "TOO_DEEP"
+  | "DECODE_BUDGET"
   | "UNKNOWN_KEY_NAME"
   | "DECRYPTION_FAILED"
   | "BAD_KEY_MATERIAL"

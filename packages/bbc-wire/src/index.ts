@@ -64,6 +64,7 @@ export {
 } from "./message.js";
 export { HEADER_LENGTH, decodeHeader, encodeHeader, type FrameHeader } from "./header.js";
 export { DEFAULT_MAX_DEPTH, decodeTlv, encodeTlv, type MapDecodeOptions } from "./tlv.js";
+export { DEFAULT_DECODE_BUDGET, decodeAllowance, type DecodeAllowance, type DecodeBudget } from "@bbc1/bbclib";
 export { decodeMsgpack, encodeMsgpack } from "./msgpack.js";
 export {
   DEFAULT_MAX_MESSAGE_SIZE,

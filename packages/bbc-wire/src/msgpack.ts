@@ -1,4 +1,4 @@
-import { BbcLibError, msgpackDecode, msgpackEncode, type MsgpackValue } from "@bbc1/bbclib";
+import { BbcLibError, msgpackDecode, msgpackEncode, type DecodeBudget, type MsgpackValue } from "@bbc1/bbclib";
 import { WireError, plainBytes } from "./errors.js";
 import { keyBytesShared, keyTypeName } from "./constants/key-type.js";
 import type { WireMessage, WireValue } from "./message.js";
@@ -152,15 +152,18 @@ function writeInt(out: Uint8Array, dv: DataView, p: number, v: number): number {
 
 /**
  * Decodes a msgpack value to a raw value, mapping codec failures to `WireError`
- * (`MALFORMED_MSGPACK`, `TOO_DEEP`).
+ * (`MALFORMED_MSGPACK`, `TOO_DEEP`, `DECODE_BUDGET`).
  * @internal
  */
-export function decodeMsgpackValue(body: Uint8Array, maxDepth: number): MsgpackValue {
+export function decodeMsgpackValue(body: Uint8Array, maxDepth: number, budget?: DecodeBudget): MsgpackValue {
   try {
-    return msgpackDecode(plainBytes(body), { maps: "map", strings: "bytes", maxDepth });
+    return msgpackDecode(plainBytes(body), { maps: "map", strings: "bytes", maxDepth, decodeBudget: budget });
   } catch (cause) {
     if (cause instanceof BbcLibError && cause.code === "TOO_LARGE" && /nesting|deep/i.test(cause.message)) {
       throw new WireError("TOO_DEEP", `msgpack: ${cause.message}`, { cause });
+    }
+    if (cause instanceof BbcLibError && cause.code === "DECODE_BUDGET") {
+      throw new WireError("DECODE_BUDGET", cause.message, { cause });
     }
     const what = cause instanceof BbcLibError ? `${cause.code}: ${cause.message}` : String(cause);
     throw new WireError("MALFORMED_MSGPACK", `msgpack payload is invalid (${what})`, { cause });
@@ -199,7 +202,7 @@ export function messageFromMsgpack(value: MsgpackValue, options?: MapDecodeOptio
 
 /** Decodes a msgpack payload (body only) to a message. */
 export function decodeMsgpack(body: Uint8Array, options?: MapDecodeOptions): WireMessage {
-  return messageFromMsgpack(decodeMsgpackValue(body, options?.maxDepth ?? DEFAULT_MAX_DEPTH), options);
+  return messageFromMsgpack(decodeMsgpackValue(body, options?.maxDepth ?? DEFAULT_MAX_DEPTH, options?.decodeBudget), options);
 }
 
 function hex(b: Uint8Array): string {

@@ -1,3 +1,4 @@
+import { decodeAllowance, type DecodeBudget } from "@bbc1/bbclib";
 import { WireError, plainBytes } from "./errors.js";
 import { keyBytesShared, keyTypeName, type KeyTypeName } from "./constants/key-type.js";
 import type { WireMessage, WireValue } from "./message.js";
@@ -35,6 +36,12 @@ export interface MapDecodeOptions {
   unknownKeys?: "error" | "drop";
   /** Maximum nesting depth of values below the message map (default 32). */
   maxDepth?: number;
+  /**
+   * Element and allocation budgets of one payload (missing fields: bbclib's
+   * `DEFAULT_DECODE_BUDGET`: 32,768 values, 1 MiB + 8 × payload length estimated heap bytes,
+   * at most 160 MiB). Beyond them `DECODE_BUDGET`.
+   */
+  decodeBudget?: DecodeBudget;
 }
 
 /** Default maximum nesting depth of values below the message map ({@link MapDecodeOptions.maxDepth}). */
@@ -127,15 +134,51 @@ function u32(b: Uint8Array, o: number): number {
   return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
 }
 
-function decodeValue(b: Uint8Array, type: number, start: number, len: number, path: string, depth: number, maxDepth: number): WireValue {
+// Estimated heap bytes of decoded values (Node 20 x64), as bbclib's decoders count them.
+const HEAP_SLOT = 8;
+const HEAP_BYTES = 96;
+const HEAP_ARRAY = 32;
+const HEAP_NUMBER = 24;
+
+/** What one TLV decode may still produce (see bbclib's `decodeAllowance`). */
+class Meter {
+  elements: number;
+  bytes: number;
+  readonly #limit: { elements: number; bytes: number };
+  constructor(
+    budget: DecodeBudget | undefined,
+    readonly inputLength: number,
+  ) {
+    const a = decodeAllowance(budget, inputLength);
+    this.#limit = a;
+    this.elements = a.elements;
+    this.bytes = a.bytes;
+  }
+  take(heap: number): void {
+    this.elements--;
+    this.bytes -= heap;
+    if (this.elements < 0 || this.bytes < 0) this.#fail();
+  }
+  #fail(): never {
+    const what =
+      this.elements < 0
+        ? `more than ${this.#limit.elements} values (decode budget maxElements)`
+        : `values that would take more than ${this.#limit.bytes} heap bytes (decode budget allocation)`;
+    throw new WireError("DECODE_BUDGET", `TLV: a ${this.inputLength}-byte payload holds ${what}`);
+  }
+}
+
+function decodeValue(b: Uint8Array, type: number, start: number, len: number, path: string, depth: number, maxDepth: number, meter: Meter): WireValue {
   if (depth > maxDepth) throw new WireError("TOO_DEEP", `TLV: ${path} nests deeper than ${maxDepth}`);
   switch (type) {
     case TYPE_BYTES:
+      meter.take(HEAP_SLOT + HEAP_BYTES + len);
       return b.slice(start, start + len);
     case TYPE_INT: {
       if (len !== 8) throw new WireError("INVALID_TLV", `TLV: integer ${path} has length ${len}, expected 8`);
       const hi = u32(b, start);
       const lo = u32(b, start + 4);
+      meter.take(HEAP_SLOT + HEAP_NUMBER);
       if (hi < 0x200000) return hi * 0x100000000 + lo;
       return (BigInt(hi) << 32n) | BigInt(lo);
     }
@@ -143,9 +186,11 @@ function decodeValue(b: Uint8Array, type: number, start: number, len: number, pa
       if (len !== 1) throw new WireError("INVALID_TLV", `TLV: boolean ${path} has length ${len}, expected 1`);
       const v = b[start]!;
       if (v > 1) throw new WireError("INVALID_TLV", `TLV: boolean ${path} has value ${v}, expected 0 or 1`);
+      meter.take(HEAP_SLOT);
       return v === 1;
     }
     case TYPE_LIST: {
+      meter.take(HEAP_SLOT + HEAP_ARRAY);
       const out: WireValue[] = [];
       const end = start + len;
       let p = start;
@@ -159,7 +204,7 @@ function decodeValue(b: Uint8Array, type: number, start: number, len: number, pa
         if (l > end - p) {
           throw new WireError("INVALID_TLV_LENGTH", `TLV: item ${path}[${out.length}] length ${l} exceeds the ${end - p} bytes left`);
         }
-        out.push(decodeValue(b, t, p, l, `${path}[${out.length}]`, depth + 1, maxDepth));
+        out.push(decodeValue(b, t, p, l, `${path}[${out.length}]`, depth + 1, maxDepth, meter));
         p += l;
       }
       return out;
@@ -172,13 +217,14 @@ function decodeValue(b: Uint8Array, type: number, start: number, len: number, pa
 /**
  * Decodes a TLV payload (body only) to a message. An empty body is an empty message.
  * Throws a `WireError` (`INVALID_TLV_LENGTH`, `INVALID_TLV`, `UNKNOWN_KEY`, `DUPLICATE_KEY`,
- * `TOO_DEEP`) on malformed input.
+ * `TOO_DEEP`) on malformed input, `DECODE_BUDGET` beyond `options.decodeBudget`.
  */
 export function decodeTlv(body: Uint8Array, options?: MapDecodeOptions): WireMessage {
   const maxDepth = options?.maxDepth ?? DEFAULT_MAX_DEPTH;
   const dropUnknown = options?.unknownKeys === "drop";
   if (!(body instanceof Uint8Array)) throw new WireError("INVALID_ARGUMENT", "TLV payload must be a Uint8Array");
   body = plainBytes(body);
+  const meter = new Meter(options?.decodeBudget, body.length);
   const out: Record<string, WireValue> = {};
   const n = body.length;
   let p = 0;
@@ -197,12 +243,12 @@ export function decodeTlv(body: Uint8Array, options?: MapDecodeOptions): WireMes
     if (name === undefined) {
       if (!dropUnknown) throw new WireError("UNKNOWN_KEY", `TLV: key ${hex(key)} is not a KeyType`);
       // still validate the value so that garbage is not silently accepted
-      decodeValue(body, t, p, l, hex(key), 1, maxDepth);
+      decodeValue(body, t, p, l, hex(key), 1, maxDepth, meter);
     } else {
       if (Object.prototype.hasOwnProperty.call(out, name)) {
         throw new WireError("DUPLICATE_KEY", `TLV: key ${name} appears twice`);
       }
-      out[name] = decodeValue(body, t, p, l, name, 1, maxDepth);
+      out[name] = decodeValue(body, t, p, l, name, 1, maxDepth, meter);
     }
     p += l;
   }

@@ -6,7 +6,9 @@ export type BbcLibErrorCode =
   | "MALFORMED" // a field has an impossible value (length, count, type tag)
   | "TOO_LARGE" // a declared size exceeds a limit
   | "UNKNOWN_FORMAT" // unknown BBcFormat prefix or unsupported encoding
-  | "DECOMPRESS" // bz2/zlib payload is corrupt or too large once inflated
+  | "DECOMPRESS" // bz2/zlib payload is corrupt or incomplete
+  | "DECOMPRESSED_TOO_LARGE" // bz2/zlib payload inflates beyond the size or ratio allowed
+  | "DECODE_BUDGET" // decoding would produce more values or heap than the decode budget allows
   | "ENCODE" // a value cannot be encoded in the chosen format
   | "BAD_KEY" // a private or public key is invalid for its curve
   | "BAD_CURVE" // unknown key/curve type

@@ -46,7 +46,14 @@ export {
   type PartOptions,
   type TransactionOptions,
 } from "./model.js";
-export { deserialize, serializeTransaction, type DeserializeOptions } from "./serialize.js";
+export {
+  deserialize,
+  serializeTransaction,
+  DEFAULT_DESERIALIZE_OPTIONS,
+  DEFAULT_MAX_TRANSACTION_BYTES,
+  type DeserializeOptions,
+} from "./serialize.js";
+export { DEFAULT_DECODE_BUDGET, decodeAllowance, type DecodeAllowance, type DecodeBudget } from "./codec/budget.js";
 export {
   makeTransaction,
   addEventAsset,
@@ -62,8 +69,18 @@ export {
 export { validateTransaction, verifyUsingCrossRef, type ValidationResult, type AssetRef, type AssetFiles } from "./validate.js";
 export { encodeSignatureBinary, decodeSignatureBinary, encodeCrossRefBinary, decodeCrossRefBinary } from "./codec/binary.js";
 export { msgpackEncode, msgpackDecode, type MsgpackValue, type MsgpackMap, type MsgpackEncodeOptions, type MsgpackDecodeOptions } from "./codec/msgpack.js";
-export { bsonEncode, bsonDecode, BsonDouble, type BsonDocument, type BsonValue } from "./codec/bson.js";
-export { zlibCompress, zlibDecompress, bz2Compress, bz2Decompress } from "./codec/compress.js";
+export { bsonEncode, bsonDecode, BsonDouble, type BsonDecodeOptions, type BsonDocument, type BsonValue } from "./codec/bson.js";
+export {
+  zlibCompress,
+  zlibDecompress,
+  bz2Compress,
+  bz2Decompress,
+  inflateAllowance,
+  DEFAULT_MAX_INFLATED_BYTES,
+  DEFAULT_MAX_INFLATE_RATIO,
+  INFLATE_RATIO_FLOOR,
+  type InflateLimits,
+} from "./codec/compress.js";
 export { sha256 } from "#sha256";
 export { backend as cryptoBackend } from "#crypto-backend";
 export type { CryptoBackend, CurveType } from "./crypto/backend.js";

@@ -51,7 +51,7 @@ async function bundle(conditions: string[], name: string): Promise<{ metafile: M
 function nodeImports(metafile: Metafile): string[] {
   const found: string[] = [];
   for (const [path, input] of Object.entries(metafile.inputs)) {
-    if (path.startsWith("node:") || /node-backend|sha256-node/.test(path)) found.push(path);
+    if (path.startsWith("node:") || /node-backend|sha256-node|inflate-node/.test(path)) found.push(path);
     for (const imp of input.imports) {
       if (imp.path.startsWith("node:") || imp.external) found.push(`${path} -> ${imp.path}`);
     }

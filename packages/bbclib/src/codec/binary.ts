@@ -10,6 +10,7 @@ import { sha256 } from "#sha256";
 import { ByteWriter, allocBytes, copyBytes } from "../bytes.js";
 import { BbcLibError } from "../errors.js";
 import { bsonDecode, bsonEncode, type BsonDocument } from "./bson.js";
+import { DecodeMeter, HEAP, type DecodeBudget } from "./budget.js";
 import {
   BBcAsset,
   BBcCrossRef,
@@ -245,7 +246,7 @@ export function encodeTransactionBinary(tx: BBcTransaction): Uint8Array {
 
 // ---------------------------------------------------------------- decoding
 
-/** A bounds-checked little-endian reader over one part. */
+/** A bounds-checked little-endian reader over one part; all readers of one input share a meter. */
 class Reader {
   pos: number;
   constructor(
@@ -253,6 +254,7 @@ class Reader {
     start: number,
     readonly end: number,
     readonly what: string,
+    readonly meter: DecodeMeter,
   ) {
     this.pos = start;
   }
@@ -283,6 +285,7 @@ class Reader {
   /** A view, not a copy: every entry point decodes a private copy of its input. */
   bytes(n: number, field: string): Uint8Array {
     this.need(n, field);
+    this.meter.take(1, HEAP.bytes + HEAP.slot);
     const v = this.buf.subarray(this.pos, this.pos + n);
     this.pos += n;
     return v;
@@ -304,16 +307,26 @@ class Reader {
   /** A sub-reader over the next `n` bytes. */
   sub(n: number, what: string): Reader {
     this.need(n, what);
-    const r = new Reader(this.buf, this.pos, this.pos + n, what);
+    const r = new Reader(this.buf, this.pos, this.pos + n, what, this.meter);
     this.pos += n;
     return r;
+  }
+  /** Charge a part object of the model. */
+  part(): void {
+    this.meter.take(1, HEAP.part);
+  }
+  /** Charge `n` integers about to be read into a list (2 bytes each on the wire). */
+  ints(n: number, field: string): void {
+    this.need(2 * n, field);
+    this.meter.take(n, HEAP.slot * n);
   }
   done(): void {
     if (this.pos !== this.end) throw new BbcLibError("MALFORMED", `${this.what}: ${this.end - this.pos} unexpected trailing byte(s) at offset ${this.pos}`);
   }
 }
 
-function readAsset(r: Reader, idLength: number, formatType: FormatType): BBcAsset {
+function readAsset(r: Reader, idLength: number, formatType: FormatType, budget: DecodeBudget | undefined): BBcAsset {
+  r.part();
   const assetId = r.id("asset_id", idLength);
   const userId = r.id("user_id", idLength);
   const a = new BBcAsset({ idLength, formatType, nonce: r.bytes(r.u16("nonce length"), "nonce") });
@@ -324,7 +337,7 @@ function readAsset(r: Reader, idLength: number, formatType: FormatType): BBcAsse
   const dictFlag = r.u16("asset body dict flag");
   if (dictFlag === 1) {
     const doc = r.bytes(r.u16("dictionary body size"), "dictionary body");
-    const body: BsonDocument = bsonDecode(doc);
+    const body: BsonDocument = bsonDecode(doc, { decodeBudget: budget });
     a.assetBody = body;
     a.assetBodySize = body instanceof Map ? body.size : Object.keys(body).length;
   } else if (dictFlag === 0) {
@@ -338,10 +351,12 @@ function readAsset(r: Reader, idLength: number, formatType: FormatType): BBcAsse
   return a;
 }
 
-function readEvent(r: Reader, idLength: number, formatType: FormatType): BBcEvent {
+function readEvent(r: Reader, idLength: number, formatType: FormatType, budget: DecodeBudget | undefined): BBcEvent {
+  r.part();
   const e = new BBcEvent({ idLength, formatType });
   e.assetGroupId = r.id("asset_group_id", idLength);
   const nRef = r.u16("reference_indices count");
+  r.ints(nRef, "reference indices");
   for (let i = 0; i < nRef; i++) e.referenceIndices.push(r.u16("reference index"));
   const nMand = r.u16("mandatory_approvers count");
   for (let i = 0; i < nMand; i++) e.mandatoryApprovers.push(r.id("mandatory approver", idLength));
@@ -349,17 +364,19 @@ function readEvent(r: Reader, idLength: number, formatType: FormatType): BBcEven
   e.optionApproverNumDenominator = r.u16("option_approver_num_denominator");
   for (let i = 0; i < e.optionApproverNumDenominator; i++) e.optionApprovers.push(r.id("option approver", idLength));
   const n = r.u32("asset size");
-  e.asset = readAsset(r.sub(n, "asset"), idLength, formatType);
+  e.asset = readAsset(r.sub(n, "asset"), idLength, formatType, budget);
   r.done();
   return e;
 }
 
 function readReference(r: Reader, tx: BBcTransaction): BBcReference {
+  r.part();
   const ref = new BBcReference({ idLength: tx.idLength, formatType: tx.formatType, transaction: tx });
   ref.assetGroupId = r.id("asset_group_id", tx.idLength);
   ref.transactionId = r.id("transaction_id", tx.idLength);
   ref.eventIndexInRef = r.u16("event_index_in_ref");
   const n = r.u16("sig_indices count");
+  r.ints(n, "sig indices");
   for (let i = 0; i < n; i++) ref.sigIndices.push(r.u16("sig index"));
   r.done();
   return ref;
@@ -367,6 +384,7 @@ function readReference(r: Reader, tx: BBcTransaction): BBcReference {
 
 function readPointer(r: Reader, formatType: FormatType, idLength: number): BBcPointer {
   // v1.1.1 builds BBcPointer() with the default id_length 32 here (see BBcPointer.idLength).
+  r.part();
   const p = new BBcPointer({ formatType });
   p.transactionId = r.id("pointer transaction_id", idLength);
   const flag = r.u16("pointer asset flag");
@@ -376,23 +394,27 @@ function readPointer(r: Reader, formatType: FormatType, idLength: number): BBcPo
   return p;
 }
 
-function readRelation(r: Reader, idLength: number, formatType: FormatType): BBcRelation {
+function readRelation(r: Reader, idLength: number, formatType: FormatType, budget: DecodeBudget | undefined): BBcRelation {
+  r.part();
   const rel = new BBcRelation({ idLength, formatType });
   rel.assetGroupId = r.id("asset_group_id", idLength);
   const n = r.u16("pointers count");
   for (let i = 0; i < n; i++) rel.pointers.push(readPointer(r.sub(r.u16("pointer size"), "pointer"), formatType, idLength));
   const astSize = r.u32("asset size");
-  rel.asset = astSize > 0 ? readAsset(r.sub(astSize, "asset"), idLength, formatType) : null;
+  rel.asset = astSize > 0 ? readAsset(r.sub(astSize, "asset"), idLength, formatType, budget) : null;
   r.done();
   return rel;
 }
 
 function readWitness(r: Reader, tx: BBcTransaction): BBcWitness {
+  r.part();
   const w = new BBcWitness({ idLength: tx.idLength, formatType: tx.formatType });
   w.transaction = tx;
   const n = r.u16("witness count");
   for (let i = 0; i < n; i++) {
     const uid = r.id("witness user_id", tx.idLength);
+    // its slot: a hex key in the transaction's map and an empty signature
+    r.meter.take(2, HEAP.string + 2 * uid.length + HEAP.mapEntry + HEAP.part + 2 * HEAP.slot);
     w.userIds.push(uid);
     w.sigIndices.push(r.u16("witness sig index"));
     tx.getSigIndex(uid.length > tx.idLength ? uid.subarray(0, tx.idLength) : uid);
@@ -402,6 +424,7 @@ function readWitness(r: Reader, tx: BBcTransaction): BBcWitness {
 }
 
 function readCrossRef(r: Reader, formatType: FormatType): BBcCrossRef {
+  r.part();
   const c = new BBcCrossRef({ formatType });
   c.domainId = r.id("cross_ref domain_id", 32);
   c.transactionId = r.id("cross_ref transaction_id", 32);
@@ -411,10 +434,11 @@ function readCrossRef(r: Reader, formatType: FormatType): BBcCrossRef {
 
 /** Decode a binary cross reference (as verify_using_cross_ref receives it). */
 export function decodeCrossRefBinary(data: Uint8Array): BBcCrossRef {
-  return readCrossRef(new Reader(data.slice(), 0, data.length, "cross_ref"), 0);
+  return readCrossRef(new Reader(data.slice(), 0, data.length, "cross_ref", new DecodeMeter(undefined, data.length, "cross_ref")), 0);
 }
 
 function readSignature(r: Reader, formatType: FormatType): BBcSignature {
+  r.part();
   const s = new BBcSignature({ formatType });
   const keyType = r.u32("key_type");
   s.keyType = keyType;
@@ -435,18 +459,21 @@ function readSignature(r: Reader, formatType: FormatType): BBcSignature {
 
 /** Decode a binary signature alone (recover_signature_object). */
 export function decodeSignatureBinary(data: Uint8Array): BBcSignature {
-  return readSignature(new Reader(data.slice(), 0, data.length, "signature"), 0);
+  return readSignature(new Reader(data.slice(), 0, data.length, "signature", new DecodeMeter(undefined, data.length, "signature")), 0);
 }
 
 /**
  * Decode a binary transaction (`data` includes the 2-byte prefix, which must be 0).
- * Computes the digest and transaction id as v1.1.1's deserialize does.
+ * Computes the digest and transaction id as v1.1.1's deserialize does. Every part and id is
+ * charged against `budget` (DECODE_BUDGET beyond it).
  */
-export function decodeTransactionBinary(data: Uint8Array): BBcTransaction {
+export function decodeTransactionBinary(data: Uint8Array, budget?: DecodeBudget): BBcTransaction {
+  const meter = new DecodeMeter(budget, data.length, "binary transaction");
   // One private copy of the input: the decoded parts are views into it, and nothing the
   // caller does to its buffer afterwards can change them.
+  meter.take(1, HEAP.part + HEAP.bytes + data.length);
   data = copyBytes(data);
-  const r = new Reader(data, 2, data.length, "transaction");
+  const r = new Reader(data, 2, data.length, "transaction", meter);
   const tx = new BBcTransaction({ formatType: 0 });
   tx.version = r.u32("version");
   tx.timestamp = r.u64("timestamp");
@@ -455,7 +482,7 @@ export function decodeTransactionBinary(data: Uint8Array): BBcTransaction {
   const idLength = tx.idLength;
   const nEvt = r.u16("events count");
   for (let i = 0; i < nEvt; i++) {
-    const e = readEvent(r.sub(r.u32("event size"), `event ${i}`), idLength, 0);
+    const e = readEvent(r.sub(r.u32("event size"), `event ${i}`), idLength, 0, budget);
     tx.events.push(e);
     if (e.asset?.assetId) tx.assetGroupIds.set(toHex(e.asset.assetId), e.assetGroupId as Uint8Array);
   }
@@ -463,7 +490,7 @@ export function decodeTransactionBinary(data: Uint8Array): BBcTransaction {
   for (let i = 0; i < nRef; i++) tx.references.push(readReference(r.sub(r.u32("reference size"), `reference ${i}`), tx));
   const nRel = r.u16("relations count");
   for (let i = 0; i < nRel; i++) {
-    const rel = readRelation(r.sub(r.u32("relation size"), `relation ${i}`), idLength, 0);
+    const rel = readRelation(r.sub(r.u32("relation size"), `relation ${i}`), idLength, 0, budget);
     tx.relations.push(rel);
     if (rel.asset?.assetId) tx.assetGroupIds.set(toHex(rel.asset.assetId), rel.assetGroupId as Uint8Array);
   }
@@ -485,6 +512,7 @@ export function decodeTransactionBinary(data: Uint8Array): BBcTransaction {
       const s = r.sub(4, "empty signature slot");
       if (s.u32("key_type") !== 0) throw new BbcLibError("MALFORMED", `signature ${i}: 4-byte slot with a non-zero key type`);
       if (i !== nSig - 1) throw new BbcLibError("MALFORMED", `signature ${i}: an empty slot is only readable by v1.1.1 as the last one`);
+      r.part();
       tx.signatures.push(new BBcSignature({ formatType: 0 }));
       continue;
     }

@@ -5,6 +5,7 @@
  */
 import { BbcLibError } from "../errors.js";
 import { ByteWriter, copyBytes, utf8Decode, utf8Encode } from "../bytes.js";
+import { DecodeMeter, HEAP, type DecodeBudget } from "./budget.js";
 
 /**
  * A double whose value is integral (e.g. Python `1.0`): kept apart from integers so that it
@@ -130,12 +131,21 @@ function encodeDouble(w: ByteWriter, key: string, v: number): void {
   w.pos += 8;
 }
 
+/** Options of {@link bsonDecode}. */
+export interface BsonDecodeOptions {
+  /** Deepest nesting of documents and arrays accepted (default 64). */
+  maxDepth?: number;
+  /** Element and allocation budgets (missing fields: `DEFAULT_DECODE_BUDGET`). */
+  decodeBudget?: DecodeBudget;
+}
+
 /**
  * Decode one BSON document that fills `bytes` exactly. Throws BbcLibError (TRUNCATED,
- * MALFORMED, TOO_LARGE) on bad input; unsupported element types are MALFORMED.
+ * MALFORMED, TOO_LARGE for nesting, DECODE_BUDGET beyond `options.decodeBudget`) on bad input;
+ * unsupported element types are MALFORMED.
  */
-export function bsonDecode(bytes: Uint8Array, options?: { maxDepth?: number }): BsonDocument {
-  const r = new Reader(bytes, options?.maxDepth ?? 64);
+export function bsonDecode(bytes: Uint8Array, options?: BsonDecodeOptions): BsonDocument {
+  const r = new Reader(bytes, options?.maxDepth ?? 64, new DecodeMeter(options?.decodeBudget, bytes.length, "BSON"));
   const doc = r.document(false, 0) as BsonDocument;
   if (r.pos !== bytes.length) throw new BbcLibError("MALFORMED", `BSON: ${bytes.length - r.pos} trailing byte(s) after the document`);
   return doc;
@@ -149,8 +159,10 @@ class Reader {
   constructor(
     private readonly buf: Uint8Array,
     private readonly maxDepth: number,
+    private readonly meter: DecodeMeter,
   ) {
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    meter.take(1, HEAP.object);
   }
 
   private need(n: number, what: string): void {
@@ -176,6 +188,7 @@ class Reader {
     }
   }
 
+  /** A document or array; the caller has charged its own container cost. */
   document(isArray: boolean, depth: number): BsonDocument | BsonValue[] {
     if (depth > this.maxDepth) throw new BbcLibError("TOO_LARGE", `BSON: nesting deeper than ${this.maxDepth}`);
     this.need(4, "document length");
@@ -185,32 +198,46 @@ class Reader {
     this.need(len, "document");
     const end = start + len;
     this.pos += 4;
-    const entries: [string, BsonValue][] = [];
+    const keys: string[] = [];
+    const values: BsonValue[] = [];
     let needsMap = false;
-    const seen = new Set<string>();
+    let seen: Set<string> | null = null;
+    const meter = this.meter;
     while (true) {
       if (this.pos >= end) throw new BbcLibError("MALFORMED", `BSON: document at offset ${start} lacks its terminator`);
       const type = this.buf[this.pos++];
       if (type === 0) break;
+      const keyStart = this.pos;
       const key = this.cstring(end);
+      // Each element: its key, its entry in the document, its value's own object (charged below).
+      meter.take(2, HEAP.string + HEAP.objectEntry + (this.pos - keyStart));
+      const n = keys.length;
       if (isArray) {
-        if (key !== String(entries.length)) throw new BbcLibError("MALFORMED", `BSON: array element key ${JSON.stringify(key)}, expected "${entries.length}"`);
-      } else if (seen.has(key)) {
-        throw new BbcLibError("MALFORMED", `BSON: duplicate key ${JSON.stringify(key)}`);
+        if (key !== String(n)) throw new BbcLibError("MALFORMED", `BSON: array element key ${JSON.stringify(key)}, expected "${n}"`);
+      } else if (n < 16) {
+        for (let i = 0; i < n; i++) if (keys[i] === key) throw new BbcLibError("MALFORMED", `BSON: duplicate key ${JSON.stringify(key)}`);
       } else {
+        if (seen === null) seen = new Set(keys);
+        if (seen.has(key)) throw new BbcLibError("MALFORMED", `BSON: duplicate key ${JSON.stringify(key)}`);
         seen.add(key);
       }
       const v = this.element(type, key, end, depth);
       if (!isArray && !needsMap && INDEX_KEY.test(key)) needsMap = true;
-      entries.push([key, v]);
+      keys.push(key);
+      values.push(v);
     }
     if (this.pos !== end) throw new BbcLibError("MALFORMED", `BSON: document at offset ${start} declares ${len} bytes but holds ${this.pos - start}`);
-    if (isArray) return entries.map((e) => e[1]);
-    if (needsMap) return new Map(entries);
+    if (isArray) return values;
+    if (needsMap) {
+      const m = new Map<string, BsonValue>();
+      for (let i = 0; i < keys.length; i++) m.set(keys[i], values[i]);
+      return m;
+    }
     const o: { [key: string]: BsonValue } = {};
-    for (const [k, v] of entries) {
-      if (k === "__proto__") Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
-      else o[k] = v;
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i];
+      if (k === "__proto__") Object.defineProperty(o, k, { value: values[i], enumerable: true, writable: true, configurable: true });
+      else o[k] = values[i];
     }
     return o;
   }
@@ -222,6 +249,7 @@ class Reader {
         const v = this.view.getFloat64(this.pos, true);
         if (Number.isNaN(v)) throw new BbcLibError("MALFORMED", `BSON: NaN for key ${JSON.stringify(key)}`);
         this.pos += 8;
+        this.meter.take(0, HEAP.number);
         return Number.isInteger(v) ? new BsonDouble(v) : v;
       }
       case 0x02: {
@@ -231,13 +259,16 @@ class Reader {
         if (n < 1) throw new BbcLibError("MALFORMED", `BSON: string length ${n} for key ${JSON.stringify(key)}`);
         this.need(n, "string");
         if (this.buf[this.pos + n - 1] !== 0) throw new BbcLibError("MALFORMED", `BSON: string for key ${JSON.stringify(key)} is not NUL-terminated`);
+        this.meter.take(0, HEAP.string + n);
         const s = this.utf8(this.buf.subarray(this.pos, this.pos + n - 1), `string for key ${JSON.stringify(key)}`);
         this.pos += n;
         return s;
       }
       case 0x03:
+        this.meter.take(0, HEAP.object);
         return this.document(false, depth + 1) as BsonDocument;
       case 0x04:
+        this.meter.take(0, HEAP.array);
         return this.document(true, depth + 1) as BsonValue[];
       case 0x05: {
         this.need(5, "binary header");
@@ -248,6 +279,7 @@ class Reader {
         if (subtype !== 0) throw new BbcLibError("MALFORMED", `BSON: binary subtype ${subtype} for key ${JSON.stringify(key)}`);
         this.pos += 5;
         this.need(n, "binary");
+        this.meter.take(0, HEAP.bytes + n);
         const b = copyBytes(this.buf.subarray(this.pos, this.pos + n));
         this.pos += n;
         return b;
@@ -269,6 +301,7 @@ class Reader {
       case 0x12: {
         this.need(8, "int64");
         const v = this.view.getBigInt64(this.pos, true);
+        this.meter.take(0, HEAP.number);
         // py-bson writes an int that fits 32 bits as int32: an int64 of such a value is not its output.
         if (v >= -2147483648n && v <= 2147483647n) throw new BbcLibError("MALFORMED", `BSON: int64 ${v} for key ${JSON.stringify(key)} fits int32`);
         this.pos += 8;

@@ -20,7 +20,8 @@ export const BZIP2_DEFAULT_MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
 export interface Bzip2DecompressOptions {
   /**
    * Largest output accepted, in bytes (default 64 MiB). Decoding stops with a
-   * `DECOMPRESS` error as soon as the output would grow past it.
+   * `DECOMPRESSED_TOO_LARGE` error as soon as the output would grow past it (or a block
+   * holds more symbols than could fit in the room left).
    */
   maxOutputBytes?: number;
 }
@@ -55,8 +56,9 @@ export function bzip2Compress(data: Uint8Array, blockSize100k: number = 9): Uint
  * @param data - compressed bytes.
  * @param options - `maxOutputBytes` caps the decompressed size (default 64 MiB).
  * @returns the decompressed bytes.
- * @throws BbcLibError `DECOMPRESS` if the data is truncated, corrupt (bad magic,
- *   impossible table or length, CRC mismatch) or inflates past `maxOutputBytes`;
+ * @throws BbcLibError `DECOMPRESS` if the data is truncated or corrupt (bad magic,
+ *   impossible table or length, CRC mismatch), `DECOMPRESSED_TOO_LARGE` as soon as it
+ *   would inflate past `maxOutputBytes`;
  *   `BAD_ARGUMENT` if the arguments are unusable.
  */
 export function bzip2Decompress(data: Uint8Array, options?: Bzip2DecompressOptions): Uint8Array {
@@ -70,7 +72,7 @@ export function bzip2Decompress(data: Uint8Array, options?: Bzip2DecompressOptio
   try {
     return decompressStreams(data, max);
   } catch (e) {
-    if (e instanceof Bzip2Failure) throw new BbcLibError("DECOMPRESS", e.message, { cause: e });
+    if (e instanceof Bzip2Failure) throw new BbcLibError(e.kind === "limit" ? "DECOMPRESSED_TOO_LARGE" : "DECOMPRESS", e.message, { cause: e });
     // Anything else is a bug in this decoder or an allocation failure; keep the
     // promise that only BbcLibError escapes, but chain the original.
     throw new BbcLibError("DECOMPRESS", `bzip2 decoding failed: ${e instanceof Error ? e.message : String(e)}`, {

@@ -1,16 +1,60 @@
 /**
- * zlib and bz2 wrappers of the compressed BBcFormats.
+ * zlib and bz2 wrappers of the compressed BBcFormats, with decompression caps.
  *
  * Deflate: v1.1.1 used CPython's `zlib.compress(dat)` (level 6 on stock zlib). Node's bundled
- * zlib is Chromium's fork and emits different (valid) streams, so we use pako, a faithful
- * port of stock zlib, which reproduces the reference bytes exactly (checked by the vectors).
+ * zlib is Chromium's fork and emits different (valid) streams, so compression stays portable
+ * (pako, a faithful port of stock zlib), which reproduces the reference bytes exactly (checked
+ * by the vectors). Inflate has one result whatever the implementation: on Node it is the native
+ * zlib, elsewhere pako (package.json `imports` `#zlib-inflate`).
+ *
+ * Decompression is capped twice: an absolute size, and a ratio to the compressed size (beyond
+ * a floor that leaves room for small, very repetitive transactions). Both stop the inflate
+ * early, never inflate fully and then check.
  */
-import { Deflate, Inflate, constants } from "pako";
+import { Deflate } from "pako";
+import { inflateZlib } from "#zlib-inflate";
 import { BbcLibError } from "../errors.js";
 import { bzip2Compress, bzip2Decompress } from "./bzip2.js";
 
-/** Largest decompressed transaction accepted by default (64 MiB): guards against bombs. */
+/** Default absolute cap on a decompressed transaction body (64 MiB, the default largest message). */
 export const DEFAULT_MAX_INFLATED_BYTES = 64 * 1024 * 1024;
+/**
+ * Default cap on decompressed size / compressed size (32). Transactions of real data compress
+ * 1.2-5× in zlib and bz2; a bomb compresses ~1000× (zlib) or far more (bz2).
+ */
+export const DEFAULT_MAX_INFLATE_RATIO = 32;
+/** Decompressed bytes allowed whatever the ratio (256 KiB): room for small, repetitive bodies. */
+export const INFLATE_RATIO_FLOOR = 256 * 1024;
+
+/** Caps of one decompression. */
+export interface InflateLimits {
+  /** Absolute cap on the decompressed size in bytes (default {@link DEFAULT_MAX_INFLATED_BYTES}). */
+  maxBytes?: number;
+  /**
+   * Cap on decompressed size / compressed size (default {@link DEFAULT_MAX_INFLATE_RATIO}); the
+   * first {@link INFLATE_RATIO_FLOOR} bytes are always allowed. `Infinity` disables it.
+   */
+  maxRatio?: number;
+}
+
+/**
+ * The most bytes a `compressedLength`-byte stream may decompress to under `limits`:
+ * `min(maxBytes, max(INFLATE_RATIO_FLOOR, maxRatio × compressedLength))`. A number is taken as
+ * `maxBytes` alone (no ratio), as in earlier versions of this API.
+ */
+export function inflateAllowance(compressedLength: number, limits?: number | InflateLimits): number {
+  if (typeof limits === "number") return checkLimit("maxBytes", limits);
+  const maxBytes = checkLimit("maxBytes", limits?.maxBytes ?? DEFAULT_MAX_INFLATED_BYTES);
+  const ratio = checkLimit("maxRatio", limits?.maxRatio ?? DEFAULT_MAX_INFLATE_RATIO);
+  return Math.min(maxBytes, Math.max(INFLATE_RATIO_FLOOR, Math.floor(ratio * compressedLength)));
+}
+
+function checkLimit(name: string, v: number): number {
+  if (typeof v !== "number" || Number.isNaN(v) || v < 0) {
+    throw new BbcLibError("BAD_ARGUMENT", `decompression limit ${name} must be a number >= 0, got ${String(v)}`);
+  }
+  return v;
+}
 
 /** zlib.compress(data) of CPython: zlib header, level 6, default strategy. */
 export function zlibCompress(data: Uint8Array): Uint8Array {
@@ -20,44 +64,14 @@ export function zlibCompress(data: Uint8Array): Uint8Array {
   return d.result as Uint8Array;
 }
 
-/** Inflate a zlib stream; throws BbcLibError("DECOMPRESS") when corrupt, incomplete or larger than `maxBytes`. */
-export function zlibDecompress(data: Uint8Array, maxBytes = DEFAULT_MAX_INFLATED_BYTES): Uint8Array {
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  let tooLarge = false;
-  const inf = new Inflate({ chunkSize: 16384 });
-  inf.onData = (chunk: Uint8Array) => {
-    total += chunk.length;
-    if (total > maxBytes) tooLarge = true;
-    else chunks.push(chunk);
-  };
-  let ended = false;
-  let err = 0;
-  inf.onEnd = (status: number) => {
-    ended = true;
-    err = status;
-  };
-  // Feed in slices so a bomb is noticed before it is fully inflated.
-  const step = 4096;
-  for (let off = 0; off < data.length && !tooLarge && !ended; off += step) {
-    inf.push(data.subarray(off, Math.min(off + step, data.length)), off + step >= data.length ? constants.Z_FINISH : false);
-  }
-  if (tooLarge) throw new BbcLibError("DECOMPRESS", `zlib: inflated data exceeds ${maxBytes} bytes`);
-  if (!ended || err !== constants.Z_OK || inf.err) {
-    throw new BbcLibError("DECOMPRESS", `zlib: corrupt or incomplete stream${inf.msg ? ` (${inf.msg})` : ""}`);
-  }
-  const strm = (inf as unknown as { strm?: { avail_in: number } }).strm;
-  if (strm && strm.avail_in > 0) {
-    throw new BbcLibError("DECOMPRESS", "zlib: trailing bytes after the compressed stream");
-  }
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
+/**
+ * Inflate a zlib stream. Throws BbcLibError `DECOMPRESSED_TOO_LARGE` beyond the allowance of
+ * `limits` (see {@link inflateAllowance}; default 64 MiB and 32×), `DECOMPRESS` when the stream
+ * is corrupt, incomplete or followed by other bytes.
+ */
+export function zlibDecompress(data: Uint8Array, limits?: number | InflateLimits): Uint8Array {
+  if (!(data instanceof Uint8Array)) throw new BbcLibError("BAD_ARGUMENT", "zlibDecompress: data must be a Uint8Array");
+  return inflateZlib(data, inflateAllowance(data.length, limits));
 }
 
 /** bz2.compress(data, compresslevel=1) of CPython (libbzip2), byte for byte. */
@@ -65,7 +79,11 @@ export function bz2Compress(data: Uint8Array): Uint8Array {
   return bzip2Compress(data, 1);
 }
 
-/** Decompress a bz2 stream; throws BbcLibError("DECOMPRESS") when corrupt or larger than `maxBytes`. */
-export function bz2Decompress(data: Uint8Array, maxBytes = DEFAULT_MAX_INFLATED_BYTES): Uint8Array {
-  return bzip2Decompress(data, { maxOutputBytes: maxBytes });
+/**
+ * Decompress a bz2 stream. Throws BbcLibError `DECOMPRESSED_TOO_LARGE` beyond the allowance of
+ * `limits` (see {@link inflateAllowance}), `DECOMPRESS` when corrupt or truncated.
+ */
+export function bz2Decompress(data: Uint8Array, limits?: number | InflateLimits): Uint8Array {
+  if (!(data instanceof Uint8Array)) throw new BbcLibError("BAD_ARGUMENT", "bz2Decompress: data must be a Uint8Array");
+  return bzip2Decompress(data, { maxOutputBytes: inflateAllowance(data.length, limits) });
 }

@@ -8,7 +8,8 @@ import { BbcLibError } from "../errors.js";
 import { toHex } from "../bytes.js";
 import { bsonDecode, bsonEncode, type BsonDocument, type BsonValue } from "./bson.js";
 import { msgpackDecode, msgpackEncode, type MsgpackValue } from "./msgpack.js";
-import { bz2Compress, bz2Decompress, zlibCompress, zlibDecompress } from "./compress.js";
+import { bz2Compress, bz2Decompress, zlibCompress, zlibDecompress, type InflateLimits } from "./compress.js";
+import type { DecodeBudget } from "./budget.js";
 import {
   BBcAsset,
   BBcCrossRef,
@@ -268,26 +269,31 @@ function readSignature(v: Dict, f: FormatType): BBcSignature {
   return s;
 }
 
+/** What {@link decodeTransactionDict} takes from the options of deserialize. */
+export interface DictDecodeOptions {
+  maxInflatedBytes?: number;
+  maxInflateRatio?: number;
+  decodeBudget?: DecodeBudget;
+  strictKeys?: boolean;
+}
+
 /** Decode a BSON/msgpack transaction (`data` includes the 2-byte prefix). Computes the digest. */
-export function decodeTransactionDict(
-  data: Uint8Array,
-  formatType: FormatType,
-  maxInflatedBytes?: number,
-  strict = true,
-): BBcTransaction {
-  strictKeys = strict;
+export function decodeTransactionDict(data: Uint8Array, formatType: FormatType, options: DictDecodeOptions = {}): BBcTransaction {
+  strictKeys = options.strictKeys ?? true;
   try {
-    return decodeDict(data, formatType, maxInflatedBytes);
+    return decodeDict(data, formatType, options);
   } finally {
     strictKeys = true;
   }
 }
 
-function decodeDict(data: Uint8Array, formatType: FormatType, maxInflatedBytes?: number): BBcTransaction {
+function decodeDict(data: Uint8Array, formatType: FormatType, options: DictDecodeOptions): BBcTransaction {
   let body = data.subarray(2);
-  if (formatType === 2 || formatType === 5) body = bz2Decompress(body, maxInflatedBytes);
-  else if (formatType === 3 || formatType === 6) body = zlibDecompress(body, maxInflatedBytes);
-  const obj = (isMsgpackFormat(formatType) ? msgpackDecode(body, { canonical: strictKeys }) : bsonDecode(body)) as unknown;
+  const limits: InflateLimits = { maxBytes: options.maxInflatedBytes, maxRatio: options.maxInflateRatio };
+  if (formatType === 2 || formatType === 5) body = bz2Decompress(body, limits);
+  else if (formatType === 3 || formatType === 6) body = zlibDecompress(body, limits);
+  const budget = options.decodeBudget;
+  const obj = (isMsgpackFormat(formatType) ? msgpackDecode(body, { canonical: strictKeys, decodeBudget: budget }) : bsonDecode(body, { decodeBudget: budget })) as unknown;
   const root = dict(obj, "transaction");
   const base = dict(root.transaction_base, "transaction_base");
   const header = dict(base.header, "transaction_base.header");

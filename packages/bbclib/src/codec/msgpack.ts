@@ -6,6 +6,7 @@
  */
 import { BbcLibError } from "../errors.js";
 import { ByteWriter, copyBytes, utf8Decode, utf8Encode } from "../bytes.js";
+import { DecodeMeter, HEAP, type DecodeBudget } from "./budget.js";
 
 /** A value that this codec encodes or decodes. */
 export type MsgpackValue =
@@ -51,6 +52,8 @@ export interface MsgpackDecodeOptions {
    * bytes. Default false (accept any valid msgpack).
    */
   canonical?: boolean;
+  /** Element and allocation budgets (missing fields: `DEFAULT_DECODE_BUDGET`). */
+  decodeBudget?: DecodeBudget;
 }
 
 const TWO_32 = 0x1_0000_0000;
@@ -206,8 +209,10 @@ function encodeValue(w: ByteWriter, v: MsgpackValue, newSpec: boolean, depth: nu
 
 /**
  * Decode one msgpack value that fills `bytes` exactly. Throws BbcLibError with code
- * TRUNCATED (input ends early), MALFORMED (reserved/ext type, bad key, trailing bytes) or
- * TOO_LARGE (nesting deeper than `maxDepth`). Never allocates more than the input holds.
+ * TRUNCATED (input ends early), MALFORMED (reserved/ext type, bad key, trailing bytes),
+ * TOO_LARGE (nesting deeper than `maxDepth`) or DECODE_BUDGET (more values or heap than
+ * `options.decodeBudget` allows for this input, see {@link DecodeBudget}). A declared length or count
+ * is checked against the bytes left and the budget before anything is allocated for it.
  */
 export function msgpackDecode(bytes: Uint8Array, options?: MsgpackDecodeOptions): MsgpackValue {
   const d = new Decoder(bytes, options);
@@ -225,6 +230,7 @@ class Decoder {
   private readonly asString: boolean;
   private readonly maxDepth: number;
   private readonly canonical: boolean;
+  private readonly meter: DecodeMeter;
 
   constructor(
     private readonly buf: Uint8Array,
@@ -235,6 +241,9 @@ class Decoder {
     this.asString = options?.strings === "string";
     this.maxDepth = options?.maxDepth ?? 64;
     this.canonical = options?.canonical ?? false;
+    this.meter = new DecodeMeter(options?.decodeBudget, buf.length, "msgpack");
+    // The root value; every other value is charged by the container that holds it.
+    this.meter.take(1, HEAP.slot);
   }
 
   /** In canonical mode, reject a form msgpack-python 0.5 would not have written. */
@@ -269,7 +278,11 @@ class Decoder {
     this.need(n);
     const b = this.buf.subarray(this.pos, this.pos + n);
     this.pos += n;
-    if (isStr && this.asString) return this.utf8(b);
+    if (isStr && this.asString) {
+      this.meter.take(0, HEAP.string + n);
+      return this.utf8(b);
+    }
+    this.meter.take(0, HEAP.bytes + n);
     return copyBytes(b);
   }
 
@@ -285,6 +298,7 @@ class Decoder {
   private array(n: number, depth: number): MsgpackValue[] {
     // Every element takes at least one byte: a count beyond what is left is a lie.
     this.need(n);
+    this.meter.take(n, HEAP.array + HEAP.slot * n);
     const out: MsgpackValue[] = new Array(n);
     for (let i = 0; i < n; i++) out[i] = this.value(depth + 1);
     return out;
@@ -293,6 +307,7 @@ class Decoder {
   private map(n: number, depth: number): MsgpackValue {
     this.need(n * 2);
     if (this.asMap) {
+      this.meter.take(2 * n, HEAP.map + HEAP.mapEntry * n);
       const m: MsgpackMap = new Map();
       for (let i = 0; i < n; i++) {
         const k = this.value(depth + 1);
@@ -300,6 +315,7 @@ class Decoder {
       }
       return m;
     }
+    this.meter.take(2 * n, HEAP.object + HEAP.objectEntry * n);
     const keys: string[] = new Array(n);
     const values: MsgpackValue[] = new Array(n);
     let needsMap = false;
@@ -363,6 +379,7 @@ class Decoder {
         this.need(4);
         const v = this.view.getFloat32(this.pos);
         this.pos += 4;
+        this.meter.take(0, HEAP.number);
         return v;
       }
       case 0xcb: {
@@ -370,6 +387,7 @@ class Decoder {
         const v = this.view.getFloat64(this.pos);
         this.pos += 8;
         this.check(!Number.isNaN(v), "NaN");
+        this.meter.take(0, HEAP.number);
         return v;
       }
       case 0xcc: {
@@ -392,6 +410,7 @@ class Decoder {
         const v = this.view.getBigUint64(this.pos);
         this.pos += 8;
         this.check(v > 0xffffffffn, "uint64");
+        this.meter.take(0, HEAP.number);
         return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
       }
       case 0xd0: {
@@ -416,6 +435,7 @@ class Decoder {
         const v = this.view.getBigInt64(this.pos);
         this.pos += 8;
         this.check(v < -2147483648n, "int64");
+        this.meter.take(0, HEAP.number);
         return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v;
       }
       case 0xd9:

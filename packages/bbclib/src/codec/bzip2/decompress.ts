@@ -29,6 +29,7 @@ export class Bzip2Failure extends Error {
 }
 
 const fail = (message: string): Bzip2Failure => new Bzip2Failure("data", message);
+const tooLarge = (max: number): Bzip2Failure => new Bzip2Failure("limit", `bzip2 output exceeds the limit of ${max} bytes`);
 
 /** Most-significant-bit-first reader over a byte array. */
 class BitReader {
@@ -105,9 +106,7 @@ class Output {
   grow(n: number): void {
     const need = this.len + n;
     if (need <= this.buf.length) return;
-    if (need > this.max) {
-      throw new Bzip2Failure("limit", `bzip2 output exceeds the limit of ${this.max} bytes`);
-    }
+    if (need > this.max) throw tooLarge(this.max);
     const size = Math.min(this.max, Math.max(this.buf.length * 2, need, 1024));
     const next = new Uint8Array(size);
     next.set(this.buf.subarray(0, this.len));
@@ -285,6 +284,11 @@ function decodeBlock(br: BitReader, out: Output, blockSizeMax: number, scratch: 
   let table = tables[0];
   let runLength = 0;
   let runWeight = 1;
+  // Every 5 symbols of a block give at least 4 output bytes (the initial run-length coding
+  // turns 4 equal bytes and a count into 4 + count bytes), so a block holding more symbols than
+  // that cannot fit in the room left: stop before the inverse BWT and the output.
+  const room = out.max - out.len;
+  const fitLimit = room >= blockSizeMax ? blockSizeMax : Math.floor(room / 4) * 5 + 4;
 
   for (;;) {
     if (groupPos === 0) {
@@ -304,6 +308,7 @@ function decodeBlock(br: BitReader, out: Output, blockSizeMax: number, scratch: 
     }
     if (runLength > 0) {
       if (nblock + runLength > blockSizeMax) throw fail("bzip2 block exceeds its declared size");
+      if (nblock + runLength > fitLimit) throw tooLarge(out.max);
       const uc = seqToUnseq[mtf[0]];
       unzftab[uc] += runLength;
       tt = scratch.ensure(nblock + runLength);
@@ -321,6 +326,7 @@ function decodeBlock(br: BitReader, out: Output, blockSizeMax: number, scratch: 
     mtf.copyWithin(1, 0, k);
     mtf[0] = v;
     if (nblock >= blockSizeMax) throw fail("bzip2 block exceeds its declared size");
+    if (nblock >= fitLimit) throw tooLarge(out.max);
     const uc = seqToUnseq[v];
     unzftab[uc]++;
     if (nblock === tt.length) tt = scratch.ensure(nblock + 1);
