@@ -31,15 +31,18 @@ export function inflateZlib(data: Uint8Array, maxOut: number): Uint8Array {
   };
   // 1 KiB of deflate inflates to at most ~1 MiB, so the cap is noticed within that much output.
   const step = 1024;
-  for (let off = 0; off < data.length && !tooLarge && !ended; off += step) {
-    inf.push(data.subarray(off, Math.min(off + step, data.length)), off + step >= data.length ? constants.Z_FINISH : false);
+  let fed = 0;
+  while (fed < data.length && !tooLarge && !ended) {
+    const end = Math.min(fed + step, data.length);
+    inf.push(data.subarray(fed, end), end === data.length ? constants.Z_FINISH : false);
+    fed = end;
   }
   if (tooLarge) throw new BbcLibError("DECOMPRESSED_TOO_LARGE", `zlib: inflated data exceeds ${maxOut} bytes`);
   if (!ended || err !== constants.Z_OK || inf.err) {
     throw new BbcLibError("DECOMPRESS", `zlib: corrupt or incomplete stream${inf.msg ? ` (${inf.msg})` : ""}`);
   }
   const strm = (inf as unknown as { strm?: { avail_in: number } }).strm;
-  if (strm && strm.avail_in > 0) {
+  if (fed < data.length || (strm && strm.avail_in > 0)) {
     throw new BbcLibError("DECOMPRESS", "zlib: trailing bytes after the compressed stream");
   }
   if (chunks.length === 1) return chunks[0];
