@@ -51,3 +51,20 @@ describe("README budget example", () => {
     expect(partialFrames.used).toBe(0);
   });
 });
+
+describe("README decode budget example", () => {
+  it("raises or lowers the element budget", async () => {
+    const { decodePayload, MessageParser: Parser, isWireError } = await import("../src/index.js");
+    const parser = new Parser({ decodeBudget: { maxElements: 1_000_000 } });
+    expect(parser.closed).toBe(false);
+    const msg = decodePayload(2, Uint8Array.of(0x81, 0xa4, 0, 0, 0, 9, 0x1b), { decodeBudget: { maxElements: 16 } });
+    expect(msg).toEqual({ command: 27 });
+    let code = "";
+    try {
+      decodePayload(2, Uint8Array.of(0x81, 0xa4, 0, 0, 0, 9, 0x1b), { decodeBudget: { maxElements: 2 } });
+    } catch (e) {
+      if (isWireError(e)) code = e.code;
+    }
+    expect(code).toBe("DECODE_BUDGET");
+  });
+});
