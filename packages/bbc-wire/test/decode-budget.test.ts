@@ -48,7 +48,7 @@ function timed(fn: () => unknown): { code: string; ms: number } {
   return { code, ms: performance.now() - t0 };
 }
 
-const KEY = keyTypeBytes("transaction_data");
+const KEY = keyTypeBytes("transaction_data")!;
 
 /** One TLV entry: key, type 3 (list), and `n` copies of `item`, built by doubling. */
 function tlvListOf(n: number, item: number[]): Uint8Array {
@@ -113,7 +113,7 @@ describe("TLV: size-amplifying payloads (16 MiB) are refused within the budget",
         values.forEach((v, i) => ((msg as Record<string, WireValue>)[names[i]!] = v));
         const body = encodeTlv(msg);
         const budget: DecodeBudget = { maxElements, maxAllocationBytes: Infinity, allocationBase: Infinity };
-        const total = values.reduce((n, v) => n + count(v), 0);
+        const total = values.reduce((n: number, v) => n + count(v), 0);
         expect(codeOf(() => decodeTlv(body, { decodeBudget: budget }))).toBe(total <= maxElements ? "ok" : "DECODE_BUDGET");
       }),
       { numRuns: RUNS },
