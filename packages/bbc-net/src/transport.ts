@@ -204,7 +204,9 @@ export class Transport {
 
   #bindUdp(type: "udp4" | "udp6", host: string, port: number): Promise<UdpSocket> {
     return new Promise((resolve, reject) => {
-      const sock = createSocket({ type, ipv6Only: type === "udp6", reuseAddr: false });
+      // Room for bursts (the kernel caps it at net.core.rmem_max): a full receive buffer drops datagrams,
+      // and on an encrypted link every lost datagram shifts the peer's keystream (§6.4).
+      const sock = createSocket({ type, ipv6Only: type === "udp6", reuseAddr: false, recvBufferSize: 4 * 1024 * 1024, sendBufferSize: 1024 * 1024 });
       sock.once("error", reject);
       sock.bind({ address: host, port, exclusive: true }, () => {
         sock.off("error", reject);
