@@ -6,7 +6,7 @@ import { ProtocolTimer, type RandomFn, type Scheduler } from "./clock.js";
 import type { DomainKeys } from "./domain-key.js";
 import { NetError } from "./errors.js";
 import type { CategoryHandler, PluggableCategory, ReceiveContext } from "./interfaces.js";
-import { KeyExchange, type KeyExchangeFields } from "./key-exchange.js";
+import { KeyExchange, KeyExchangeState, type KeyExchangeFields } from "./key-exchange.js";
 import type { NetBudgets } from "./limits.js";
 import { buildDomainPing, buildKeyExchange, buildNeighborListMessage, buildNotifyLeave, openAdmin, sealAdmin, u16Of, type AdminMessage } from "./messages.js";
 import { NeighborTable, decodeNeighborList, type AddResult, type NodeInfo } from "./neighbors.js";
@@ -108,6 +108,8 @@ export class NetworkDomain {
         deps.budgets.refuse("neighbors");
         deps.stats.increment("network", "refused.neighbors");
       },
+      evictable: (node) => !node.isStatic && this.#kx.get(node)?.state !== KeyExchangeState.ESTABLISHED,
+      onEvicted: () => deps.stats.increment("network", "neighbors_evicted"),
     });
     this.topology = new Topology({
       neighbors: this.neighbors,

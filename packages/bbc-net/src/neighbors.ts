@@ -185,8 +185,16 @@ export interface NeighborTableOptions {
   now: () => number;
   /** Called for every entry created (the domain attaches its key exchange here). */
   onCreated?: (node: NodeInfo) => void;
-  /** Called when a new node is refused because the table is full. */
+  /** Called when a new node is refused because the table is full (and nothing could be evicted). */
   onFull?: () => void;
+  /**
+   * Entries that may make room for a new node when the table is full (the least recently
+   * updated one goes): the domain passes "not static and no established key", so a flood of
+   * made-up node ids cannot lock out real nodes.
+   */
+  evictable?: (node: NodeInfo) => boolean;
+  /** Called for an entry evicted to make room. */
+  onEvicted?: (node: NodeInfo) => void;
   /** Called for every entry removed or purged. */
   onRemoved?: (node: NodeInfo) => void;
 }
@@ -236,7 +244,7 @@ export class NeighborTable {
     if (key === toHex(this.myNodeId)) return "refused";
     const found = this.#nodes.get(key);
     if (found !== undefined) return found.update(a, this.#o.now()) ? "changed" : "unchanged";
-    if (this.#nodes.size >= this.#o.maxNeighbors) {
+    if (this.#nodes.size >= this.#o.maxNeighbors && !this.#evictOne()) {
       this.#o.onFull?.();
       return "refused";
     }
@@ -244,6 +252,17 @@ export class NeighborTable {
     this.#nodes.set(key, node);
     this.#o.onCreated?.(node);
     return "new";
+  }
+
+  #evictOne(): boolean {
+    const ok = this.#o.evictable;
+    if (ok === undefined) return false;
+    let victim: NodeInfo | undefined;
+    for (const n of this.#nodes.values()) if (ok(n) && (victim === undefined || n.updatedAt < victim.updatedAt)) victim = n;
+    if (victim === undefined) return false;
+    this.remove(victim.nodeId);
+    this.#o.onEvicted?.(victim);
+    return true;
   }
 
   /** Removes an entry (its key exchange is stopped by `onRemoved`). Returns whether it existed. */

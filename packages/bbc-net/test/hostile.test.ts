@@ -223,7 +223,17 @@ describe("hostile peer", () => {
     await sendTcp(m2);
     await settle(300);
     expect(a.domain.neighbors.size).toBe(50);
-    expect(statsA.get("network", "refused.neighbors")).toBeGreaterThan(0);
+    // room was made by evicting entries without an established key; B (keyed) stayed
+    expect(statsA.get("network", "neighbors_evicted")).toBeGreaterThan(0);
+    expect(knows(a.domain, b.domain)).toBe(true);
+    // a real node arriving now still gets in (an unkeyed fake makes room)
+    const c = await startNode();
+    try {
+      c.domain.sendDomainPing("127.0.0.1", null, a.net.port);
+      await waitFor(() => knows(a.domain, c.domain) && knows(c.domain, a.domain), 5000, "newcomer admitted");
+    } finally {
+      await c.net.close();
+    }
     for (const n of a.domain.neighbors.nodes()) if (n.port === 9) a.domain.neighbors.remove(n.nodeId);
     await stillServing();
   });

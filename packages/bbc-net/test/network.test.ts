@@ -143,6 +143,34 @@ describe("two nodes", () => {
   });
 });
 
+describe("addresses and flags", () => {
+  it("two nodes meet over IPv6 only when configured (host6), and advertise no IPv6 unless ip6addr is set", async () => {
+    const a = await node({ host6: "::1", ip6addr: "::1" });
+    const b = await node({ host6: "::1" });
+    a.domain.sendDomainPing(null, "::1", b.net.port);
+    await waitFor(() => knows(a.domain, b.domain) && knows(b.domain, a.domain), 5000, "IPv6 ping");
+    expect(b.domain.neighbors.get(a.domain.nodeId)!.ipv6).toBe("::1");
+    const entries = (await import("../src/index.js")).decodeNeighborList(b.domain.neighborListBytes());
+    expect(entries[0]!.ipv6).toBe("::"); // b has no ip6addr: `::` in its own entry
+  });
+
+  it("joining domain_global_0 sets the domain0 flag in the other domains' lists (not in domain0's own)", async () => {
+    const { DOMAIN_GLOBAL_0, decodeNeighborList } = await import("../src/index.js");
+    const a = await node();
+    const b = await node();
+    a.domain.sendDomainPing("127.0.0.1", null, b.net.port);
+    await waitFor(() => knows(b.domain, a.domain), 5000, "meet");
+    const d0 = a.net.createDomain(DOMAIN_GLOBAL_0);
+    expect(decodeNeighborList(a.domain.neighborListBytes())[0]!.domain0).toBe(true);
+    expect(decodeNeighborList(d0.neighborListBytes())[0]!.domain0).toBe(false);
+    // B learns the flag from A's next list (sent soon after the change)
+    await waitFor(() => b.domain.neighbors.get(a.domain.nodeId)!.isDomain0Node === true, 5000, "flag at B");
+    await a.net.removeDomain(DOMAIN_GLOBAL_0);
+    expect(decodeNeighborList(a.domain.neighborListBytes())[0]!.domain0).toBe(false);
+    await waitFor(() => b.domain.neighbors.get(a.domain.nodeId)!.isDomain0Node === false, 5000, "flag cleared at B");
+  });
+});
+
 describe("a domain of several nodes", () => {
   it("five nodes seeded in a chain converge to a full mesh; a leaving node is removed by all", async () => {
     const nodes: Array<{ net: BBcNetwork; domain: NetworkDomain }> = [];
