@@ -266,11 +266,26 @@ export class NetworkDomain {
     return n;
   }
 
-  /** Broadcasts NOTIFY_LEAVE (domain closed, node shutting down). */
+  /**
+   * Sends NOTIFY_LEAVE (domain closed, node shutting down) to every neighbour that has talked to
+   * us: those know us, and a v1.1.1 node that does not know the leaving node crashes on it (H7).
+   */
   leave(): number {
     if (this.#closed) return 0;
-    const m = buildNotifyLeave(this.domainId, this.nodeId, new Uint8Array(randomBytes(32)));
-    return this.broadcast(sealAdmin(m, this.#nextSeq(), this.keys), "any");
+    const msg = sealAdmin(buildNotifyLeave(this.domainId, this.nodeId, new Uint8Array(randomBytes(32))), this.#nextSeq(), this.keys);
+    let n = 0;
+    for (const node of this.neighbors.nodes()) {
+      if (!node.heardFrom) continue;
+      msg.destination_node_id = node.nodeId;
+      if (this.#sendTo(node, msg, "any", node) !== "none") n++;
+    }
+    return n;
+  }
+
+  /** Marks the sender's entry as heard from directly (called after a message was handled). */
+  heard(nodeId: Uint8Array): void {
+    const n = this.neighbors.get(nodeId);
+    if (n !== undefined) n.heardFrom = true;
   }
 
   /** Stops every timer and handler of the domain and forgets its neighbours (and their ciphers). */
@@ -306,8 +321,10 @@ export class NetworkDomain {
       case InfraMessageCategory.CATEGORY_NETWORK:
         return this.#network(msg, ctx);
       case InfraMessageCategory.CATEGORY_TOPOLOGY: {
-        this.addNeighbor(ctx.sourceNodeId, from.family === 4 ? from.address : null, from.family === 6 ? from.address : null, from.port);
-        return this.#topologyMessage(msg);
+        // With a domain key the sender is added only once its signature verified (v1.1.1 adds
+        // it first, so anyone could plant entries in a keyed domain).
+        if (!this.keys.enabled) this.addNeighbor(ctx.sourceNodeId, from.family === 4 ? from.address : null, from.family === 6 ? from.address : null, from.port);
+        return this.#topologyMessage(msg, ctx);
       }
       case InfraMessageCategory.CATEGORY_USER:
       case InfraMessageCategory.CATEGORY_DATA: {
@@ -384,9 +401,13 @@ export class NetworkDomain {
     }
   }
 
-  #topologyMessage(msg: WireMessage): void {
+  #topologyMessage(msg: WireMessage, ctx: ReceiveContext): void {
     if (msg.destination_node_id === undefined || msg.command === undefined) throw new NetError("BAD_MESSAGE", "topology message without destination_node_id / command");
-    if (this.keys.enabled) openAdmin(msg, this.keys);
+    if (this.keys.enabled) {
+      openAdmin(msg, this.keys);
+      const f = ctx.from;
+      this.addNeighbor(ctx.sourceNodeId, f.family === 4 ? f.address : null, f.family === 6 ? f.address : null, f.port);
+    }
     if (u16Of(msg.command) !== 0) throw new NetError("BAD_MESSAGE", "unknown topology command");
     const list = getBytes(msg, "neighbor_list");
     if (list === undefined) throw new NetError("BAD_MESSAGE", "NOTIFY_NEIGHBOR_LIST without neighbor_list");

@@ -110,6 +110,12 @@ export class NodeInfo {
   /** Wall-clock ms of the last add/update. */
   updatedAt: number;
   isAlive = true;
+  /**
+   * True once a message from this node reached us directly: it then holds an entry for us (v1.1.1
+   * only sends to its neighbours). NOTIFY_LEAVE goes only to such nodes: a v1.1.1 node that does
+   * not know the leaving node crashes on it (Q10, H7).
+   */
+  heardFrom = false;
 
   constructor(init: { nodeId: Uint8Array; ipv4?: string | null; ipv6?: string | null; port: number; isStatic?: boolean; domain0?: boolean | null; now: number }) {
     this.nodeId = init.nodeId.slice();

@@ -310,7 +310,9 @@ export class BBcNetwork {
         this.#rekeyByAddress(from);
       } else if (isWireError(err, "DECRYPTION_FAILED")) {
         this.#drop("decryption_failed", { from: from.address });
-        this.#keyOwners.get(toHex(frame.body.subarray(0, 4)))?.domain.keyExchangeOf(this.#keyOwners.get(toHex(frame.body.subarray(0, 4)))!.node.nodeId)?.rekeySoon();
+        // re-key with the neighbour this key belongs to (§6.6)
+        const owner = this.#keyOwners.get(toHex(frame.body.subarray(0, 4)));
+        owner?.domain.keyExchangeOf(owner.node.nodeId)?.rekeySoon();
       } else {
         this.#drop("decode", { from: from.address, code: isWireError(err) ? err.code : String(err) });
       }
@@ -336,6 +338,7 @@ export class BBcNetwork {
       } else {
         r = domain.receive(category, msg, ctx);
       }
+      domain.heard(src);
       if (r instanceof Promise) r.catch((err: unknown) => this.#handlerFailed(err, from));
     } catch (err) {
       this.#handlerFailed(err, from);

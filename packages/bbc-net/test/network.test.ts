@@ -140,6 +140,39 @@ describe("two nodes", () => {
     a.domain.sendDomainPing("127.0.0.1", null, c.net.port);
     await waitFor(() => statsC.get("network", "drop.bad_signature") >= 1, 5000, "refusal");
     expect(knows(c.domain, a.domain)).toBe(false);
+    // an unsigned neighbour list plants no entry in a keyed domain (v1.1.1 added its sender first)
+    const { encodeMessage, u16Bytes: u16 } = await import("@bbc1/wire");
+    const fake = new Uint8Array(randomBytes(32));
+    const before = statsC.get("network", "drop.bad_signature");
+    c.net.handleFrame(
+      encodeMessage(2, { infra_msg_type: u16(1), domain_id: d, command: u16(0), neighbor_list: new Uint8Array(4), message_seq: 1, destination_node_id: c.domain.nodeId, source_node_id: fake }),
+      { transport: "udp", address: "127.0.0.1", family: 4, port: 9 },
+    );
+    expect(statsC.get("network", "drop.bad_signature")).toBe(before + 1);
+    expect(c.domain.neighbors.get(fake)).toBeUndefined();
+  });
+});
+
+describe("NOTIFY_LEAVE", () => {
+  it("goes only to neighbours that talked to us (a v1.1.1 node that does not know us crashes on it, H7)", async () => {
+    const { createSocket } = await import("node:dgram");
+    const { decodeFrame } = await import("@bbc1/wire");
+    const silent = createSocket("udp4");
+    await new Promise<void>((r) => silent.bind(0, "127.0.0.1", () => r()));
+    const got: WireMessage[] = [];
+    silent.on("message", (m) => got.push(decodeFrame(new Uint8Array(m)).message));
+    const a = await node();
+    const b = await node();
+    a.domain.sendDomainPing("127.0.0.1", null, b.net.port);
+    await waitFor(() => knows(a.domain, b.domain) && knows(b.domain, a.domain), 5000, "meet");
+    const silentId = new Uint8Array(randomBytes(32));
+    a.domain.addStaticNode(silentId, "127.0.0.1", null, silent.address().port);
+    await waitFor(() => got.length > 0, 5000, "A talks to the silent node");
+    await a.net.removeDomain(DOMAIN);
+    await waitFor(() => !knows(b.domain, a.domain), 5000, "B got the leave");
+    await new Promise((r) => setTimeout(r, 200));
+    expect(got.some((m) => m.command instanceof Uint8Array && m.command[1] === 0 && m.infra_msg_type instanceof Uint8Array && m.infra_msg_type[1] === 0)).toBe(false);
+    silent.close();
   });
 });
 
@@ -177,6 +210,8 @@ describe("a domain of several nodes", () => {
     for (let i = 0; i < 5; i++) nodes.push(await node());
     for (let i = 1; i < 5; i++) nodes[i]!.domain.addStaticNode(nodes[i - 1]!.domain.nodeId, "127.0.0.1", null, nodes[i - 1]!.net.port);
     await waitFor(() => nodes.every((n) => n.domain.neighbors.size === 4), 20_000, "full mesh");
+    // every pair has talked (key exchanges done): the leave reaches all
+    await waitFor(() => nodes.every((n) => n.domain.neighbors.nodes().every((x) => x.heardFrom)), 20_000, "all heard from");
     const leaving = nodes[2]!;
     await leaving.net.removeDomain(DOMAIN);
     await waitFor(() => nodes.filter((n) => n !== leaving).every((n) => n.domain.neighbors.size === 3 && !knows(n.domain, leaving.domain)), 5000, "leave");
