@@ -1,10 +1,12 @@
-import { encodeMessage, u16Bytes, InfraMessageCategory, type WireMessage } from "@bbc1/wire";
+import { u16Bytes, InfraMessageCategory, type RefusalCounter, type WireMessage } from "@bbc1/wire";
 import type { Logger } from "pino";
-import type { ClientConnection } from "./connection.js";
+import { toHex } from "@bbc1/bbclib";
+import type { ClientConnection, PendingBounce } from "./connection.js";
 import type { JsonObject } from "./config.js";
 import type { DomainLedger } from "./store.js";
 import type { BBcStats } from "./stats.js";
-import { toHex } from "@bbc1/bbclib";
+import { EncodedPayload, type OutputPool } from "./outbox.js";
+import type { BounceBudget } from "./bounces.js";
 
 /** A user registered on this node in a domain: every connection it registered on. */
 export interface RegisteredUser {
@@ -12,7 +14,14 @@ export interface RegisteredUser {
   conns: Set<ClientConnection>;
 }
 
-const CATEGORY_USER = u16Bytes(InfraMessageCategory.CATEGORY_USER);
+/** A subscriber of an asset group and the connections that asked for it. */
+export interface Subscription {
+  userId: Uint8Array;
+  conns: Set<ClientConnection>;
+}
+
+/** `infra_msg_type` of routed messages (`00 02`). */
+export const CATEGORY_USER = u16Bytes(InfraMessageCategory.CATEGORY_USER);
 
 /** Options of {@link Domain.sendToUser}. */
 export interface SendOptions {
@@ -23,6 +32,24 @@ export interface SendOptions {
    * written to it in plaintext (the reference crashes instead, client-protocol.md §2.4).
    */
   fallback?: ClientConnection;
+  /** The connection the message came from: its bounce is held on its account. */
+  origin?: ClientConnection;
+  /** Bytes the message holds (for the bounce budget); default its request frame's size. */
+  size?: number;
+}
+
+/** What a domain shares with the rest of the node. */
+export interface DomainDeps {
+  stats: BBcStats;
+  logger: Logger;
+  resolveTimeoutMs: number;
+  output: OutputPool;
+  bounces: BounceBudget;
+  refusals: RefusalCounter;
+  /** NOTIFY_INSERTED sent per event-loop turn. */
+  notificationsPerTurn: number;
+  /** Subscriptions one connection may hold. */
+  maxSubscriptionsPerConnection: number;
 }
 
 /**
@@ -40,32 +67,25 @@ export class Domain {
   /** Users registered on this node, first-registration order. */
   readonly users = new Map<string, RegisteredUser>();
   /** asset_group_id hex → subscribed users (insertion order). */
-  readonly notifications = new Map<string, { assetGroupId: Uint8Array; users: Map<string, Uint8Array> }>();
+  readonly notifications = new Map<string, { assetGroupId: Uint8Array; users: Map<string, Subscription> }>();
+  /** user hex → the asset groups it is subscribed to (so that removing a user costs its own groups only). */
+  readonly #userGroups = new Map<string, Set<string>>();
   /** Forwarding entries (user or asset group → node ids). Always empty on a node without peers. */
   readonly forwardingEntries = new Map<string, { id: Uint8Array; nodes: Uint8Array[] }>();
-  readonly #timers = new Set<NodeJS.Timeout>();
-  readonly #stats: BBcStats;
+  readonly #bounces = new Set<PendingBounce>();
+  readonly #d: DomainDeps;
   readonly #log: Logger;
-  readonly #resolveTimeoutMs: number;
+  #stopped = false;
 
-  constructor(args: {
-    id: Uint8Array;
-    nodeId: Uint8Array;
-    section: JsonObject;
-    ledger: DomainLedger | null;
-    stats: BBcStats;
-    logger: Logger;
-    resolveTimeoutMs: number;
-  }) {
+  constructor(args: { id: Uint8Array; nodeId: Uint8Array; section: JsonObject; ledger: DomainLedger | null; deps: DomainDeps }) {
     this.id = args.id;
     this.hex = toHex(args.id);
     this.nodeId = args.nodeId;
     this.section = args.section;
     this.ledger = args.ledger;
     this.createdAt = Math.floor(Date.now() / 1000);
-    this.#stats = args.stats;
-    this.#log = args.logger;
-    this.#resolveTimeoutMs = args.resolveTimeoutMs;
+    this.#d = args.deps;
+    this.#log = args.deps.logger;
   }
 
   /** Adds `conn` to the user's connection set. */
@@ -89,13 +109,14 @@ export class Domain {
     u.conns.delete(conn);
     if (u.conns.size === 0) this.users.delete(key);
     if (conn.cipherDomainHex === this.hex) conn.dropCipher();
-    this.#stats.increment("multicast", "leave");
+    this.#d.stats.increment("multicast", "leave");
   }
 
   /**
    * Routed delivery (v1.1.1 `send_message_to_user`): adds `infra_msg_type` = 00 02 and writes
-   * the map to every connection of the destination user (encrypted where ECDH is active).
-   * Returns true when written at least once, or handed to a fallback / a bounce.
+   * the map to every connection of the destination user (encrypted where ECDH is active), encoded
+   * once for all of them. Returns true when written at least once, or handed to a fallback / a
+   * bounce.
    */
   sendToUser(msg: WireMessage, options: SendOptions = {}): boolean {
     const dst = msg.destination_user_id;
@@ -105,24 +126,31 @@ export class Domain {
     if (msg.is_anycast !== undefined && msg.is_anycast !== null && msg.is_anycast !== false) {
       return this.#sendAnycast(msg, user);
     }
-    if (user !== undefined && user.conns.size > 0) {
-      let count = 0;
-      const plain = encodeMessage(2, msg);
-      for (const c of user.conns) {
-        if (c.sendRouted(this.hex, msg, plain)) {
-          count++;
-          this.#stats.increment("user_message", "sent_msg_to_user");
-        }
-      }
-      return count > 0;
-    }
+    if (user !== undefined && user.conns.size > 0) return this.deliverLocal(user, EncodedPayload.of(msg, this.#d.output));
     if (options.directOnly) return false;
     if (options.fallback !== undefined) {
-      options.fallback.sendPlain(msg);
+      options.fallback.sendPlain(msg, this.#d.output);
       return true;
     }
-    this.#scheduleBounce(msg);
+    this.scheduleBounce(msg, options.origin, options.size ?? 0);
     return true;
+  }
+
+  /** The locally registered user `userId`, if any. */
+  localUser(userId: Uint8Array): RegisteredUser | undefined {
+    return this.users.get(toHex(userId));
+  }
+
+  /** Writes an encoded routed message to every connection of `user`; true when written at least once. */
+  deliverLocal(user: RegisteredUser, payload: EncodedPayload): boolean {
+    let count = 0;
+    for (const c of user.conns) {
+      if (c.sendRouted(this.hex, payload)) {
+        count++;
+        this.#d.stats.increment("user_message", "sent_msg_to_user");
+      }
+    }
+    return count > 0;
   }
 
   /** Anycast: one random local connection of the user, `anycast_ttl` decremented. */
@@ -133,43 +161,84 @@ export class Domain {
     msg.anycast_ttl = ttl - 1;
     const conns = [...user.conns];
     const c = conns[Math.floor(Math.random() * conns.length)]!;
-    const ok = c.sendRouted(this.hex, msg);
-    if (ok) this.#stats.increment("user_message", "sent_msg_to_user");
+    const ok = c.sendRouted(this.hex, EncodedPayload.of(msg, this.#d.output));
+    if (ok) this.#d.stats.increment("user_message", "sent_msg_to_user");
     return ok;
   }
 
   /**
    * A destination that is not here: without peers resolution cannot succeed, so after the
    * resolve timeout (5 s in v1.1.1) the map goes back to its sender with `result` false and
-   * `reason` "Cannot find such user" (`_resolve_failure`). Maps without a sender are dropped.
+   * `reason` "Cannot find such user" (`_resolve_failure`). Maps without a sender are dropped, and
+   * so are those the bounce budget has no room for.
    */
-  #scheduleBounce(msg: WireMessage): void {
+  scheduleBounce(msg: WireMessage, origin: ClientConnection | undefined, size: number): void {
     const src = msg.source_user_id;
     if (!(src instanceof Uint8Array)) {
       this.#log.debug({ domain: this.hex.slice(0, 8) }, "undeliverable message without sender dropped");
       return;
     }
-    const t = setTimeout(() => {
-      this.#timers.delete(t);
-      const back: WireMessage = { ...msg, destination_user_id: src, result: false, reason: "Cannot find such user" };
+    if (this.#stopped) return;
+    const b = this.#d.bounces.hold(
+      origin,
+      size,
+      this.#d.resolveTimeoutMs,
+      () => {
+        const back: WireMessage = { ...msg, destination_user_id: src, result: false, reason: "Cannot find such user" };
       delete back.is_anycast;
       try {
         this.sendToUser(back, { directOnly: true });
       } catch (e) {
-        this.#log.debug({ err: (e as Error).message }, "bounce not sent");
-      }
-    }, this.#resolveTimeoutMs);
-    t.unref();
-    this.#timers.add(t);
+          this.#log.debug({ err: (e as Error).message }, "bounce not sent");
+        }
+      },
+      () => this.#bounces.delete(b!),
+    );
+    if (b === undefined) {
+      this.#log.debug({ domain: this.hex.slice(0, 8), conn: origin?.id }, "undeliverable message dropped: no room to hold its bounce");
+      return;
+    }
+    this.#bounces.add(b);
   }
 
-  /** Subscribes a user to NOTIFY_INSERTED for an asset group. */
-  subscribe(assetGroupId: Uint8Array, userId: Uint8Array): void {
-    const key = toHex(assetGroupId);
-    let g = this.notifications.get(key);
-    if (g === undefined) this.notifications.set(key, (g = { assetGroupId, users: new Map() }));
-    g.users.set(toHex(userId), userId);
-    this.#stats.increment("multicast", "join");
+  /**
+   * Subscribes a user to NOTIFY_INSERTED for an asset group, on behalf of `conn` (the subscription
+   * lives as long as a connection that asked for it). False when `conn` holds its maximum.
+   */
+  subscribe(assetGroupId: Uint8Array, userId: Uint8Array, conn: ClientConnection): boolean {
+    const gk = toHex(assetGroupId);
+    const uk = toHex(userId);
+    const ck = `${this.hex}:${gk}:${uk}`;
+    if (!conn.subscriptions.has(ck)) {
+      if (conn.subscriptions.size >= this.#d.maxSubscriptionsPerConnection) return false;
+      conn.subscriptions.add(ck);
+    }
+    let g = this.notifications.get(gk);
+    if (g === undefined) this.notifications.set(gk, (g = { assetGroupId, users: new Map() }));
+    let s = g.users.get(uk);
+    if (s === undefined) g.users.set(uk, (s = { userId, conns: new Set() }));
+    s.conns.add(conn);
+    let ug = this.#userGroups.get(uk);
+    if (ug === undefined) this.#userGroups.set(uk, (ug = new Set()));
+    ug.add(gk);
+    this.#d.stats.increment("multicast", "join");
+    return true;
+  }
+
+  #removeSubscription(gk: string, uk: string): boolean {
+    const g = this.notifications.get(gk);
+    const s = g?.users.get(uk);
+    if (g === undefined || s === undefined) return false;
+    for (const c of s.conns) c.subscriptions.delete(`${this.hex}:${gk}:${uk}`);
+    g.users.delete(uk);
+    const ug = this.#userGroups.get(uk);
+    ug?.delete(gk);
+    if (ug?.size === 0) this.#userGroups.delete(uk);
+    if (g.users.size === 0) {
+      this.notifications.delete(gk);
+      this.#d.stats.increment("multicast", "leave");
+    }
+    return true;
   }
 
   /**
@@ -178,45 +247,77 @@ export class Domain {
    */
   unsubscribe(assetGroupId: Uint8Array | null, userId: Uint8Array): void {
     const uk = toHex(userId);
-    const groups = assetGroupId === null ? [...this.notifications.keys()] : [toHex(assetGroupId)];
-    for (const gk of groups) {
-      const g = this.notifications.get(gk);
-      if (g === undefined || !g.users.delete(uk)) continue;
-      if (g.users.size === 0) {
-        this.notifications.delete(gk);
-        this.#stats.increment("multicast", "leave");
-      }
+    const groups = assetGroupId === null ? [...(this.#userGroups.get(uk) ?? [])] : [toHex(assetGroupId)];
+    for (const gk of groups) this.#removeSubscription(gk, uk);
+  }
+
+  /** Forgets what `conn` held in this domain: its registrations and its share of the subscriptions. */
+  dropConnection(conn: ClientConnection): void {
+    for (const { domainHex, userId } of [...conn.registrations.values()]) if (domainHex === this.hex) this.unregisterUser(userId, conn);
+    const prefix = `${this.hex}:`;
+    for (const key of [...conn.subscriptions]) {
+      if (!key.startsWith(prefix)) continue;
+      conn.subscriptions.delete(key);
+      const [, gk, uk] = key.split(":") as [string, string, string];
+      const s = this.notifications.get(gk)?.users.get(uk);
+      if (s === undefined) continue;
+      s.conns.delete(conn);
+      if (s.conns.size === 0) this.#removeSubscription(gk, uk);
     }
+  }
+
+  /** Number of subscriptions (group × user). */
+  get subscriptionCount(): number {
+    let n = 0;
+    for (const g of this.notifications.values()) n += g.users.size;
+    return n;
   }
 
   /**
    * NOTIFY_INSERTED to local subscribers of any of `assetGroupIds` (one per user); a subscriber
-   * that cannot be reached is removed from all its subscriptions in the domain.
+   * that cannot be reached is removed from all its subscriptions in the domain. The first
+   * `notificationsPerTurn` are sent at once (before the inserter's answer, as in the reference),
+   * the rest in later event-loop turns.
    */
   notifyInserted(transactionId: Uint8Array, assetGroupIds: Uint8Array[]): void {
     if (this.notifications.size === 0) return;
     const users = new Map<string, Uint8Array>();
     for (const ag of assetGroupIds) {
       const g = this.notifications.get(toHex(ag));
-      if (g !== undefined) for (const [k, u] of g.users) users.set(k, u);
+      if (g !== undefined) for (const [k, s] of g.users) users.set(k, s.userId);
     }
     if (users.size === 0) return;
-    for (const userId of users.values()) {
-      const msg: WireMessage = {
-        domain_id: this.id,
-        infra_command: u16Bytes(4),
-        command: 73,
-        transaction_id: transactionId,
-        asset_group_ids: assetGroupIds,
-        destination_user_id: userId,
-      };
-      if (!this.sendToUser(msg, { directOnly: true })) this.unsubscribe(null, userId);
-    }
+    const list = [...users.values()];
+    const per = Math.max(1, this.#d.notificationsPerTurn);
+    const sendFrom = (start: number): void => {
+      if (this.#stopped) return;
+      const end = Math.min(list.length, start + per);
+      for (let i = start; i < end; i++) {
+        const userId = list[i]!;
+        const msg: WireMessage = {
+          domain_id: this.id,
+          infra_command: u16Bytes(4),
+          command: 73,
+          transaction_id: transactionId,
+          asset_group_ids: assetGroupIds,
+          destination_user_id: userId,
+        };
+        if (!this.sendToUser(msg, { directOnly: true })) this.unsubscribe(null, userId);
+      }
+      if (end < list.length) setImmediate(() => sendFrom(end));
+    };
+    sendFrom(0);
   }
 
-  /** Stops timers (pending bounces). */
+  /** Bounces held by this domain. */
+  get pendingBounces(): number {
+    return this.#bounces.size;
+  }
+
+  /** Stops timers (pending bounces are dropped). */
   stop(): void {
-    for (const t of this.#timers) clearTimeout(t);
-    this.#timers.clear();
+    this.#stopped = true;
+    for (const b of this.#bounces) b.cancel();
+    this.#bounces.clear();
   }
 }

@@ -7,7 +7,8 @@ export type CoreErrorCode =
   | "NO_SUCH_DOMAIN"
   | "STORE_FAILED"
   | "CLOSED"
-  | "INVALID_ARGUMENT";
+  | "INVALID_ARGUMENT"
+  | "ASSET_CONFLICT";
 
 /** The one error class of @bbc1/core. */
 export class CoreError extends Error {

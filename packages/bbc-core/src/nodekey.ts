@@ -59,32 +59,47 @@ export function writeNodeKey(path: string, key: KeyPair): void {
   }
 }
 
+/** Outcome of {@link checkAdmin}: the merged message, or why the request is dropped. */
+export type AdminCheck =
+  | { ok: true; msg: WireMessage; /** The verified admin_info, when a node key checked its signature. */ signed: Uint8Array | undefined }
+  | { ok: false; reason: "no admin_info" | "no nodekey_signature" | "bad signature" | "undecodable admin_info" };
+
 /**
- * The admin check of v1.1.1 `_process` / `_check_signature_by_nodekey`. Returns the message with
- * `admin_info` decoded and merged over the top level, or `undefined` when the request must be
- * dropped ("Illegal access to core node").
+ * The admin check of v1.1.1 `_process` / `_check_signature_by_nodekey`, with the reason of a drop.
  *
  * - no node key: `admin_info` (if any) is decoded and merged without a signature check;
  * - node key: `admin_info` and a `nodekey_signature` verifying over SHA-256(admin_info) with the
  *   node key are required.
  */
-export function checkAdminMessage(msg: WireMessage, nodeKey: KeyPair | null): WireMessage | undefined {
+export function checkAdmin(msg: WireMessage, nodeKey: KeyPair | null): AdminCheck {
   const info = msg.admin_info;
   if (nodeKey === null) {
-    if (!(info instanceof Uint8Array)) return msg;
-    return merge(msg, info);
+    if (!(info instanceof Uint8Array)) return { ok: true, msg, signed: undefined };
+    const merged = merge(msg, info);
+    return merged === undefined ? { ok: false, reason: "undecodable admin_info" } : { ok: true, msg: merged, signed: undefined };
   }
-  if (!(info instanceof Uint8Array)) return undefined;
+  if (!(info instanceof Uint8Array)) return { ok: false, reason: "no admin_info" };
   const sig = msg.nodekey_signature;
-  if (!(sig instanceof Uint8Array)) return undefined;
+  if (!(sig instanceof Uint8Array)) return { ok: false, reason: "no nodekey_signature" };
   let ok = false;
   try {
     ok = nodeKey.verify(sha256(info), sig);
   } catch {
     ok = false;
   }
-  if (!ok) return undefined;
-  return merge(msg, info);
+  if (!ok) return { ok: false, reason: "bad signature" };
+  const merged = merge(msg, info);
+  return merged === undefined ? { ok: false, reason: "undecodable admin_info" } : { ok: true, msg: merged, signed: info };
+}
+
+/**
+ * The admin check of v1.1.1 `_process` / `_check_signature_by_nodekey`. Returns the message with
+ * `admin_info` decoded and merged over the top level, or `undefined` when the request must be
+ * dropped ("Illegal access to core node"). See {@link checkAdmin} for the reason of a drop.
+ */
+export function checkAdminMessage(msg: WireMessage, nodeKey: KeyPair | null): WireMessage | undefined {
+  const r = checkAdmin(msg, nodeKey);
+  return r.ok ? r.msg : undefined;
 }
 
 function merge(msg: WireMessage, info: Uint8Array): WireMessage | undefined {

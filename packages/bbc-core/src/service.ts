@@ -1,14 +1,19 @@
-import { createServer, type Server, type Socket } from "node:net";
+import { createServer, type Server } from "node:net";
 import { randomBytes } from "node:crypto";
 import pino, { type Logger } from "pino";
 import { readFileSync } from "node:fs";
 import { KeyPair, fromHex, toHex } from "@bbc1/bbclib";
-import { ByteBudget, KeyRegistry, MsgType, RefusalCounter, isAdminMsgType, type WireMessage } from "@bbc1/wire";
+import { ByteBudget, KeyRegistry, MsgType, RefusalCounter, TokenBucket, isAdminMsgType } from "@bbc1/wire";
 import { BBcConfig, DOMAIN_GLOBAL_0_HEX, DEFAULT_CORE_PORT, DEFAULT_P2P_PORT, isJsonObject, type JsonObject } from "./config.js";
-import { ClientConnection, type ConnectionLimits } from "./connection.js";
+import type { ClientConnection, QueuedRequest } from "./connection.js";
+import { ClientPort } from "./client-port.js";
+import { OutputPool } from "./outbox.js";
+import { BounceBudget } from "./bounces.js";
+import { AdminReplayCache } from "./admin-replay.js";
+import { RESPONSE_OF, boundaryError, oversizedId } from "./boundary.js";
 import { Domain } from "./domain.js";
 import { CoreError } from "./errors.js";
-import { checkAdminMessage, loadOrCreateNodeKey } from "./nodekey.js";
+import { checkAdmin, loadOrCreateNodeKey } from "./nodekey.js";
 import { BBcStats } from "./stats.js";
 import { resolveLimits, type LimitOverrides, type ResolvedLimits } from "./limits.js";
 import type { LedgerFactory } from "./store.js";
@@ -146,16 +151,20 @@ export class BBcCoreService implements CoreInternals {
   readonly partialFrames: ByteBudget;
   /** Refusals by limit name (also counted in GET_STATS under the `limits` category). */
   readonly refusals = new RefusalCounter();
+  /** Bytes queued for sending, all connections together. */
+  readonly output: OutputPool;
+  /** ECDH key exchanges, all connections together. */
+  readonly ecdhTotal: TokenBucket;
+  readonly #bounces: BounceBudget;
+  readonly #adminReplay: AdminReplayCache | undefined;
+  readonly #port: ClientPort;
   readonly #options: BBcCoreServiceOptions;
   readonly #ledgerFactory: LedgerFactory;
-  readonly #limits: ConnectionLimits;
-  readonly #conns = new Set<ClientConnection>();
   readonly #pendingDomains = new Map<string, Promise<boolean>>();
   readonly #resolveTimeoutMs: number;
   readonly #pool: ValidatorPool | undefined;
   readonly #poolSize: number;
   #server: Server | undefined;
-  #nextConnId = 1;
   #closing: Promise<void> | undefined;
 
   private constructor(options: BBcCoreServiceOptions) {
@@ -196,15 +205,30 @@ export class BBcCoreService implements CoreInternals {
         ...options.limits?.client,
       },
     });
-    this.partialFrames = new ByteBudget(this.limits.process.partialFramesTotalBytes);
-    this.refusals.onRefusal((name) => this.stats.increment("limits", name));
+    const pl = this.limits.process;
     const cl = this.limits.client;
-    this.#limits = {
-      maxMessageSize: cl.maxFrameBytes,
-      maxQueuedRequests: cl.maxQueuedRequests,
-      maxWriteBuffer: cl.outputMaxBytesPerConnection,
-      budget: this.partialFrames,
-    };
+    this.partialFrames = new ByteBudget(pl.partialFramesTotalBytes);
+    this.output = new OutputPool(pl.outputTotalBytes);
+    this.ecdhTotal = new TokenBucket(pl.ecdhTotalPerSecond, pl.ecdhTotalPerSecond);
+    this.#bounces = new BounceBudget({ maxCount: pl.bouncesTotal, maxBytes: pl.bounceBytesTotal, perConnection: cl.bouncesPerConnection, refusals: this.refusals });
+    this.refusals.onRefusal((name) => this.stats.increment("limits", name));
+    // signed admin commands are accepted once (without a node key nothing is signed)
+    this.#adminReplay = this.nodeKey !== null ? new AdminReplayCache(this.config.workingDir, pl.adminReplayCache) : undefined;
+    this.#port = new ClientPort({
+      limits: cl,
+      registry: this.registry,
+      partialFrames: this.partialFrames,
+      output: this.output,
+      refusals: this.refusals,
+      stats: this.stats,
+      logger: this.logger,
+      dispatch: (conn, req) => this.#process(conn, req),
+      cleanup: (conn) => this.#cleanup(conn),
+      closing: () => this.#closing !== undefined,
+    });
+    if (this.nodeKey === null) {
+      this.logger.warn("admin commands are not authenticated (no node key): anyone who can reach the client port can close domains; safe only on a single-user machine");
+    }
     this.#resolveTimeoutMs = options.resolveTimeoutMs ?? 5000;
     const workers = options.verifyWorkers ?? ValidatorPool.defaultSize();
     this.#poolSize = workers;
@@ -262,7 +286,32 @@ export class BBcCoreService implements CoreInternals {
 
   /** Number of open client connections. */
   get connectionCount(): number {
-    return this.#conns.size;
+    return this.#port.conns.size;
+  }
+
+  /**
+   * Gauges of what the node holds now (GET_STATS category `resources`): connections, partial-frame
+   * and output bytes, pending bounces, registered users, subscriptions.
+   */
+  resources(): Record<string, number> {
+    let users = 0;
+    let subscriptions = 0;
+    let bounces = 0;
+    for (const d of this.domains.values()) {
+      users += d.users.size;
+      subscriptions += d.subscriptionCount;
+      bounces += d.pendingBounces;
+    }
+    return {
+      connections: this.#port.conns.size,
+      partial_frame_bytes: this.partialFrames.used,
+      output_bytes: this.output.budget.used,
+      pending_bounces: bounces,
+      pending_bounce_bytes: this.#bounces.bytes.used,
+      registered_users: users,
+      subscriptions,
+      admin_replay_entries: this.#adminReplay?.size ?? 0,
+    };
   }
 
   async #openConfiguredDomains(): Promise<void> {
@@ -283,8 +332,8 @@ export class BBcCoreService implements CoreInternals {
     const client = this.config.config.client as JsonObject;
     const port = typeof client.port === "number" ? client.port : DEFAULT_CORE_PORT;
     const host = this.#options.host ?? "127.0.0.1";
-    const server = createServer({ noDelay: true }, (s) => this.#onConnection(s));
-    server.maxConnections = this.limits.client.maxConnections;
+    // connection caps are the port's (with eviction of idle unregistered connections), not Node's
+    const server = createServer({ noDelay: true }, (s) => this.#port.accept(s));
     this.#server = server;
     await new Promise<void>((resolve, reject) => {
       const onError = (e: Error) => reject(new CoreError("LISTEN_FAILED", `cannot listen on ${host}:${port}: ${e.message}`, { cause: e }));
@@ -347,9 +396,16 @@ export class BBcCoreService implements CoreInternals {
       nodeId,
       section,
       ledger: ledgerStore,
-      stats: this.stats,
-      logger: this.logger.child({ domain: hex.slice(0, 8) }),
-      resolveTimeoutMs: this.#resolveTimeoutMs,
+      deps: {
+        stats: this.stats,
+        logger: this.logger.child({ domain: hex.slice(0, 8) }),
+        resolveTimeoutMs: this.#resolveTimeoutMs,
+        output: this.output,
+        bounces: this.#bounces,
+        refusals: this.refusals,
+        notificationsPerTurn: this.limits.client.notificationsPerTurn,
+        maxSubscriptionsPerConnection: this.limits.client.maxSubscriptionsPerConnection,
+      },
     });
     this.domains.set(hex, domain);
     this.stats.set("network", "num_domains", this.domains.size);
@@ -377,75 +433,9 @@ export class BBcCoreService implements CoreInternals {
     return Promise.resolve(validateSubmitted(data, files));
   }
 
-  #onConnection(socket: Socket): void {
-    if (this.#closing !== undefined) {
-      socket.destroy();
-      return;
-    }
-    const conn = new ClientConnection(this.#nextConnId++, socket, this.registry, this.#limits);
-    this.#conns.add(conn);
-    this.stats.increment("client", "total_num");
-    const log = this.logger;
-    socket.on("data", (chunk: Buffer) => this.#onData(conn, chunk));
-    socket.on("error", (e) => log.debug({ conn: conn.id, err: e.message }, "client socket error"));
-    socket.on("close", () => this.#onClose(conn));
-  }
-
-  #onData(conn: ClientConnection, chunk: Buffer): void {
-    const { parser } = conn;
-    try {
-      parser.push(chunk);
-      for (;;) {
-        const m = parser.next();
-        if (m === undefined) break;
-        if (!m.ok) {
-          this.stats.increment("client", "num_bad_message");
-          this.logger.debug({ conn: conn.id, code: m.error.code, err: m.error.message }, "undecodable client message dropped");
-          continue;
-        }
-        conn.queue.push({ message: m.message, payloadType: m.payloadType });
-      }
-    } catch (e) {
-      const code = (e as { code?: string }).code;
-      this.refusals.count(code === "OVER_BUDGET" ? "partial_frames_total" : code === "TOO_LARGE" ? "frame_size" : "framing");
-      this.logger.warn({ conn: conn.id, err: (e as Error).message }, "framing error; closing client connection");
-      conn.socket.destroy();
-      return;
-    }
-    if (!conn.paused && conn.queue.length >= conn.limits.maxQueuedRequests) {
-      conn.paused = true;
-      conn.socket.pause();
-    }
-    if (!conn.busy && conn.queue.length > 0) void this.#drain(conn);
-  }
-
-  async #drain(conn: ClientConnection): Promise<void> {
-    conn.busy = true;
-    let done!: () => void;
-    conn.idle = new Promise<void>((r) => (done = r));
-    try {
-      while (conn.queue.length > 0 && !conn.closed) {
-        const req = conn.queue.shift()!;
-        try {
-          const r = this.#process(conn, req.message);
-          if (r !== undefined) await r;
-        } catch (e) {
-          this.logger.error({ conn: conn.id, err: e }, "request handling failed");
-        }
-        if (conn.paused && this.#closing === undefined && conn.queue.length <= conn.limits.maxQueuedRequests >>> 1) {
-          conn.paused = false;
-          conn.socket.resume();
-        }
-      }
-    } finally {
-      conn.busy = false;
-      done();
-    }
-  }
-
-  #process(conn: ClientConnection, raw: WireMessage): void | Promise<void> {
+  #process(conn: ClientConnection, req: QueuedRequest): void | Promise<void> {
     this.stats.increment("client", "num_message_receive");
-    let msg = raw;
+    let msg = req.message;
     if (msg.command === undefined || msg.source_user_id === undefined) {
       this.logger.debug({ conn: conn.id }, "message has bad format");
       return;
@@ -455,13 +445,38 @@ export class BBcCoreService implements CoreInternals {
       this.logger.debug({ conn: conn.id }, "command is not an integer");
       return;
     }
-    if (isAdminMsgType(cmd)) {
-      const merged = checkAdminMessage(msg, this.nodeKey);
-      if (merged === undefined) {
-        this.logger.error({ conn: conn.id, command: cmd }, "Illegal access to core node");
+    const admin = isAdminMsgType(cmd);
+    if (admin) {
+      const checked = checkAdmin(msg, this.nodeKey);
+      if (!checked.ok) {
+        this.logger.error({ conn: conn.id, address: conn.address, command: cmd, reason: checked.reason }, "Illegal access to core node");
         return;
       }
-      msg = merged;
+      if (checked.signed !== undefined && this.#adminReplay !== undefined) {
+        let fresh: boolean;
+        try {
+          fresh = this.#adminReplay.accept(checked.signed);
+        } catch (e) {
+          this.logger.error({ conn: conn.id, command: cmd, err: e }, "admin command dropped: the replay log cannot be written");
+          return;
+        }
+        if (!fresh) {
+          this.refusals.count("admin_replay");
+          this.logger.warn({ conn: conn.id, address: conn.address, command: cmd }, "admin command dropped: replayed admin_info (each signed admin_info is accepted once)");
+          return;
+        }
+      }
+      msg = checked.msg;
+    }
+    // ids are checked before any work is spent on them (not even a hex conversion)
+    const maxId = this.limits.client.maxIdBytes;
+    const badKey = oversizedId(msg, maxId);
+    if (badKey !== undefined) {
+      this.refusals.count("id_length");
+      this.logger.debug({ conn: conn.id, command: cmd, key: badKey }, "request with an oversized id refused");
+      const answer = admin ? undefined : RESPONSE_OF.get(cmd);
+      if (answer !== undefined) conn.sendPlain(boundaryError(msg, answer, maxId, `${badKey} longer than ${maxId} bytes`), this.output);
+      return;
     }
     const handler = HANDLERS.get(cmd);
     if (handler === undefined) {
@@ -476,22 +491,23 @@ export class BBcCoreService implements CoreInternals {
       domainId,
       domain: domainId !== null ? this.domains.get(toHex(domainId)) : undefined,
       log: this.logger,
+      size: req.size,
     };
-    return handler(ctx);
+    const r = handler(ctx);
+    if (!admin) return r;
+    const served = (): void => this.logger.info({ conn: conn.id, address: conn.address, command: cmd, signed: this.nodeKey !== null }, "admin command served");
+    if (r === undefined) served();
+    else return r.then(served);
   }
 
-  #onClose(conn: ClientConnection): void {
-    if (conn.closed) return;
-    conn.closed = true;
-    this.#conns.delete(conn);
-    for (const { domainHex, userId } of [...conn.registrations.values()]) {
-      this.domains.get(domainHex)?.unregisterUser(userId, conn);
-    }
+  /** What a closing connection registered goes: users, subscriptions, bounces, its cipher. */
+  #cleanup(conn: ClientConnection): void {
+    for (const d of this.domains.values()) d.dropConnection(conn);
+    for (const { domainHex, userId } of [...conn.registrations.values()]) this.domains.get(domainHex)?.unregisterUser(userId, conn);
     conn.registrations.clear();
+    for (const b of [...conn.bounces]) b.cancel();
+    conn.subscriptions.clear();
     conn.dropCipher();
-    conn.queue.length = 0;
-    conn.parser.reset();
-    this.stats.decrement("client", "total_num");
   }
 
   /** Graceful shutdown (idempotent). */
@@ -503,24 +519,24 @@ export class BBcCoreService implements CoreInternals {
   async #close(): Promise<void> {
     const server = this.#server;
     const serverClosed = server ? new Promise<void>((r) => server.close(() => r())) : Promise.resolve();
-    for (const c of this.#conns) {
-      c.paused = true;
-      c.socket.pause();
-    }
-    const idle = Promise.all([...this.#conns].map((c) => c.idle));
+    const conns = this.#port.conns;
+    this.#port.pauseAll();
+    const idle = Promise.all([...conns].map((c) => c.idle));
     await Promise.race([idle, delay(10_000)]);
-    for (const c of [...this.#conns]) c.socket.end();
+    for (const c of [...conns]) c.socket.end();
     await Promise.race([
-      Promise.all([...this.#conns].map((c) => new Promise<void>((r) => (c.closed ? r() : c.socket.once("close", () => r()))))),
+      Promise.all([...conns].map((c) => new Promise<void>((r) => (c.closed ? r() : c.socket.once("close", () => r()))))),
       delay(2_000),
     ]);
-    for (const c of [...this.#conns]) c.socket.destroy();
+    for (const c of [...conns]) c.socket.destroy();
+    this.#port.stop();
     await Promise.race([serverClosed, delay(1_000)]);
     for (const d of this.domains.values()) {
       d.stop();
       if (d.ledger !== null) await d.ledger.close().catch((e: unknown) => this.logger.error({ err: e }, "closing ledger failed"));
     }
     await this.#pool?.close();
+    this.#adminReplay?.close();
     this.config.save();
     this.logger.info("bbc1 core closed");
   }

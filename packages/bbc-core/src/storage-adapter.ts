@@ -1,4 +1,5 @@
-import { openLedgerStore, type LedgerStore, type StorageLogger } from "@bbc1/storage";
+import { isStorageError, openLedgerStore, type LedgerStore, type StorageLogger } from "@bbc1/storage";
+import { CoreError } from "./errors.js";
 import type { DomainLedger, LedgerEntry, LedgerFactory } from "./store.js";
 import { toHex } from "@bbc1/bbclib";
 
@@ -12,7 +13,8 @@ export class StorageLedger implements DomainLedger {
   async insert(entry: LedgerEntry): Promise<boolean> {
     const files = new Map<string, Uint8Array>();
     for (const f of entry.files) files.set(toHex(f.assetId), f.content);
-    const r = await this.store.insertTransaction(
+    const r = await this.store
+      .insertTransaction(
       {
         transactionId: entry.transactionId,
         data: entry.transactionData,
@@ -25,8 +27,12 @@ export class StorageLedger implements DomainLedger {
         })),
         pointTo: entry.pointsTo,
       },
-      { assetFiles: files },
-    );
+      { assetFiles: files, assetConflict: "refuse" },
+    )
+      .catch((e: unknown) => {
+        if (isStorageError(e) && e.code === "ASSET_CONFLICT") throw new CoreError("ASSET_CONFLICT", e.message, { cause: e });
+        throw e;
+      });
     return r.inserted;
   }
 

@@ -35,7 +35,9 @@ export interface AssetCondition {
 export interface DomainLedger {
   /**
    * Inserts durably: resolves only once the rows and files are on stable storage. Resolves
-   * `false` when the transaction id is already stored (nothing written).
+   * `false` when the transaction id is already stored (nothing written). Rejects with a
+   * `CoreError` `ASSET_CONFLICT` (no row written) when a file slot of the transaction already
+   * holds different content.
    */
   insert(entry: LedgerEntry): Promise<boolean>;
   /** The stored bytes of a transaction. */

@@ -1,4 +1,4 @@
-import { bytesEqual, deserialize, sha256, toHex, validateTransaction, type BBcTransaction, type ValidationResult } from "@bbc1/bbclib";
+import { BBcAsset, bytesEqual, deserialize, isMsgpackFormat, sha256, toHex, validateTransaction, type BBcTransaction, type BsonValue, type ValidationResult } from "@bbc1/bbclib";
 
 /** Asset files as they arrive in `all_asset_files` (asset id → content or nil). */
 export type WireAssetFiles = ReadonlyMap<unknown, unknown> | null | undefined;
@@ -6,7 +6,7 @@ export type WireAssetFiles = ReadonlyMap<unknown, unknown> | null | undefined;
 /** Verdict of {@link validateSubmitted}. */
 export type SubmittedVerdict =
   | { ok: true; tx: BBcTransaction; files: Map<string, Uint8Array> }
-  | { ok: false; why: "decode" | "signature" | "asset_file" };
+  | { ok: false; why: "decode" | "signature" | "asset_file" | "asset_id" };
 
 /** Normalises `all_asset_files` to hex asset id → content (nil contents dropped). */
 export function normaliseFiles(files: WireAssetFiles): Map<string, Uint8Array> {
@@ -44,6 +44,59 @@ export class VerifiedCache {
     }
     this.#set.add(key);
   }
+}
+
+const strict = new TextDecoder("utf-8", { fatal: true });
+
+/** A dictionary body with every byte string that is valid UTF-8 turned back into text. */
+function textified(v: BsonValue): BsonValue {
+  if (v instanceof Uint8Array) {
+    try {
+      return strict.decode(v);
+    } catch {
+      return v;
+    }
+  }
+  if (Array.isArray(v)) return v.map(textified);
+  if (v instanceof Map) return new Map([...v].map(([k, x]) => [k, textified(x)]));
+  if (v !== null && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) {
+    return Object.fromEntries(Object.entries(v as Record<string, BsonValue>).map(([k, x]) => [k, textified(x)]));
+  }
+  return v;
+}
+
+function digestOf(asset: BBcAsset, body: BBcAsset["assetBody"]): Uint8Array {
+  const copy = Object.assign(Object.create(BBcAsset.prototype) as BBcAsset, asset, { idLength: 32, assetBody: body });
+  return copy.digest();
+}
+
+/**
+ * Every asset's asset_id is its digest as bbclib computes it: SHA-256 of the asset's digest
+ * serialization, `id_length` bytes long. So no one can claim the file slot
+ * (asset_group_id/asset_id) of an asset they did not make.
+ *
+ * One allowance for transactions of the original Python bbclib: in the msgpack formats its text
+ * values inside a dictionary body come back as bytes (msgpack raw), while the asset_id was
+ * computed over the text; such a body is also tried with its UTF-8 byte strings read as text.
+ */
+export function assetIdsMatch(tx: BBcTransaction): boolean {
+  for (const holder of [...tx.events, ...tx.relations]) {
+    const a = holder.asset;
+    if (a === null || a.assetId === null) continue;
+    if (a.userId === null || a.assetId.length !== tx.idLength || a.assetId.length === 0) return false;
+    const n = a.assetId.length;
+    let d: Uint8Array;
+    try {
+      d = digestOf(a, a.assetBody);
+    } catch {
+      return false;
+    }
+    if (bytesEqual(d.subarray(0, n), a.assetId)) continue;
+    const body = a.assetBody;
+    if (!isMsgpackFormat(tx.formatType) || body === null || body instanceof Uint8Array) return false;
+    if (!bytesEqual(digestOf(a, textified(body as BsonValue) as BBcAsset["assetBody"]).subarray(0, n), a.assetId)) return false;
+  }
+  return true;
 }
 
 /** Asset-file checks of `validate_transaction_object` without the signature part. */
@@ -90,6 +143,7 @@ export function validateSubmitted(data: Uint8Array, files: WireAssetFiles, skipS
     return { ok: false, why: "decode" };
   }
   if (tx.idLength === 0 || tx.transactionId === null || tx.transactionId.length === 0) return { ok: false, why: "decode" };
+  if (!assetIdsMatch(tx)) return { ok: false, why: "asset_id" };
   const fileMap = normaliseFiles(files);
   if (skipSignatures) {
     if (checkAssetFiles(tx, fileMap).invalidAssets.length > 0) return { ok: false, why: "asset_file" };

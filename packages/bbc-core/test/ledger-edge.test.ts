@@ -354,7 +354,7 @@ describe("search_config limits from --config / --default_config", () => {
     expect(conf.domains[hex(domainId)]).toBeDefined();
   });
 
-  it("search with conditions is capped at max_count; count 0 is not capped (as v1.1.1)", async () => {
+  it("search with conditions is capped at max_count, count <= 0 too (v1.1.1 sends everything for count <= 0)", async () => {
     const g = getNewId("capped " + Math.random());
     for (let i = 0; i < 4; i++) {
       const s = signedTx(key, user, g);
@@ -362,8 +362,10 @@ describe("search_config limits from --config / --default_config", () => {
     }
     const capped = await c.answer(c.request(MsgType.REQUEST_SEARCH_WITH_CONDITIONS, { asset_group_id: g, direction: 0, count: 10 }));
     expect((capped.transactions as Uint8Array[]).length).toBe(2);
-    const all = await c.answer(c.request(MsgType.REQUEST_SEARCH_WITH_CONDITIONS, { asset_group_id: g, direction: 0, count: 0 }));
-    expect((all.transactions as Uint8Array[]).length).toBe(4);
+    for (const count of [0, -1]) {
+      const all = await c.answer(c.request(MsgType.REQUEST_SEARCH_WITH_CONDITIONS, { asset_group_id: g, direction: 0, count }));
+      expect((all.transactions as Uint8Array[]).length).toBe(2);
+    }
     const n = await c.answer(c.request(MsgType.REQUEST_COUNT_TRANSACTIONS, { asset_group_id: g }));
     expect(n.count).toBe(4);
   });

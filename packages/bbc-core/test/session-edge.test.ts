@@ -2,6 +2,7 @@
  * Session, messaging, notification and admin paths the main suites do not reach, each checked
  * over real sockets against what v1.1.1 `bbc_core.py` sends (client-protocol.md §6).
  */
+import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -240,20 +241,20 @@ describe("admin edge cases", () => {
       await setupDomain(t.port, d, nodeKey);
       const c = await RawClient.connect(t.port);
       c.domainId = d;
-      const unsigned: WireMessage = { ...c.base(MsgType.REQUEST_GET_DOMAINLIST), admin_info: encodeTlv({ random: new Uint8Array(32) }) };
+      const unsigned: WireMessage = { ...c.base(MsgType.REQUEST_GET_DOMAINLIST), admin_info: encodeTlv({ random: new Uint8Array(randomBytes(32)) }) };
       c.send(unsigned);
       expect(await c.nothing(200)).toBe(true);
       c.nodeKey = nodeKey;
-      const sn = await c.answer(c.admin(MsgType.REQUEST_SET_STATIC_NODE, { random: new Uint8Array(32) }, { domain_id: d }));
+      const sn = await c.answer(c.admin(MsgType.REQUEST_SET_STATIC_NODE, { random: new Uint8Array(randomBytes(32)) }, { domain_id: d }));
       expect(Object.keys(sn)).toEqual([...BASE_KEYS, "result"]);
       expect(sn.command).toBe(MsgType.RESPONSE_SET_STATIC_NODE);
       expect(sn.result).toBe(false);
       expect(sn.domain_id).toEqual(d);
       c.admin(MsgType.DOMAIN_PING, { ipv4_address: "127.0.0.1", port_number: 6641, static_entry: true }, { domain_id: d });
-      c.admin(MsgType.NOTIFY_DOMAIN_KEY_UPDATE, { random: new Uint8Array(32) });
+      c.admin(MsgType.NOTIFY_DOMAIN_KEY_UPDATE, { random: new Uint8Array(randomBytes(32)) });
       expect(await c.nothing(200)).toBe(true);
       // still served after all of the above
-      const dl = await c.answer(c.admin(MsgType.REQUEST_GET_DOMAINLIST, { random: new Uint8Array(32) }));
+      const dl = await c.answer(c.admin(MsgType.REQUEST_GET_DOMAINLIST, { random: new Uint8Array(randomBytes(32)) }));
       expect(dl.domain_list).toEqual(new Uint8Array([0, 1, ...d]));
       await c.close();
     } finally {
@@ -263,13 +264,22 @@ describe("admin edge cases", () => {
 });
 
 describe("per-connection limits", () => {
-  it("maxConnections: connections beyond the limit are closed, the others keep being served", async () => {
+  it("maxConnections: beyond the limit an idle unregistered connection is evicted; with none, the new one is closed", async () => {
     const t = await startNode({ maxConnections: 2 });
     try {
       const d = getNewId("limit domain");
+      await setupDomain(t.port, d);
+      const idle = await client(t.port, d);
       const c1 = await client(t.port, d);
-      const c2 = await client(t.port, d);
+      c1.register();
       await pause();
+      // the idle unregistered connection makes room for a new one
+      const c2 = await client(t.port, d);
+      for (let i = 0; i < 40 && !idle.closed; i++) await pause(25);
+      expect(idle.closed).toBe(true);
+      c2.register();
+      await pause();
+      // both registered: nothing to evict, the third is closed
       const c3 = await client(t.port, d);
       for (let i = 0; i < 40 && !c3.closed; i++) await pause(25);
       expect(c3.closed).toBe(true);
@@ -277,6 +287,8 @@ describe("per-connection limits", () => {
       for (const c of [c1, c2]) {
         expect((await c.answer(c.request(MsgType.REQUEST_SEARCH_TRANSACTION, { transaction_id: new Uint8Array(32) }))).status).toBe(-14);
       }
+      expect(t.node.stats.get("limits", "evicted_idle")).toBe(1);
+      expect(t.node.stats.get("limits", "connections_total")).toBe(1);
       await c1.close();
       for (let i = 0; i < 40 && t.node.connectionCount > 1; i++) await pause(25);
       const c4 = await client(t.port, d);

@@ -41,16 +41,31 @@ export class AssetFileStore {
 
   /**
    * Store a file. Without `overwrite` an existing file is kept and the call resolves false (v1.1.1
-   * `store_in_storage`); repair passes `overwrite: true`. Resolves true once the file is durable.
-   * Resolves false without writing for external storage.
+   * `store_in_storage`); repair passes `overwrite: true`. With `conflict: "error"` an existing
+   * file whose content differs rejects with `ASSET_CONFLICT` instead of being kept silently (an
+   * identical one still resolves false). Resolves true once the file is durable. Resolves false
+   * without writing for external storage.
    */
-  async write(assetGroupId: Uint8Array, assetId: Uint8Array, content: Uint8Array, options: { overwrite?: boolean } = {}): Promise<boolean> {
+  async write(
+    assetGroupId: Uint8Array,
+    assetId: Uint8Array,
+    content: Uint8Array,
+    options: { overwrite?: boolean; conflict?: "keep" | "error" } = {},
+  ): Promise<boolean> {
     const path = this.pathOf(assetGroupId, assetId);
     if (this.external) return false;
     const dir = join(this.root, hex(assetGroupId));
     const tmp = join(dir, `.${hex(assetId)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
+    const checkExisting = async (): Promise<false> => {
+      if (options.conflict === "error" && !(await this.#sameContent(path, content))) {
+        throw new StorageError("ASSET_CONFLICT", `asset file ${hex(assetGroupId)}/${hex(assetId)} already holds other content`, {
+          details: { assetGroupId: hex(assetGroupId), assetId: hex(assetId), path },
+        });
+      }
+      return false;
+    };
     // an existing file is kept: skip the temp file and its fsync (a duplicate insert, a retried batch)
-    if (!options.overwrite && (await fsp.stat(path).then((st) => st.isFile(), () => false))) return false;
+    if (!options.overwrite && (await fsp.stat(path).then((st) => st.isFile(), () => false))) return checkExisting();
     try {
       await fsp.mkdir(dir, { recursive: true });
       const fh = await fsp.open(tmp, "wx", 0o644);
@@ -71,13 +86,20 @@ export class AssetFileStore {
           stored = false;
         }
         await fsp.unlink(tmp);
+        if (!stored) return await checkExisting();
       }
       await syncDir(dir);
       return stored;
     } catch (cause) {
       await fsp.rm(tmp, { force: true }).catch(() => undefined);
+      if (cause instanceof StorageError) throw cause;
       throw new StorageError("IO_ERROR", `cannot write asset file ${path}: ${(cause as Error).message}`, { cause, details: { path } });
     }
+  }
+
+  async #sameContent(path: string, content: Uint8Array): Promise<boolean> {
+    const existing = await fsp.readFile(path).catch(() => null);
+    return existing !== null && Buffer.compare(existing, Buffer.from(content.buffer, content.byteOffset, content.byteLength)) === 0;
   }
 
   /** Content of an asset file, or null when it does not exist. */

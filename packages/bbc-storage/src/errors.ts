@@ -21,6 +21,8 @@ export type StorageErrorCode =
   | "ASSET_MISSING"
   /** An asset file's SHA-256 differs from the digest in the transaction. */
   | "ASSET_DIGEST_MISMATCH"
+  /** An asset file slot already holds different content than the insert brings. */
+  | "ASSET_CONFLICT"
   /** A file system operation failed. */
   | "IO_ERROR"
   /** The store was closed. */

@@ -163,25 +163,36 @@ class LedgerStoreImpl implements LedgerStore {
   }
 
   private async commitBatch(batch: Pending[]): Promise<void> {
-    const records = batch.map((p) => p.record);
     this.stats.batches++;  // counts attempts, including a failed batch retried one by one
     this.stats.inserts += batch.length;
     if (batch.length > this.stats.maxBatch) this.stats.maxBatch = batch.length;
     // Asset files first (each written atomically and fsynced): a crash between the two steps then leaves an
     // unreferenced file at worst, never a stored transaction without its file. An existing file is kept.
     if (!this.useExternalStorage) {
+      const refused = new Set<Pending>();
       await Promise.all(
         batch.map(async (p) => {
           if (!p.options?.assetFiles) return;
+          const refuse = p.options.assetConflict === "refuse";
           try {
-            await this.storeAssetFiles(p.record, p.options.assetFiles);
+            await this.storeAssetFiles(p.record, p.options.assetFiles, refuse);
           } catch (e) {
+            if (refuse && e instanceof StorageError && e.code === "ASSET_CONFLICT") {
+              refused.add(p);
+              p.reject(e);
+              return;
+            }
             // v1.1.1 ignores asset file write errors; the rows are committed all the same.
             this.log.error({ err: e, transactionId: toHex(p.record.transactionId) }, "asset file write failed");
           }
         }),
       );
+      if (refused.size > 0) {
+        batch = batch.filter((p) => !refused.has(p));
+        if (batch.length === 0) return;
+      }
     }
+    const records = batch.map((p) => p.record);
     const results = await Promise.allSettled(this.backends.map((b) => b.insertBatch(records)));
     const ok = results.filter((r): r is PromiseFulfilledResult<boolean[]> => r.status === "fulfilled");
     results.forEach((r, i) => {
@@ -208,12 +219,12 @@ class LedgerStoreImpl implements LedgerStore {
     });
   }
 
-  private async storeAssetFiles(rec: LedgerRecord, files: Map<string, Uint8Array> | Record<string, Uint8Array>): Promise<void> {
+  private async storeAssetFiles(rec: LedgerRecord, files: Map<string, Uint8Array> | Record<string, Uint8Array>, refuseConflict: boolean): Promise<void> {
     const get = (k: string) => (files instanceof Map ? files.get(k) : Object.prototype.hasOwnProperty.call(files, k) ? files[k] : undefined);
     for (const a of rec.assets) {
       if (!a.assetId || !a.assetGroupId) continue;
       const content = get(toHex(a.assetId));
-      if (content instanceof Uint8Array) await this.assetFiles.write(a.assetGroupId, a.assetId, content);
+      if (content instanceof Uint8Array) await this.assetFiles.write(a.assetGroupId, a.assetId, content, { conflict: refuseConflict ? "error" : "keep" });
     }
   }
 

@@ -135,6 +135,12 @@ export interface InsertOptions {
    * transaction are stored; an existing file is kept (v1.1.1). Ignored for `storage.type` "external".
    */
   assetFiles?: Map<string, Uint8Array> | Record<string, Uint8Array>;
+  /**
+   * What an asset file slot that already holds *different* content does: `"keep"` (default, v1.1.1) keeps it and
+   * commits the rows anyway; `"refuse"` rejects this insert with `ASSET_CONFLICT` and writes none of its rows (the
+   * other inserts of the same group commit are unaffected). An identical existing file is fine either way.
+   */
+  assetConflict?: "keep" | "refuse";
 }
 
 /** Result of an insert. */

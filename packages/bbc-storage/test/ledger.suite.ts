@@ -244,6 +244,36 @@ export function describeLedgerSuite(target: Target): void {
       expect(await store.getTransaction(idOf(tx))).not.toBeNull();
     });
 
+    it("assetConflict 'refuse': an insert whose file slot holds other content is rejected without rows; others of the batch commit", async () => {
+      const g = newId(), u = newId();
+      const file = new TextEncoder().encode("the real file " + Math.random());
+      const tx = makeTx({ assetGroupId: g, userId: u, file });
+      const aid = tx.events[0].asset!.assetId!;
+      const path = join(fresh.workingDir, toHex(fresh.domainId), toHex(g), toHex(aid));
+      // the slot is taken by something else (a squatter of an older node, or a hand edit)
+      expect(await store.assetFiles.write(g, aid, new TextEncoder().encode("squatted"))).toBe(true);
+      await rejectsWith(store.assetFiles.write(g, aid, file, { conflict: "error" }), "ASSET_CONFLICT");
+      expect(await store.assetFiles.write(g, aid, new TextEncoder().encode("squatted"), { conflict: "error" })).toBe(false);
+      const other = makeTx({ assetGroupId: g, userId: u, file: new TextEncoder().encode("other " + Math.random()) });
+      const otherFile = new TextEncoder().encode("unused");
+      const [refused, ok] = await Promise.allSettled([
+        store.insertTransaction(tx, { assetFiles: new Map([[toHex(aid), file]]), assetConflict: "refuse" }),
+        store.insertTransaction(other, { assetFiles: new Map([[toHex(newId()), otherFile]]), assetConflict: "refuse" }),
+      ]);
+      expect(refused.status === "rejected" && (refused.reason as StorageError).code).toBe("ASSET_CONFLICT");
+      expect(ok.status === "fulfilled" && ok.value.inserted).toBe(true);
+      expect(await store.getTransaction(idOf(tx))).toBeNull();
+      expect(readFileSync(path, "utf8")).toBe("squatted");
+      // the default keeps v1.1.1's behaviour: the existing file stays and the rows commit
+      expect((await store.insertTransaction(tx, { assetFiles: new Map([[toHex(aid), file]]) })).inserted).toBe(true);
+      expect(readFileSync(path, "utf8")).toBe("squatted");
+      // an identical file is no conflict
+      const same = makeTx({ assetGroupId: g, userId: u, file });
+      const sameAid = same.events[0].asset!.assetId!;
+      expect((await store.insertTransaction(same, { assetFiles: new Map([[toHex(sameAid), file]]), assetConflict: "refuse" })).inserted).toBe(true);
+      expect((await store.insertTransaction(makeTx({ assetGroupId: g, userId: u, file }), { assetFiles: new Map([[toHex(sameAid), file]]), assetConflict: "refuse" })).inserted).toBe(true);
+    });
+
     it("group-commits concurrent inserts: fewer database transactions than inserts, order kept", async () => {
       const g = newId(), u = newId();
       const before = { ...store.stats };

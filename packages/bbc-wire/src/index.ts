@@ -121,4 +121,4 @@ export {
 } from "./key-exchange.js";
 export { WireConnection, type WireConnectionOptions } from "./connection.js";
 export { ByteBudget, KeyedSlots, RefusalCounter, TokenBucket, type LimitName, type NowFn } from "./limits.js";
-export { peekCommand, type PeekOptions } from "./peek.js";
+export { peekCommand, peekEnvelope, type PeekOptions, type PeekedEnvelope } from "./peek.js";

@@ -22,10 +22,39 @@ export interface PeekOptions {
  * nothing, and touches at most a few hundred bytes for a well-formed frame.
  */
 export function peekCommand(payloadType: number, body: Uint8Array, options?: PeekOptions): number | undefined {
+  return peekEnvelope(payloadType, body, options).command;
+}
+
+/**
+ * The envelope of a request that is refused before decoding, enough to answer it with an error
+ * status: `command`, and `query_id`, `domain_id`, `source_user_id` when they are nil or byte
+ * strings of at most 64 bytes (views into `body`, not copies). Keys not found (within
+ * `maxSteps` values) are absent.
+ */
+export interface PeekedEnvelope {
+  command?: number;
+  query_id?: Uint8Array | null;
+  domain_id?: Uint8Array | null;
+  source_user_id?: Uint8Array | null;
+}
+
+/** Reads the {@link PeekedEnvelope} of a TLV or msgpack payload without decoding it; never throws. */
+export function peekEnvelope(payloadType: number, body: Uint8Array, options?: PeekOptions): PeekedEnvelope {
   const steps = options?.maxSteps ?? 64;
   if (payloadType === 2) return peekMsgpack(body, steps);
   if (payloadType === 0) return peekTlv(body, steps);
-  return undefined;
+  return {};
+}
+
+const SMALL = 64;
+const BYTE_KEYS = new Map<number, "query_id" | "domain_id" | "source_user_id">([
+  [KeyType.query_id >>> 0, "query_id"],
+  [KeyType.domain_id >>> 0, "domain_id"],
+  [KeyType.source_user_id >>> 0, "source_user_id"],
+]);
+
+function complete(e: PeekedEnvelope): boolean {
+  return e.command !== undefined && e.query_id !== undefined && e.domain_id !== undefined && e.source_user_id !== undefined;
 }
 
 function u16(b: Uint8Array, p: number): number {
@@ -36,23 +65,29 @@ function u32(b: Uint8Array, p: number): number {
   return ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
 }
 
-function peekTlv(b: Uint8Array, steps: number): number | undefined {
+function peekTlv(b: Uint8Array, steps: number): PeekedEnvelope {
+  const out: PeekedEnvelope = {};
   let p = 0;
-  for (let i = 0; i < steps && b.length - p >= 12; i++) {
+  for (let i = 0; i < steps && b.length - p >= 12 && !complete(out); i++) {
     const key = u32(b, p);
     const type = u32(b, p + 4);
     const len = u32(b, p + 8);
     p += 12;
-    if (len > b.length - p) return undefined;
-    if (key === CMD) {
-      if (type !== 1 || len !== 8) return undefined;
+    if (len > b.length - p) return out;
+    if (key === CMD && out.command === undefined) {
+      if (type !== 1 || len !== 8) return out;
       const hi = u32(b, p);
       const lo = u32(b, p + 4);
-      return hi === 0 ? lo : hi < 0x200000 ? hi * 0x100000000 + lo : undefined;
+      const v = hi === 0 ? lo : hi < 0x200000 ? hi * 0x100000000 + lo : undefined;
+      if (v === undefined) return out;
+      out.command = v;
+    } else {
+      const name = BYTE_KEYS.get(key);
+      if (name !== undefined && type === 0 && len <= SMALL && out[name] === undefined) out[name] = b.subarray(p, p + len);
     }
     p += len;
   }
-  return undefined;
+  return out;
 }
 
 /** State of the msgpack scan: position and remaining steps. */
@@ -61,17 +96,34 @@ interface Cursor {
   steps: number;
 }
 
-function peekMsgpack(b: Uint8Array, steps: number): number | undefined {
+function peekMsgpack(b: Uint8Array, steps: number): PeekedEnvelope {
+  const out: PeekedEnvelope = {};
   const c: Cursor = { p: 0, steps };
   const n = mapHeader(b, c);
-  if (n === undefined) return undefined;
-  for (let i = 0; i < n; i++) {
+  if (n === undefined) return out;
+  for (let i = 0; i < n && !complete(out); i++) {
     const key = keyOf(b, c);
-    if (key === undefined) return undefined;
-    if (key === CMD) return intAt(b, c);
-    if (!skip(b, c, 0)) return undefined;
+    if (key === undefined) return out;
+    if (key === CMD && out.command === undefined) {
+      const v = intAt(b, c);
+      if (v === undefined) return out;
+      out.command = v;
+      if (!skip(b, c, 0)) return out;
+      continue;
+    }
+    const name = BYTE_KEYS.get(key);
+    if (name !== undefined && out[name] === undefined) {
+      if (b[c.p] === 0xc0) out[name] = null;
+      else {
+        const save = c.p;
+        const len = strLength(b, c);
+        if (len !== undefined && len <= SMALL && c.p + len <= b.length) out[name] = b.subarray(c.p, c.p + len);
+        c.p = save;
+      }
+    }
+    if (!skip(b, c, 0)) return out;
   }
-  return undefined;
+  return out;
 }
 
 function mapHeader(b: Uint8Array, c: Cursor): number | undefined {

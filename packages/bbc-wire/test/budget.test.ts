@@ -8,6 +8,7 @@ import {
   encodeMessage,
   encodePayload,
   peekCommand,
+  peekEnvelope,
   type WireMessage,
 } from "../src/index.js";
 import { concatBytes } from "./helpers.js";
@@ -146,3 +147,37 @@ describe("peekCommand", () => {
     );
   });
 });
+
+describe("peekEnvelope", () => {
+  it("reads command, query_id, domain_id and source_user_id of msgpack and TLV requests as bbc_app builds them", () => {
+    fc.assert(
+      fc.property(
+        fc.nat(200),
+        fc.uint8Array({ minLength: 2, maxLength: 2 }),
+        fc.option(fc.uint8Array({ minLength: 32, maxLength: 32 }), { nil: null }),
+        fc.option(fc.uint8Array({ minLength: 0, maxLength: 40 }), { nil: null }),
+        fc.uint8Array({ maxLength: 300 }),
+        (command, q, domain, user, big) => {
+          const m: WireMessage = { command, domain_id: domain, source_user_id: user, status: 0, query_id: q, transaction_data: big };
+          const e = peekEnvelope(2, encodePayload(2, m));
+          if (e.command !== command || !same(e.query_id, q) || !same(e.domain_id, domain) || !same(e.source_user_id, user)) return false;
+          if (domain === null || user === null) return true;
+          const t = peekEnvelope(0, encodePayload(0, { command, domain_id: domain, source_user_id: user, query_id: q, transaction_data: big }));
+          return t.command === command && same(t.query_id, q) && same(t.domain_id, domain) && same(t.source_user_id, user);
+        },
+      ),
+    );
+  });
+  it("leaves out byte values longer than 64 bytes", () => {
+    const e = peekEnvelope(2, encodePayload(2, { command: 64, domain_id: new Uint8Array(32), source_user_id: new Uint8Array(1000), query_id: new Uint8Array(2) }));
+    expect(e.command).toBe(64);
+    expect(e.source_user_id).toBeUndefined();
+    expect(e.domain_id?.length).toBe(32);
+  });
+});
+
+function same(a: Uint8Array | null | undefined, b: Uint8Array | null): boolean {
+  if (a === undefined) return false;
+  if (a === null || b === null) return a === b;
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}

@@ -68,9 +68,10 @@ describe("hostile clients: integrity", () => {
     await expect(legit.client.searchTransaction(tx2.transactionId!)).rejects.toMatchObject({ code: "ERROR_STATUS" });
 
     // the same file for the same asset in another transaction is consistent and accepted
-    const tx3 = makeTransaction({ eventNum: 1, witness: true });
+    const tx3 = makeTransaction({ eventNum: 2, witness: true });
     tx3.events[0]!.assetGroupId = legit.assetGroupId;
     tx3.events[0]!.asset = victimTx.events[0]!.asset;
+    addEventAsset(tx3, 1, legit.assetGroupId, legit.user, { assetBody: "a second event" });
     tx3.witness!.addWitness(legit.user);
     tx3.addSignature(legit.user, tx3.sign(legit.key));
     await legit.client.insertTransaction(tx3);

@@ -164,7 +164,7 @@ export function handleGetNotificationList(ctx: RequestContext): void {
   const ret = response(ctx, MsgType.RESPONSE_GET_NOTIFICATION_LIST);
   const groups = ctx.domain ? [...ctx.domain.notifications.values()] : [];
   const parts: Uint8Array[] = [u16be(groups.length)];
-  for (const g of groups) parts.push(g.assetGroupId, u16be(g.users.size), ...g.users.values());
+  for (const g of groups) parts.push(g.assetGroupId, u16be(g.users.size), ...[...g.users.values()].map((s) => s.userId));
   ret.notification_list = concatBytes(...parts);
   direct(ctx, ret);
 }
@@ -172,7 +172,9 @@ export function handleGetNotificationList(ctx: RequestContext): void {
 /** REQUEST_GET_STATS: snapshot of the counters. */
 export function handleGetStats(ctx: RequestContext): void {
   const ret = response(ctx, MsgType.RESPONSE_GET_STATS);
-  ret.stats = ctx.core.stats.toMaps();
+  const stats = ctx.core.stats.toMaps();
+  stats.set("resources", new Map(Object.entries(ctx.core.resources())));
+  ret.stats = stats;
   direct(ctx, ret);
 }
 

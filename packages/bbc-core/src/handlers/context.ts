@@ -1,11 +1,13 @@
 import type { KeyPair } from "@bbc1/bbclib";
-import type { KeyRegistry, WireMessage, WireValue, KeyTypeName } from "@bbc1/wire";
+import type { KeyRegistry, RefusalCounter, TokenBucket, WireMessage, WireValue, KeyTypeName } from "@bbc1/wire";
 import type { Logger } from "pino";
 import type { BBcConfig, JsonObject } from "../config.js";
 import type { ClientConnection } from "../connection.js";
 import type { Domain } from "../domain.js";
 import type { BBcStats } from "../stats.js";
 import type { SubmittedVerdict, VerifiedCache, WireAssetFiles } from "../validator.js";
+import type { ResolvedLimits } from "../limits.js";
+import type { OutputPool } from "../outbox.js";
 
 /** What handlers may use of the service. */
 export interface CoreInternals {
@@ -22,6 +24,16 @@ export interface CoreInternals {
   readonly traverseMaxCount: number;
   /** Signature verdicts of transaction bytes already verified. */
   readonly verified: VerifiedCache;
+  /** Every resource limit in force. */
+  readonly limits: ResolvedLimits;
+  /** Refusals by limit name. */
+  readonly refusals: RefusalCounter;
+  /** Bytes queued for sending, process-wide. */
+  readonly output: OutputPool;
+  /** ECDH key exchanges of all connections together. */
+  readonly ecdhTotal: TokenBucket;
+  /** Gauges of what the node holds now (GET_STATS category `resources`). */
+  resources(): Record<string, number>;
   createDomain(domainId: Uint8Array, conf?: JsonObject): Promise<boolean>;
   removeDomain(domainId: Uint8Array): Promise<boolean>;
   validate(data: Uint8Array, files: WireAssetFiles): Promise<SubmittedVerdict>;
@@ -37,6 +49,8 @@ export interface RequestContext {
   /** The served domain named by `domain_id`, if any. */
   readonly domain: Domain | undefined;
   readonly log: Logger;
+  /** Payload bytes of the request's frame. */
+  readonly size: number;
 }
 
 /** A handler of one command. */
@@ -78,12 +92,12 @@ export function response(ctx: RequestContext, command: number, domainId: Uint8Ar
  */
 export function reply(ctx: RequestContext, ret: WireMessage): void {
   if (ctx.domain !== undefined) ctx.domain.sendToUser(ret, { fallback: ctx.conn });
-  else ctx.conn.sendPlain(ret);
+  else ctx.conn.sendPlain(ret, ctx.core.output);
 }
 
 /** Direct answer on the request's connection (admin commands, ECDH). */
 export function direct(ctx: RequestContext, ret: WireMessage): void {
-  ctx.conn.sendPlain(ret);
+  ctx.conn.sendPlain(ret, ctx.core.output);
 }
 
 /** Error answer: `status` and `reason` set, then routed like {@link reply}. */

@@ -2,6 +2,7 @@ import { deserialize, toHex, type BBcTransaction } from "@bbc1/bbclib";
 import { ErrorCode, MsgType, type WireMessage, type WireValue } from "@bbc1/wire";
 import type { AssetCondition, AssetIndexRow, DomainLedger, LedgerEntry } from "../store.js";
 import { VerifiedCache, validateStored } from "../validator.js";
+import { isCoreError } from "../errors.js";
 import { CANNOT_FIND, LACK_OF_PARAMS, bytes, fail, has, int, reply, response, type RequestContext } from "./context.js";
 
 /** Asset-index rows of a transaction: events with an asset, then relations with an asset. */
@@ -82,6 +83,12 @@ export async function handleInsert(ctx: RequestContext): Promise<void> {
     // an id already stored: v1.1.1's INSERT fails in exec_sql
     if (!inserted) core.stats.increment("data_handler", "fail_exec_sql");
   } catch (e) {
+    if (isCoreError(e) && e.code === "ASSET_CONFLICT") {
+      // never acknowledge an insert while another file is served for one of its assets
+      core.stats.increment("asset_file", "conflict");
+      ctx.log.warn({ transaction_id: toHex(txid), err: e.message }, "insert refused: an asset file slot holds other content");
+      return failWith("Asset file conflicts with a stored file");
+    }
     ctx.log.error({ err: e }, "insert: ledger failure");
     core.stats.increment("data_handler", "fail_exec_sql");
   }
@@ -110,16 +117,24 @@ interface Loaded {
   tx: BBcTransaction | null;
 }
 
+/**
+ * Stored transactions and their files. With `maxBytes`, transactions stop being added once the
+ * answer would hold more (at least one is always loaded); `truncated` then says so.
+ */
 async function loadTransactions(
   ledger: DomainLedger,
   items: { transactionId: Uint8Array; data?: Uint8Array }[],
-): Promise<{ loaded: Loaded[]; files: Map<string, { id: Uint8Array; content: Uint8Array | null }> }> {
+  maxBytes = Infinity,
+): Promise<{ loaded: Loaded[]; files: Map<string, { id: Uint8Array; content: Uint8Array | null }>; truncated: boolean }> {
   const loaded: Loaded[] = [];
   const files = new Map<string, { id: Uint8Array; content: Uint8Array | null }>();
+  let total = 0;
   for (const item of items) {
+    if (loaded.length > 0 && total >= maxBytes) return { loaded, files, truncated: true };
     const txid = item.transactionId;
     const data = item.data ?? (await ledger.getTransaction(txid));
     if (data === undefined) continue;
+    total += data.length;
     let tx: BBcTransaction | null = null;
     try {
       tx = deserialize(data);
@@ -133,10 +148,11 @@ async function loadTransactions(
         if (!r.hasFile) continue;
         const content = await ledger.readAssetFile(r.assetGroupId, r.assetId);
         files.set(toHex(r.assetId), { id: r.assetId, content });
+        total += content?.length ?? 0;
       }
     }
   }
-  return { loaded, files };
+  return { loaded, files, truncated: false };
 }
 
 function classify(loaded: Loaded[], files: Map<string, { id: Uint8Array; content: Uint8Array | null }>, cache?: VerifiedCache): SearchResult {
@@ -212,7 +228,8 @@ export async function handleSearchWithConditions(ctx: RequestContext): Promise<v
   if (ledger == null || cond === undefined) return fail(ctx, ret, ErrorCode.ENOTRANSACTION, CANNOT_FIND);
   const direction = int(msg.direction, 0);
   let count = int(msg.count, 1);
-  if (core.searchMaxCount < count) count = core.searchMaxCount;
+  // v1.1.1 sends every matching transaction for count <= 0; here max_count is the bound for all
+  if (core.searchMaxCount < count || count <= 0) count = core.searchMaxCount;
   const found = await ledger.search(cond, direction, count);
   const seen = new Set<string>();
   const unique = found.filter((t) => {
@@ -221,7 +238,8 @@ export async function handleSearchWithConditions(ctx: RequestContext): Promise<v
     seen.add(k);
     return true;
   });
-  const { loaded, files } = await loadTransactions(ledger, unique);
+  const { loaded, files, truncated } = await loadTransactions(ledger, unique, core.limits.client.maxResponseBytes);
+  if (truncated) core.refusals.count("response_size");
   const r = classify(loaded, files, core.verified);
   if (r.transactions === undefined) return fail(ctx, ret, ErrorCode.ENOTRANSACTION, CANNOT_FIND);
   Object.assign(ret, r);
@@ -264,6 +282,8 @@ export async function handleTraverse(ctx: RequestContext): Promise<void> {
   let counted = 0;
   let allIncluded = true;
   let current: Uint8Array[] = [origin];
+  const maxBytes = core.limits.client.maxResponseBytes;
+  let respBytes = 0;
   for (let i = 0; i < hopCount; i++) {
     if (counted + current.length > max) {
       allIncluded = false;
@@ -271,7 +291,12 @@ export async function handleTraverse(ctx: RequestContext): Promise<void> {
     }
     const level: Uint8Array[] = [];
     const next: Uint8Array[] = [];
+    let full = false;
     for (const txid of current) {
+      if (respBytes >= maxBytes && (level.length > 0 || tree.length > 0)) {
+        full = true;
+        break;
+      }
       const key = toHex(txid);
       if (visited.has(key)) continue;
       counted++;
@@ -294,16 +319,24 @@ export async function handleTraverse(ctx: RequestContext): Promise<void> {
         if (!match) continue;
       }
       level.push(data);
+      respBytes += data.length;
       for (const r of rows) {
         if (!r.hasFile) continue;
         const k = toHex(r.assetId);
         if (fileKeys.has(k)) continue;
         fileKeys.add(k);
-        files.set(r.assetId, await ledger.readAssetFile(r.assetGroupId, r.assetId));
+        const content = await ledger.readAssetFile(r.assetGroupId, r.assetId);
+        respBytes += content?.length ?? 0;
+        files.set(r.assetId, content);
       }
       for (const n of await ledger.topology(txid, towardPast)) if (!visited.has(toHex(n))) next.push(n);
     }
     if (level.length > 0) tree.push(level);
+    if (full) {
+      core.refusals.count("response_size");
+      allIncluded = false;
+      break;
+    }
     current = next;
   }
   if (tree.length === 0) return fail(ctx, ret, ErrorCode.ENOTRANSACTION, CANNOT_FIND);

@@ -1,4 +1,5 @@
 import { deriveSharedKey, generateEcdhKeyPair, MsgType, type WireMessage } from "@bbc1/wire";
+import { toHex } from "@bbc1/bbclib";
 import { bytes, direct, response, type RequestContext } from "./context.js";
 
 /** REGISTER: adds the connection to the user's set in the domain. No answer. */
@@ -9,7 +10,13 @@ export function handleRegister(ctx: RequestContext): void {
     ctx.log.debug("REGISTER: domain not served; ignored");
     return;
   }
-  ctx.domain.registerUser(user, ctx.conn);
+  const { conn, core } = ctx;
+  if (!conn.registrations.has(`${ctx.domain.hex}:${toHex(user)}`) && conn.registrations.size >= core.limits.client.maxUsersPerConnection) {
+    core.refusals.count("users_per_connection");
+    ctx.log.warn({ conn: conn.id, limit: core.limits.client.maxUsersPerConnection }, "REGISTER refused: the connection holds the most users allowed");
+    return;
+  }
+  ctx.domain.registerUser(user, conn);
   const on = ctx.msg.on_multinodes;
   if (on !== undefined && on !== null && on !== false && on !== 0) ctx.core.stats.increment("multicast", "join");
 }
@@ -34,6 +41,17 @@ export function handleEcdh(ctx: RequestContext): void {
   const hint = bytes(msg.hint);
   if (peer === undefined || nonce === undefined || nonce.length !== 16 || rand === undefined || hint === undefined || hint.length !== 4) {
     ctx.log.debug("REQUEST_ECDH_KEY_EXCHANGE: bad format; ignored");
+    return;
+  }
+  // a P-384 key generation costs milliseconds of the event loop: rationed per connection and in total
+  if (!conn.ecdhBucket.tryTake()) {
+    core.refusals.count("ecdh_rate");
+    ctx.log.debug({ conn: conn.id }, "REQUEST_ECDH_KEY_EXCHANGE dropped: over the connection's rate");
+    return;
+  }
+  if (!core.ecdhTotal.tryTake()) {
+    core.refusals.count("ecdh_total_rate");
+    ctx.log.debug({ conn: conn.id }, "REQUEST_ECDH_KEY_EXCHANGE dropped: over the node's rate");
     return;
   }
   const kp = generateEcdhKeyPair();
@@ -65,7 +83,10 @@ export function handleInsertNotification(ctx: RequestContext): void {
     ctx.log.debug("REQUEST_INSERT_NOTIFICATION: bad format or domain not served; ignored");
     return;
   }
-  ctx.domain.subscribe(ag, user);
+  if (!ctx.domain.subscribe(ag, user, ctx.conn)) {
+    ctx.core.refusals.count("subscriptions_per_connection");
+    ctx.log.debug({ conn: ctx.conn.id }, "REQUEST_INSERT_NOTIFICATION refused: the connection holds the most subscriptions allowed");
+  }
 }
 
 /** CANCEL_INSERT_NOTIFICATION: unsubscribe (nil asset group = every group). */
