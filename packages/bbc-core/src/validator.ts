@@ -66,7 +66,7 @@ function textified(v: BsonValue): BsonValue {
 }
 
 function digestOf(asset: BBcAsset, body: BBcAsset["assetBody"]): Uint8Array {
-  const copy = Object.assign(Object.create(BBcAsset.prototype) as BBcAsset, asset, { idLength: 32, assetBody: body });
+  const copy = Object.assign(Object.create(BBcAsset.prototype) as BBcAsset, asset, { assetBody: body });
   return copy.digest();
 }
 
