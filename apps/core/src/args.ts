@@ -33,7 +33,7 @@ export const USAGE = `usage: bbc1-core [--coreport <number>] [--p2pport <number>
   -c,  --config FILE       config file (default <workingdir>/config.json)
        --default_config F  file whose top-level sections replace the config's
        --nodekey           check admin commands with <workingdir>/node_key.pem
-       --no_nodekey        do not check admin commands
+       --no_nodekey        do not check admin commands (unsafe but on a single-user machine)
        --domain0           also serve domain_global_0
        --ledgersubsystem   accepted; no ledger subsystem module is available
        --ip4addr ADDR      IPv4 address shown to peers
