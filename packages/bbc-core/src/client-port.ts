@@ -12,6 +12,7 @@ import type { Logger } from "pino";
 import { KeyedSlots, MsgType, peekEnvelope, type ByteBudget, type KeyRegistry, type RefusalCounter } from "@bbc1/wire";
 import { ClientConnection, type QueuedRequest } from "./connection.js";
 import { LARGE_COMMANDS, RESPONSE_OF } from "./boundary.js";
+import type { DecodeBudget } from "@bbc1/bbclib";
 import type { PortLimits } from "./limits.js";
 import type { OutputPool } from "./outbox.js";
 import type { BBcStats } from "./stats.js";
@@ -22,6 +23,8 @@ export interface ClientPortDeps {
   registry: KeyRegistry;
   partialFrames: ByteBudget;
   output: OutputPool;
+  /** Element and allocation budgets of request payload decoding. */
+  decodeBudget: DecodeBudget;
   refusals: RefusalCounter;
   stats: BBcStats;
   logger: Logger;
@@ -77,6 +80,7 @@ export class ClientPort {
       limits: this.#l,
       partialFrames: d.partialFrames,
       output: d.output,
+      decodeBudget: d.decodeBudget,
       now: Date.now,
       onOverflow: (c, reason) => this.close(c, reason, "unsent output over its limit"),
     });
@@ -130,7 +134,11 @@ export class ClientPort {
           if (m.error.code === "REFUSED") {
             d.refusals.count("request_size");
             d.logger.debug({ conn: conn.id, err: m.error.message }, "oversized request dropped");
-            this.#answerRefused(conn, m.payloadType, m.body);
+            this.#answerRefused(conn, m.payloadType, m.body, `request of ${m.body.length} bytes exceeds max_request_bytes (${this.#l.maxRequestBytes})`);
+          } else if (m.error.code === "DECODE_BUDGET") {
+            d.refusals.count("decode_budget");
+            d.logger.debug({ conn: conn.id, err: m.error.message }, "request over the decode budget dropped");
+            this.#answerRefused(conn, m.payloadType, m.body, "request exceeds the decode budget");
           } else {
             d.stats.increment("client", "num_bad_message");
             d.logger.debug({ conn: conn.id, code: m.error.code, err: m.error.message }, "undecodable client message dropped");
@@ -158,7 +166,7 @@ export class ClientPort {
   }
 
   /** An error answer to a request refused before decoding, when its command has one (read from the frame). */
-  #answerRefused(conn: ClientConnection, payloadType: number, body: Uint8Array): void {
+  #answerRefused(conn: ClientConnection, payloadType: number, body: Uint8Array, reason: string): void {
     const e = peekEnvelope(payloadType, body);
     const answer = e.command !== undefined ? RESPONSE_OF.get(e.command) : undefined;
     if (answer === undefined) return;
@@ -169,7 +177,7 @@ export class ClientPort {
         destination_user_id: e.source_user_id ?? null,
         query_id: e.query_id ?? null,
         status: -1,
-        reason: `request of ${body.length} bytes exceeds max_request_bytes (${this.#l.maxRequestBytes})`,
+        reason,
       },
       this.#d.output,
     );

@@ -9,6 +9,7 @@ import {
   type KeyRegistry,
   type WireMessage,
 } from "@bbc1/wire";
+import type { DecodeBudget } from "@bbc1/bbclib";
 import type { PortLimits } from "./limits.js";
 import { EncodedPayload, Outbox, type OutputPool, type OverflowReason } from "./outbox.js";
 import { LARGE_COMMANDS } from "./boundary.js";
@@ -34,6 +35,8 @@ export interface ConnectionDeps {
   limits: PortLimits;
   partialFrames: ByteBudget;
   output: OutputPool;
+  /** Element and allocation budgets of request payload decoding. */
+  decodeBudget: DecodeBudget;
   /** Called when the outbox must close the connection (hard cap, process pool). */
   onOverflow(conn: ClientConnection, reason: OverflowReason): void;
   now(): number;
@@ -103,6 +106,7 @@ export class ClientConnection {
       registry: deps.registry,
       maxMessageSize: l.maxFrameBytes,
       budget: deps.partialFrames,
+      decodeBudget: deps.decodeBudget,
       unknownKeys: "drop",
       // the header does not name the command: read it from the payload before decoding anything
       admit: (f) => {

@@ -7,7 +7,7 @@
  *   "partial_frames_total_bytes": 268435456,   // process-wide values at the top
  *   "client": { "max_frame_bytes": 67108864, ... },   // the client port (this package)
  *   "p2p": { ... },                              // the P2P port (@bbc1/net), same key names where they apply
- *   "decode": { ... }                            // payload decoding (transactions, msgpack)
+ *   "decode": { "max_elements": 32768, ... }     // payload decoding (requests and transactions)
  * }
  * ```
  *
@@ -15,6 +15,7 @@
  * the wrong type is a config error (`CONFIG_INVALID`); unknown keys are kept and ignored, so a
  * newer config works with an older node. The README's limits table lists every key.
  */
+import { DEFAULT_DECODE_BUDGET, DEFAULT_DESERIALIZE_OPTIONS, type DecodeBudget, type DeserializeOptions } from "@bbc1/bbclib";
 import { CoreError } from "./errors.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "./config.js";
 
@@ -88,18 +89,37 @@ export interface PortLimits {
   notificationsPerTurn: number;
 }
 
+/**
+ * Budgets of the payload decoders (`limits.decode`): request payloads (msgpack, TLV, encrypted
+ * msgpack, through `@bbc1/wire`) and transactions (every BBcFormat, through `@bbc1/bbclib`, on
+ * the main thread and in the validator workers).
+ */
+export interface DecodeLimits {
+  /** Values one payload or transaction may decode to. */
+  maxElements: number;
+  /** Estimated heap bytes per input byte a decode may allocate, on top of `allocationBase`. */
+  allocationRatio: number;
+  /** Estimated heap bytes any decode may allocate. */
+  allocationBase: number;
+  /** Absolute cap of a decode's estimated heap. */
+  maxAllocationBytes: number;
+  /** Largest decompressed body of a transaction in BBcFormat 2, 3, 5 or 6. */
+  maxInflatedBytes: number;
+  /** Largest decompressed / compressed ratio of such a body (the first 256 KiB always allowed). */
+  maxInflateRatio: number;
+}
+
 /** Every limit, resolved. */
 export interface ResolvedLimits {
   process: ProcessLimits;
   client: PortLimits;
   /** The `limits.p2p` section as written (interpreted by the P2P port). */
   p2p: JsonObject;
-  /** The `limits.decode` section as written (options of the payload decoders). */
-  decode: JsonObject;
+  decode: DecodeLimits;
 }
 
-/** Defaults of every limit. */
-export const DEFAULT_LIMITS: Readonly<{ process: Readonly<ProcessLimits>; client: Readonly<PortLimits> }> = Object.freeze({
+/** Defaults of every limit (the decoders' are those of `@bbc1/bbclib`). */
+export const DEFAULT_LIMITS: Readonly<{ process: Readonly<ProcessLimits>; client: Readonly<PortLimits>; decode: Readonly<DecodeLimits> }> = Object.freeze({
   process: Object.freeze({
     partialFramesTotalBytes: 256 * MiB,
     outputTotalBytes: 512 * MiB,
@@ -134,7 +154,22 @@ export const DEFAULT_LIMITS: Readonly<{ process: Readonly<ProcessLimits>; client
     maxResponseBytes: 64 * MiB,
     notificationsPerTurn: 256,
   }),
+  decode: Object.freeze({
+    ...DEFAULT_DECODE_BUDGET,
+    maxInflatedBytes: DEFAULT_DESERIALIZE_OPTIONS.maxInflatedBytes,
+    maxInflateRatio: DEFAULT_DESERIALIZE_OPTIONS.maxInflateRatio,
+  }),
 });
+
+/** The decode budget of {@link DecodeLimits} as the decoders take it. */
+export function decodeBudgetOf(d: DecodeLimits): DecodeBudget {
+  return { maxElements: d.maxElements, allocationRatio: d.allocationRatio, allocationBase: d.allocationBase, maxAllocationBytes: d.maxAllocationBytes };
+}
+
+/** Options of `deserialize` for transactions of at most `maxBytes` under `d`. */
+export function deserializeOptionsOf(d: DecodeLimits, maxBytes: number): DeserializeOptions {
+  return { maxBytes, maxInflatedBytes: d.maxInflatedBytes, maxInflateRatio: d.maxInflateRatio, decodeBudget: decodeBudgetOf(d) };
+}
 
 /** camelCase field → snake_case config key. */
 export function configKey(field: string): string {
@@ -169,6 +204,7 @@ function readSection<T extends object>(where: string, section: JsonValue | undef
 export interface LimitOverrides {
   process?: Partial<ProcessLimits>;
   client?: Partial<PortLimits>;
+  decode?: Partial<DecodeLimits>;
 }
 
 /**
@@ -180,14 +216,13 @@ export function resolveLimits(section: JsonValue | undefined, overrides: LimitOv
   const s = (section ?? {}) as JsonObject;
   const process = readSection("limits", s, DEFAULT_LIMITS.process, overrides.process);
   const client = readSection("limits.client", s.client, DEFAULT_LIMITS.client, overrides.client);
-  for (const k of ["p2p", "decode"] as const) {
-    if (s[k] !== undefined && s[k] !== null && !isJsonObject(s[k])) throw new CoreError("CONFIG_INVALID", `config: limits.${k} must be an object`);
-  }
+  const decode = readSection("limits.decode", s.decode, DEFAULT_LIMITS.decode, overrides.decode);
+  if (s.p2p !== undefined && s.p2p !== null && !isJsonObject(s.p2p)) throw new CoreError("CONFIG_INVALID", "config: limits.p2p must be an object");
   if (client.maxRequestBytes > client.maxFrameBytes) client.maxRequestBytes = client.maxFrameBytes;
   return {
     process,
     client,
     p2p: isJsonObject(s.p2p) ? s.p2p : {},
-    decode: isJsonObject(s.decode) ? s.decode : {},
+    decode,
   };
 }

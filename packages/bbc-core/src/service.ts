@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:net";
 import { randomBytes } from "node:crypto";
 import pino, { type Logger } from "pino";
 import { readFileSync } from "node:fs";
-import { KeyPair, fromHex, toHex } from "@bbc1/bbclib";
+import { KeyPair, fromHex, toHex, type DeserializeOptions } from "@bbc1/bbclib";
 import { ByteBudget, KeyRegistry, MsgType, RefusalCounter, TokenBucket, isAdminMsgType } from "@bbc1/wire";
 import { BBcConfig, DOMAIN_GLOBAL_0_HEX, DEFAULT_CORE_PORT, DEFAULT_P2P_PORT, isJsonObject, type JsonObject } from "./config.js";
 import type { ClientConnection, QueuedRequest } from "./connection.js";
@@ -15,7 +15,7 @@ import { Domain } from "./domain.js";
 import { CoreError } from "./errors.js";
 import { checkAdmin, loadOrCreateNodeKey } from "./nodekey.js";
 import { BBcStats } from "./stats.js";
-import { resolveLimits, type LimitOverrides, type ResolvedLimits } from "./limits.js";
+import { decodeBudgetOf, deserializeOptionsOf, resolveLimits, type LimitOverrides, type ResolvedLimits } from "./limits.js";
 import type { LedgerFactory } from "./store.js";
 import { storageLedgerFactory } from "./storage-adapter.js";
 import { VerifiedCache, validateSubmitted, type SubmittedVerdict, type WireAssetFiles } from "./validator.js";
@@ -155,6 +155,8 @@ export class BBcCoreService implements CoreInternals {
   readonly output: OutputPool;
   /** ECDH key exchanges, all connections together. */
   readonly ecdhTotal: TokenBucket;
+  /** Decode limits of transactions (config `limits.decode`), also in the validator workers. */
+  readonly deserializeOptions: DeserializeOptions;
   readonly #bounces: BounceBudget;
   readonly #adminReplay: AdminReplayCache | undefined;
   readonly #port: ClientPort;
@@ -197,6 +199,7 @@ export class BBcCoreService implements CoreInternals {
     this.#ledgerFactory = options.ledgerFactory ?? storageLedgerFactory({ searchMaxCount: this.searchMaxCount, logger: this.logger.child({ component: "storage" }) });
     this.limits = resolveLimits(conf.limits, {
       process: options.limits?.process,
+      decode: options.limits?.decode,
       client: {
         maxFrameBytes: options.maxMessageSize,
         maxQueuedRequests: options.maxQueuedRequests,
@@ -207,6 +210,7 @@ export class BBcCoreService implements CoreInternals {
     });
     const pl = this.limits.process;
     const cl = this.limits.client;
+    this.deserializeOptions = deserializeOptionsOf(this.limits.decode, cl.maxFrameBytes);
     this.partialFrames = new ByteBudget(pl.partialFramesTotalBytes);
     this.output = new OutputPool(pl.outputTotalBytes);
     this.ecdhTotal = new TokenBucket(pl.ecdhTotalPerSecond, pl.ecdhTotalPerSecond);
@@ -219,6 +223,7 @@ export class BBcCoreService implements CoreInternals {
       registry: this.registry,
       partialFrames: this.partialFrames,
       output: this.output,
+      decodeBudget: decodeBudgetOf(this.limits.decode),
       refusals: this.refusals,
       stats: this.stats,
       logger: this.logger,
@@ -232,7 +237,7 @@ export class BBcCoreService implements CoreInternals {
     this.#resolveTimeoutMs = options.resolveTimeoutMs ?? 5000;
     const workers = options.verifyWorkers ?? ValidatorPool.defaultSize();
     this.#poolSize = workers;
-    this.#pool = workers > 0 ? new ValidatorPool(workers, { threshold: options.verifyInlineMaxSignatures }) : undefined;
+    this.#pool = workers > 0 ? new ValidatorPool(workers, { threshold: options.verifyInlineMaxSignatures, deserialize: this.deserializeOptions }) : undefined;
     this.config.save();
   }
 
@@ -430,7 +435,7 @@ export class BBcCoreService implements CoreInternals {
   /** Validation of a submitted transaction, on a worker thread when a pool is configured. */
   validate(data: Uint8Array, files: WireAssetFiles): Promise<SubmittedVerdict> {
     if (this.#pool !== undefined) return this.#pool.validate(data, files);
-    return Promise.resolve(validateSubmitted(data, files));
+    return Promise.resolve(validateSubmitted(data, files, false, undefined, this.deserializeOptions));
   }
 
   #process(conn: ClientConnection, req: QueuedRequest): void | Promise<void> {

@@ -1,6 +1,6 @@
 import { availableParallelism } from "node:os";
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
-import { deserialize, validateTransaction } from "@bbc1/bbclib";
+import { deserialize, validateTransaction, type DeserializeOptions } from "@bbc1/bbclib";
 import { validateSubmitted, type SubmittedVerdict, type WireAssetFiles } from "./validator.js";
 
 type WorkerVerdict = { id: number; ok: boolean; why?: "decode" | "signature" };
@@ -10,10 +10,12 @@ type WorkerVerdict = { id: number; ok: boolean; why?: "decode" | "signature" };
 const MARKER = "bbc1-core-validator";
 if (!isMainThread && (workerData as { role?: string } | null)?.role === MARKER && parentPort !== null) {
   const port = parentPort;
+  // the same decode limits as the main thread (config limits.decode)
+  const options = (workerData as { deserialize?: DeserializeOptions }).deserialize;
   port.on("message", (job: { id: number; data: Uint8Array }) => {
     let out: WorkerVerdict;
     try {
-      const tx = deserialize(job.data);
+      const tx = deserialize(job.data, options);
       tx.digest();
       out = { id: job.id, ok: validateTransaction(tx).valid, why: "signature" };
     } catch {
@@ -53,20 +55,24 @@ export class ValidatorPool {
   /** Transactions with more signatures than this are verified on a worker; fewer inline. */
   readonly threshold: number;
 
-  constructor(size: number, options: { threshold?: number } = {}) {
+  /** Decode limits of every transaction validated here (main thread and workers). */
+  readonly deserializeOptions: DeserializeOptions | undefined;
+
+  constructor(size: number, options: { threshold?: number; deserialize?: DeserializeOptions } = {}) {
     this.threshold = options.threshold ?? 8;
+    this.deserializeOptions = options.deserialize;
     const url = new URL(import.meta.url);
     if (url.protocol !== "file:" || /\.[cm]?tsx?$/.test(url.pathname) || size <= 0) return;
     this.#active = true;
     for (let i = 0; i < size; i++) {
-      const w = new Worker(url, { workerData: { role: MARKER } });
+      const w = new Worker(url, { workerData: { role: MARKER, deserialize: options.deserialize } });
       w.unref();
       w.on("message", (m: WorkerVerdict) => {
         const p = this.#pending.get(m.id);
         if (p === undefined) return;
         this.#pending.delete(m.id);
         this.#load[i]!--;
-        p.resolve(m.ok ? validateSubmitted(p.data, p.files, true) : { ok: false, why: m.why ?? "signature" });
+        p.resolve(m.ok ? validateSubmitted(p.data, p.files, true, undefined, this.deserializeOptions) : { ok: false, why: m.why ?? "signature" });
       });
       w.on("error", () => this.#fallback());
       this.#workers.push(w);
@@ -83,22 +89,22 @@ export class ValidatorPool {
     this.#active = false;
     for (const [id, p] of this.#pending) {
       this.#pending.delete(id);
-      p.resolve(validateSubmitted(p.data, p.files));
+      p.resolve(validateSubmitted(p.data, p.files, false, undefined, this.deserializeOptions));
     }
   }
 
   /** Validates like {@link validateSubmitted}. */
   validate(data: Uint8Array, files: WireAssetFiles): Promise<SubmittedVerdict> {
-    if (!this.#active) return Promise.resolve(validateSubmitted(data, files));
+    if (!this.#active) return Promise.resolve(validateSubmitted(data, files, false, undefined, this.deserializeOptions));
     // Inline for the common case: a few signatures cost well under a millisecond, and keeping
     // them synchronous lets every insert read in one event-loop turn join one group commit.
     let tx;
     try {
-      tx = deserialize(data);
+      tx = deserialize(data, this.deserializeOptions);
     } catch {
       return Promise.resolve({ ok: false, why: "decode" });
     }
-    if (tx.signatures.length <= this.threshold) return Promise.resolve(validateSubmitted(data, files, false, tx));
+    if (tx.signatures.length <= this.threshold) return Promise.resolve(validateSubmitted(data, files, false, tx, this.deserializeOptions));
     let idx = 0;
     for (let i = 1; i < this.#workers.length; i++) if (this.#load[i]! < this.#load[idx]!) idx = i;
     const id = this.#nextId++;

@@ -1,4 +1,4 @@
-import { BBcAsset, bytesEqual, deserialize, isMsgpackFormat, sha256, toHex, validateTransaction, type BBcTransaction, type BsonValue, type ValidationResult } from "@bbc1/bbclib";
+import { BBcAsset, bytesEqual, deserialize, isMsgpackFormat, sha256, toHex, validateTransaction, type BBcTransaction, type BsonValue, type DeserializeOptions, type ValidationResult } from "@bbc1/bbclib";
 
 /** Asset files as they arrive in `all_asset_files` (asset id → content or nil). */
 export type WireAssetFiles = ReadonlyMap<unknown, unknown> | null | undefined;
@@ -134,10 +134,16 @@ export function validateStored(tx: BBcTransaction, data: Uint8Array, files: Read
  * present must verify and every supplied asset file must match its digest. Transactions with
  * id_length 0 (garbage accepted by the reference's decoder, Quirk C20) are rejected.
  */
-export function validateSubmitted(data: Uint8Array, files: WireAssetFiles, skipSignatures = false, decoded?: BBcTransaction): SubmittedVerdict {
+export function validateSubmitted(
+  data: Uint8Array,
+  files: WireAssetFiles,
+  skipSignatures = false,
+  decoded?: BBcTransaction,
+  options?: DeserializeOptions,
+): SubmittedVerdict {
   let tx: BBcTransaction;
   try {
-    tx = decoded ?? deserialize(data);
+    tx = decoded ?? deserialize(data, options);
     tx.digest();
   } catch {
     return { ok: false, why: "decode" };

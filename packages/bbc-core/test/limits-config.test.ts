@@ -11,13 +11,14 @@ describe("limits section of config.json", () => {
     const r = resolveLimits(undefined);
     expect(r.process).toEqual(DEFAULT_LIMITS.process);
     expect(r.client).toEqual(DEFAULT_LIMITS.client);
+    expect(r.decode).toEqual(DEFAULT_LIMITS.decode);
     expect(r.p2p).toEqual({});
   });
 
   it("snake_case keys override defaults; options override the file; p2p and decode sections pass through", () => {
     const r = resolveLimits(
-      { partial_frames_total_bytes: 1000, client: { max_frame_bytes: 5000, read_timeout_ms: 7, some_future_key: 1 }, p2p: { max_frame_bytes: 9 }, decode: { x: 1 } },
-      { client: { readTimeoutMs: 8 } },
+      { partial_frames_total_bytes: 1000, client: { max_frame_bytes: 5000, read_timeout_ms: 7, some_future_key: 1 }, p2p: { max_frame_bytes: 9 }, decode: { max_elements: 100, x: 1 } },
+      { client: { readTimeoutMs: 8 }, decode: { maxInflateRatio: 4 } },
     );
     expect(r.process.partialFramesTotalBytes).toBe(1000);
     expect(r.client.maxFrameBytes).toBe(5000);
@@ -25,12 +26,14 @@ describe("limits section of config.json", () => {
     // the small-frame limit never exceeds the absolute one
     expect(r.client.maxRequestBytes).toBe(5000);
     expect(r.p2p).toEqual({ max_frame_bytes: 9 });
-    expect(r.decode).toEqual({ x: 1 });
+    expect(r.decode.maxElements).toBe(100);
+    expect(r.decode.maxInflateRatio).toBe(4);
+    expect(r.decode.maxInflatedBytes).toBe(DEFAULT_LIMITS.decode.maxInflatedBytes);
     expect(configKey("maxConnectionsPerAddress")).toBe("max_connections_per_address");
   });
 
   it("wrong types are config errors naming the key", () => {
-    for (const bad of [{ client: { max_frame_bytes: "big" } }, { client: { idle_timeout_ms: -1 } }, { client: 3 }, { output_total_bytes: true }, 7, { p2p: [] }]) {
+    for (const bad of [{ client: { max_frame_bytes: "big" } }, { client: { idle_timeout_ms: -1 } }, { client: 3 }, { output_total_bytes: true }, 7, { p2p: [] }, { decode: { max_elements: "x" } }]) {
       try {
         resolveLimits(bad as never);
         expect.unreachable();

@@ -19,6 +19,7 @@ let entry = process.env.BBC1_CORE_ENTRY ?? join(appDir, "dist", "bbc1-core.js");
 /** Makes sure an executable entry exists (bundles the sources when dist/ was not built). */
 export async function ensureEntry(): Promise<string> {
   if (existsSync(entry)) return entry;
+  if (process.env.BBC1_CORE_ENTRY !== undefined) throw new Error(`BBC1_CORE_ENTRY ${entry} does not exist`);
   const { build } = await import("esbuild");
   entry = join(appDir, "node_modules", ".cache", "bbc1-hostile", "bbc1-core.mjs");
   await build({
@@ -221,24 +222,60 @@ export class Legit {
   }
 }
 
+/** Outcome of {@link during}. */
+export interface During<T> {
+  result: T | undefined;
+  /** The slowest probe (ms). */
+  worstMs: number;
+  probes: number;
+  /** Why a probe failed (no answer within its deadline), if one did. */
+  probeError: unknown;
+  /** Why the attack itself failed, if it did. */
+  attackError: unknown;
+}
+
 /**
- * Runs `probe` repeatedly while `attack` runs; resolves with the attack's result and the
- * slowest probe. A probe that throws (no answer within its deadline) fails the whole run.
+ * Runs `probe` repeatedly while `attack` runs, at least `minProbes` times. Failures are returned,
+ * not thrown, so that a test can report the node's memory before it asserts; call
+ * {@link During.check} style assertions afterwards.
  */
-export async function during<T>(attack: Promise<T>, probe: () => Promise<number>, minProbes = 2): Promise<{ result: T; worstMs: number; probes: number }> {
+export async function during<T>(attack: Promise<T>, probe: () => Promise<number>, minProbes = 2): Promise<During<T>> {
   let done = false;
-  let worstMs = 0;
-  let probes = 0;
-  const settled = attack.finally(() => (done = true));
+  const out: During<T> = { result: undefined, worstMs: 0, probes: 0, probeError: undefined, attackError: undefined };
+  const settled = attack.then(
+    (r) => {
+      out.result = r;
+    },
+    (e: unknown) => {
+      out.attackError = e;
+    },
+  ).finally(() => (done = true));
   const loop = (async () => {
-    while (!done || probes < minProbes) {
-      worstMs = Math.max(worstMs, await probe());
-      probes++;
+    while ((!done || out.probes < minProbes) && out.probeError === undefined) {
+      try {
+        out.worstMs = Math.max(out.worstMs, await probe());
+      } catch (e) {
+        out.probeError = e;
+      }
+      out.probes++;
       await sleep(100);
     }
   })();
-  const [result] = await Promise.all([settled, loop]);
-  return { result, worstMs, probes };
+  await Promise.all([settled, loop]);
+  return out;
+}
+
+/** Asserts a {@link during} run: every probe answered in time, the attack ran through. */
+export function passed(r: During<unknown>): void {
+  if (r.probeError !== undefined) throw new Error(`the legitimate client was not answered during the attack: ${String(r.probeError)}`);
+  if (r.attackError !== undefined) throw r.attackError;
+}
+
+/** Logs and returns the node's peak RSS growth since `base` (MiB), before any assertion can fail. */
+export function peakGrowth(core: Core, base: number, label: string): number {
+  const growth = core.alive() ? core.peak() - base : Number.NaN;
+  console.log(`${label}: peak RSS growth ${core.alive() ? growth.toFixed(0) + " MiB" : "n/a (the node died)"}`);
+  return core.alive() ? growth : Number.POSITIVE_INFINITY;
 }
 
 /** A raw attacker connection that frames messages as the Python client does (or sends anything). */

@@ -7,7 +7,7 @@
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { getNewId } from "@bbc1/bbclib";
 import { MsgType } from "@bbc1/wire";
-import { Legit, Raw, SUITE_LIMITS, blob, during, ensureEntry, header, request, sleep, startCore, stat, until, type Core } from "./harness.js";
+import { Legit, Raw, SUITE_LIMITS, passed, peakGrowth, blob, during, ensureEntry, header, request, sleep, startCore, stat, until, type Core } from "./harness.js";
 
 const MiB = 1024 * 1024;
 let core: Core | undefined;
@@ -48,17 +48,17 @@ describe("hostile clients: input", () => {
         }
       }),
     );
-    await during(attack, () => legit.roundTrip());
+    const run = await during(attack, () => legit.roundTrip());
+    const growth = peakGrowth(core, base, "class 1");
+    passed(run);
     // the process-wide partial-frame budget or the read timeout closes every one of them
     await until(() => attackers.every((a) => a.closed), 15_000, "every attacker connection closed");
-    const growth = core.peak() - base;
     expect(growth, `peak RSS growth ${growth.toFixed(0)} MiB`).toBeLessThan(200);
     await legit.roundTrip();
     const s = await legit.stats();
     expect(stat(s, "limits", "partial_frames_total") + stat(s, "limits", "read_timeout")).toBeGreaterThan(0);
     expect(stat(s, "client", "total_num")).toBe(1);
     await legit.verifyStored();
-    console.log(`class 1: peak RSS growth ${growth.toFixed(0)} MiB`);
   });
 
   it("class 5: ids of 32 MiB in REGISTER, MESSAGE, notifications and searches are refused before any work", async () => {
@@ -83,11 +83,12 @@ describe("hostile clients: input", () => {
         await a.drained();
       }
     })();
-    await during(attack, () => legit.roundTrip());
+    const run = await during(attack, () => legit.roundTrip());
+    const growth = peakGrowth(core, base, "class 5");
+    passed(run);
     // every search with an oversized id is answered with an error status
     await until(() => a.received.filter((m) => m.command === MsgType.RESPONSE_SEARCH_TRANSACTION).length === 4, 10_000, "answers to the searches");
     for (const m of a.received.filter((x) => x.command === MsgType.RESPONSE_SEARCH_TRANSACTION)) expect(m.status).toBe(-1);
-    const growth = core.peak() - base;
     expect(growth, `peak RSS growth ${growth.toFixed(0)} MiB`).toBeLessThan(250);
     const users = await legit.client.getUserList();
     expect(users.length).toBe(1);
@@ -96,7 +97,6 @@ describe("hostile clients: input", () => {
     expect(stat(s, "limits", "id_length") + stat(s, "limits", "request_size")).toBeGreaterThanOrEqual(16);
     a.destroy();
     await legit.verifyStored();
-    console.log(`class 5: peak RSS growth ${growth.toFixed(0)} MiB`);
   });
 
   it("class 11: 2,000 idle and 200 slow-loris connections do not lock out a legitimate client", async () => {
@@ -119,7 +119,11 @@ describe("hostile clients: input", () => {
         await sleep(100);
       }
     })();
-    const fresh = await Legit.connect(core, getNewId("hostile input 11 " + Math.random()));
+    let measured = false;
+    const fresh = await Legit.connect(core, getNewId("hostile input 11 " + Math.random())).catch((e: unknown) => {
+      peakGrowth(core, base, "class 11");
+      throw e;
+    });
     try {
       await fresh.roundTrip();
       await fresh.roundTrip();
@@ -129,12 +133,13 @@ describe("hostile clients: input", () => {
       await Promise.all([drip, more]);
       for (const c of idle) c.destroy();
       await until(async () => stat(await fresh.stats(), "client", "total_num") === 2, 10_000, "only the two legitimate connections left");
-      const growth = core.peak() - base;
+      const growth = peakGrowth(core, base, "class 11");
+      measured = true;
       expect(growth, `peak RSS growth ${growth.toFixed(0)} MiB`).toBeLessThan(200);
       await fresh.roundTrip();
       await legit!.verifyStored();
-      console.log(`class 11: peak RSS growth ${growth.toFixed(0)} MiB`);
     } finally {
+      if (!measured) peakGrowth(core, base, "class 11");
       stop = true;
       for (const c of [...idle, ...loris]) c.destroy();
       await fresh.close();

@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { KeyPair, addEventAsset, bytesEqual, getNewId, makeTransaction, sha256, toHex } from "@bbc1/bbclib";
 import { MsgType, encodeTlv } from "@bbc1/wire";
-import { Legit, Raw, SUITE_LIMITS, blob, ensureEntry, request, sleep, startCore, until, type Core } from "./harness.js";
+import { Legit, Raw, SUITE_LIMITS, blob, ensureEntry, peakGrowth, request, sleep, startCore, until, type Core } from "./harness.js";
 
 let core: Core | undefined;
 let legit: Legit | undefined;
@@ -28,6 +28,8 @@ describe("hostile clients: integrity", () => {
   it("class 4: an attacker cannot squat the file slot of a victim's coming asset; an occupied slot refuses the insert", async () => {
     core = await startCore({ config: { limits: SUITE_LIMITS } });
     legit = await Legit.connect(core, getNewId("hostile integrity " + Math.random()));
+    core.resetPeak();
+    const base = core.rss();
     const victimFile = blob(20_000, 41);
     const victimTx = legit.makeTx(victimFile);
     const aid = victimTx.events[0]!.asset!.assetId!;
@@ -47,6 +49,7 @@ describe("hostile clients: integrity", () => {
     attacker.send(request(MsgType.REQUEST_INSERT, legit.domainId, atkUser, { transaction_data: atk.serialize(), all_asset_files: new Map([[aid, atkFile]]) }, q));
     await until(() => attacker.received.some((m) => m.command === MsgType.RESPONSE_INSERT), 10_000, "the squatting insert answered");
     const atkAnswer = attacker.received.find((m) => m.command === MsgType.RESPONSE_INSERT)!;
+    peakGrowth(core, base, "class 4");
     expect(atkAnswer.status).toBe(-1);
 
     // the victim's insert is acknowledged and its own file is served, not compromised
@@ -83,6 +86,8 @@ describe("hostile clients: integrity", () => {
   it("class 14: a captured signed admin_info is accepted once, also after a restart; splicing it into CLOSE_DOMAIN fails", async () => {
     core = await startCore({ config: { limits: SUITE_LIMITS } });
     legit = await Legit.connect(core, getNewId("hostile admin " + Math.random()));
+    core.resetPeak();
+    const base = core.rss();
     const nodeKey = new KeyPair().fromPrivateKeyPem(readFileSync(core.nodeKeyPath, "utf8"));
     const target = getNewId("domain to keep " + Math.random());
     const info = encodeTlv({ domain_id: target, random: new Uint8Array(randomBytes(32)) });
@@ -99,6 +104,7 @@ describe("hostile clients: integrity", () => {
     admin.send(setup(MsgType.REQUEST_CLOSE_DOMAIN));
     admin.send(setup(MsgType.REQUEST_SETUP_DOMAIN));
     await sleep(800);
+    peakGrowth(core, base, "class 14");
     expect(admin.received.filter((m) => m.command === MsgType.RESPONSE_CLOSE_DOMAIN)).toEqual([]);
     expect(admin.received.filter((m) => m.command === MsgType.RESPONSE_SETUP_DOMAIN).length).toBe(1);
     expect(await listed()).toBe(true);

@@ -6,7 +6,7 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { getNewId } from "@bbc1/bbclib";
 import { MsgType, generateEcdhKeyPair } from "@bbc1/wire";
 import { randomBytes } from "node:crypto";
-import { Legit, Raw, SUITE_LIMITS, blob, during, ensureEntry, request, sleep, startCore, stat, until, type Core } from "./harness.js";
+import { Legit, Raw, SUITE_LIMITS, passed, peakGrowth, blob, during, ensureEntry, request, sleep, startCore, stat, until, type Core } from "./harness.js";
 
 const MiB = 1024 * 1024;
 let core: Core | undefined;
@@ -53,8 +53,9 @@ describe("hostile clients: output", () => {
       }
       await sleep(1500);
     })();
-    await during(attack, () => legit.roundTrip());
-    const growth = core.peak() - base;
+    const run = await during(attack, () => legit.roundTrip());
+    const growth = peakGrowth(core, base, "class 9");
+    passed(run);
     expect(growth, `peak RSS growth ${growth.toFixed(0)} MiB`).toBeLessThan(250);
     // receivers that stay over their output cap are closed; their backlog goes with them
     sender.destroy();
@@ -64,7 +65,6 @@ describe("hostile clients: output", () => {
     expect(stat(s, "resources", "output_bytes")).toBeLessThan(MiB);
     for (const r of receivers) r.destroy();
     await legit.verifyStored();
-    console.log(`class 9: peak RSS growth ${growth.toFixed(0)} MiB`);
   });
 
   it("class 10: a client that never reads stops having its requests executed and is closed", async () => {
@@ -82,17 +82,17 @@ describe("hostile clients: output", () => {
       }
       await sleep(2000);
     })();
-    await during(attack, () => legit.roundTrip());
+    const run = await during(attack, () => legit.roundTrip());
+    const growth = peakGrowth(core, base, "class 10");
+    passed(run);
     const executed = stat(await legit.stats(), "transaction", "search_count") - before;
     // only a few answers fit under the per-connection output cap
     expect(executed, `${executed} searches executed for clients that never read`).toBeLessThan(400);
-    const growth = core.peak() - base;
     expect(growth, `peak RSS growth ${growth.toFixed(0)} MiB`).toBeLessThan(250);
     // closed once they stayed over the cap (a paused socket does not see the close; the node's count does)
     await until(async () => stat(await legit.stats(), "client", "total_num") === 1, 15_000, "slow readers closed");
     expect(stat(await legit.stats(), "resources", "output_bytes")).toBeLessThan(MiB);
     for (const r of readers) r.destroy();
     await legit.verifyStored();
-    console.log(`class 10: peak RSS growth ${growth.toFixed(0)} MiB, ${executed} searches executed`);
   });
 });

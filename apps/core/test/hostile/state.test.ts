@@ -6,7 +6,7 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { getNewId } from "@bbc1/bbclib";
 import { MsgType, encodeMessage, generateEcdhKeyPair } from "@bbc1/wire";
 import { randomBytes } from "node:crypto";
-import { Legit, Raw, SUITE_LIMITS, blob, during, ensureEntry, randomIds, request, sleep, startCore, stat, until, type Core } from "./harness.js";
+import { Legit, Raw, SUITE_LIMITS, passed, peakGrowth, blob, during, ensureEntry, randomIds, request, sleep, startCore, stat, until, type Core } from "./harness.js";
 
 const MiB = 1024 * 1024;
 let core: Core | undefined;
@@ -49,16 +49,17 @@ describe("hostile clients: state and CPU", () => {
       }),
     );
     await sleep(500);
-    const { worstMs } = await during(sleep(1000), () => legit.roundTrip(), 3);
+    const run = await during(sleep(1000), () => legit.roundTrip(), 3);
+    const growth = peakGrowth(core, base, "class 6");
+    console.log(`class 6: slowest round trip ${run.worstMs.toFixed(0)} ms`);
+    passed(run);
     for (const a of attackers) a.destroy();
     // the attackers' subscriptions go with their connections
     await until(async () => (await legit.client.getNotificationList()).length === 0, 10_000, "subscriptions removed");
-    const growth = core.peak() - base;
     expect(growth, `peak RSS growth ${growth.toFixed(0)} MiB`).toBeLessThan(150);
     const s = await legit.stats();
     expect(stat(s, "limits", "subscriptions_per_connection")).toBeGreaterThan(0);
     await legit.verifyStored();
-    console.log(`class 6: peak RSS growth ${growth.toFixed(0)} MiB, slowest round trip ${worstMs.toFixed(0)} ms`);
   });
 
   it("class 7: subscriptions do not outlive the connection of their user", async () => {
@@ -77,10 +78,9 @@ describe("hostile clients: state and CPU", () => {
     await legit.roundTrip();
     await until(async () => (await legit.client.getNotificationList()).length === 0, 10_000, "no subscription left");
     expect((await legit.client.getUserList()).length).toBe(1);
-    const growth = core.peak() - base;
+    const growth = peakGrowth(core, base, "class 7");
     expect(growth).toBeLessThan(100);
     await legit.verifyStored();
-    console.log(`class 7: peak RSS growth ${growth.toFixed(0)} MiB`);
   });
 
   it("class 8: undeliverable messages are not held without bound for their bounce", async () => {
@@ -95,9 +95,10 @@ describe("hostile clients: state and CPU", () => {
         await a.drained();
       }
     })();
-    await during(attack, () => legit.roundTrip());
+    const run = await during(attack, () => legit.roundTrip());
+    const growth = peakGrowth(core, base, "class 8");
+    passed(run);
     await sleep(500);
-    const growth = core.peak() - base;
     expect(growth, `peak RSS growth ${growth.toFixed(0)} MiB`).toBeLessThan(250);
     const s = await legit.stats();
     expect(stat(s, "limits", "bounce_bytes_total") + stat(s, "limits", "bounces_per_connection") + stat(s, "limits", "bounces_total")).toBeGreaterThan(0);
@@ -105,7 +106,6 @@ describe("hostile clients: state and CPU", () => {
     // the pending bounces of the connection go with it
     await until(async () => stat(await legit.stats(), "resources", "pending_bounces") === 0, 10_000, "no pending bounce left");
     await legit.verifyStored();
-    console.log(`class 8: peak RSS growth ${growth.toFixed(0)} MiB`);
   });
 
   it("class 12: a gather with 2.3 MB of destination ids neither blocks the loop nor fans out", async () => {
@@ -116,19 +116,28 @@ describe("hostile clients: state and CPU", () => {
     const tx = legit.makeTx().serialize();
     const q = a.queryId();
     a.send(request(MsgType.REQUEST_GATHER_SIGNATURE, legit.domainId, user, { transaction_data: tx, destination_user_ids: randomIds(72_000) }, q));
-    // the same id 70,000 times plus a few others: de-duplicated, then fanned out
+    // the same id 20,000 times plus a few others: de-duplicated, then fanned out
     const q2 = a.queryId();
     const dup = getNewId("dup");
-    a.send(request(MsgType.REQUEST_GATHER_SIGNATURE, legit.domainId, user, { transaction_data: tx, destination_user_ids: [...Array<Uint8Array>(70_000).fill(dup), ...randomIds(10)] }, q2));
-    await during(sleep(1500), () => legit.roundTrip(), 3);
-    await until(() => a.received.some((m) => m.command === MsgType.RESPONSE_GATHER_SIGNATURE && m.status === -1), 10_000, "the oversized gather refused");
-    const growth = core.peak() - base;
+    a.send(request(MsgType.REQUEST_GATHER_SIGNATURE, legit.domainId, user, { transaction_data: tx, destination_user_ids: [...Array<Uint8Array>(20_000).fill(dup), ...randomIds(10)] }, q2));
+    // 300 distinct destinations: within the decode budget, over max_gather_destinations
+    const q3 = a.queryId();
+    a.send(request(MsgType.REQUEST_GATHER_SIGNATURE, legit.domainId, user, { transaction_data: tx, destination_user_ids: randomIds(300) }, q3));
+    const run = await during(sleep(1500), () => legit.roundTrip(), 3);
+    const growth = peakGrowth(core, base, "class 12");
+    passed(run);
+    const refused = () => a.received.filter((m) => m.command === MsgType.RESPONSE_GATHER_SIGNATURE && m.status === -1);
+    await until(() => refused().length === 2, 10_000, "the oversized gathers refused");
     expect(growth, `peak RSS growth ${growth.toFixed(0)} MiB`).toBeLessThan(150);
     const s = await legit.stats();
+    // the 72,000 ids are already over the decode budget; the 300 over max_gather_destinations
     expect(stat(s, "limits", "gather_destinations")).toBe(1);
+    expect(stat(s, "limits", "gather_destinations") + stat(s, "limits", "decode_budget")).toBe(2);
+    expect(refused().map((m) => Buffer.from(m.query_id as Uint8Array).toString("hex")).sort()).toEqual([q, q3].map((x) => Buffer.from(x).toString("hex")).sort());
+    // the de-duplicated gather held one bounce per distinct destination, not 20,000
+    expect(stat(s, "resources", "pending_bounces")).toBeLessThanOrEqual(11);
     a.destroy();
     await legit.verifyStored();
-    console.log(`class 12: peak RSS growth ${growth.toFixed(0)} MiB`);
   });
 
   it("class 13: a burst of 6,000 ECDH key exchanges does not hold up a legitimate insert", async () => {
@@ -143,14 +152,15 @@ describe("hostile clients: state and CPU", () => {
       }
       a.write(Buffer.concat(parts));
     }
-    const { worstMs } = await during(sleep(2000), () => legit.roundTrip(), 3);
+    const run = await during(sleep(2000), () => legit.roundTrip(), 3);
+    const growth = peakGrowth(core, base, "class 13");
+    console.log(`class 13: slowest round trip ${run.worstMs.toFixed(0)} ms`);
+    passed(run);
     const s = await legit.stats();
     expect(stat(s, "limits", "ecdh_rate") + stat(s, "limits", "ecdh_total_rate")).toBeGreaterThan(0);
     for (const a of attackers) a.destroy();
     await until(async () => stat(await legit.stats(), "client", "total_num") === 1, 10_000, "attackers gone");
-    const growth = core.peak() - base;
     expect(growth).toBeLessThan(150);
     await legit.verifyStored();
-    console.log(`class 13: peak RSS growth ${growth.toFixed(0)} MiB, slowest round trip ${worstMs.toFixed(0)} ms`);
   });
 });

@@ -1,4 +1,4 @@
-import type { KeyPair } from "@bbc1/bbclib";
+import type { DeserializeOptions, KeyPair } from "@bbc1/bbclib";
 import type { KeyRegistry, RefusalCounter, TokenBucket, WireMessage, WireValue, KeyTypeName } from "@bbc1/wire";
 import type { Logger } from "pino";
 import type { BBcConfig, JsonObject } from "../config.js";
@@ -32,6 +32,8 @@ export interface CoreInternals {
   readonly output: OutputPool;
   /** ECDH key exchanges of all connections together. */
   readonly ecdhTotal: TokenBucket;
+  /** Decode limits of transactions (config `limits.decode`). */
+  readonly deserializeOptions: DeserializeOptions;
   /** Gauges of what the node holds now (GET_STATS category `resources`). */
   resources(): Record<string, number>;
   createDomain(domainId: Uint8Array, conf?: JsonObject): Promise<boolean>;

@@ -1,4 +1,4 @@
-import { deserialize, toHex, type BBcTransaction } from "@bbc1/bbclib";
+import { deserialize, toHex, type BBcTransaction, type DeserializeOptions } from "@bbc1/bbclib";
 import { ErrorCode, MsgType, type WireMessage, type WireValue } from "@bbc1/wire";
 import type { AssetCondition, AssetIndexRow, DomainLedger, LedgerEntry } from "../store.js";
 import { VerifiedCache, validateStored } from "../validator.js";
@@ -124,6 +124,7 @@ interface Loaded {
 async function loadTransactions(
   ledger: DomainLedger,
   items: { transactionId: Uint8Array; data?: Uint8Array }[],
+  deserializeOptions: DeserializeOptions,
   maxBytes = Infinity,
 ): Promise<{ loaded: Loaded[]; files: Map<string, { id: Uint8Array; content: Uint8Array | null }>; truncated: boolean }> {
   const loaded: Loaded[] = [];
@@ -137,7 +138,7 @@ async function loadTransactions(
     total += data.length;
     let tx: BBcTransaction | null = null;
     try {
-      tx = deserialize(data);
+      tx = deserialize(data, deserializeOptions);
       tx.digest();
     } catch {
       tx = null;
@@ -193,7 +194,7 @@ export async function handleSearchTransaction(ctx: RequestContext): Promise<void
   const txid = bytes(msg.transaction_id);
   const ledger = ctx.domain?.ledger;
   if (txid === undefined || ledger == null) return fail(ctx, ret, ErrorCode.ENOTRANSACTION, CANNOT_FIND);
-  const { loaded, files } = await loadTransactions(ledger, [{ transactionId: txid }]);
+  const { loaded, files } = await loadTransactions(ledger, [{ transactionId: txid }], core.deserializeOptions);
   if (loaded.length === 0) return fail(ctx, ret, ErrorCode.ENOTRANSACTION, CANNOT_FIND);
   const r = classify(loaded, files, core.verified);
   if (r.compromised_transactions !== undefined || r.compromised_asset_files !== undefined) ret.status = ErrorCode.EBADTRANSACTION;
@@ -238,7 +239,7 @@ export async function handleSearchWithConditions(ctx: RequestContext): Promise<v
     seen.add(k);
     return true;
   });
-  const { loaded, files, truncated } = await loadTransactions(ledger, unique, core.limits.client.maxResponseBytes);
+  const { loaded, files, truncated } = await loadTransactions(ledger, unique, core.deserializeOptions, core.limits.client.maxResponseBytes);
   if (truncated) core.refusals.count("response_size");
   const r = classify(loaded, files, core.verified);
   if (r.transactions === undefined) return fail(ctx, ret, ErrorCode.ENOTRANSACTION, CANNOT_FIND);
@@ -305,7 +306,7 @@ export async function handleTraverse(ctx: RequestContext): Promise<void> {
       if (data === undefined) continue;
       let tx: BBcTransaction | null = null;
       try {
-        tx = deserialize(data);
+        tx = deserialize(data, core.deserializeOptions);
       } catch {
         tx = null;
       }
@@ -357,7 +358,7 @@ export async function handleRepair(ctx: RequestContext): Promise<void> {
   const txid = bytes(msg.transaction_id);
   if (txid !== undefined) {
     core.stats.increment("transaction", "repair_request");
-    const { loaded, files } = await loadTransactions(ledger, [{ transactionId: txid }]);
+    const { loaded, files } = await loadTransactions(ledger, [{ transactionId: txid }], core.deserializeOptions);
     const r = classify(loaded, files, core.verified);
     const state = loaded.length === 0 ? "missing" : r.transactions !== undefined && r.compromised_asset_files === undefined ? "valid" : "compromised";
     if (state !== "valid") core.stats.increment("transaction", "fail_to_repair_in_local");
