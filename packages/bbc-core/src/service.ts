@@ -216,6 +216,19 @@ export class BBcCoreService implements CoreInternals {
     this.ecdhTotal = new TokenBucket(pl.ecdhTotalPerSecond, pl.ecdhTotalPerSecond);
     this.#bounces = new BounceBudget({ maxCount: pl.bouncesTotal, maxBytes: pl.bounceBytesTotal, perConnection: cl.bouncesPerConnection, refusals: this.refusals });
     this.refusals.onRefusal((name) => this.stats.increment("limits", name));
+    // one warning per limit and 10 s at most, so that a flood cannot flood the log
+    const lastWarn = new Map<string, { at: number; since: number }>();
+    this.refusals.onRefusal((name) => {
+      const now = Date.now();
+      const w = lastWarn.get(name) ?? { at: 0, since: 0 };
+      w.since++;
+      if (now - w.at >= 10_000) {
+        this.logger.warn({ limit: name, refusals: w.since, total: this.refusals.get(name) }, "resource limit refused requests (GET_STATS category limits)");
+        w.at = now;
+        w.since = 0;
+      }
+      lastWarn.set(name, w);
+    });
     // signed admin commands are accepted once (without a node key nothing is signed)
     this.#adminReplay = this.nodeKey !== null ? new AdminReplayCache(this.config.workingDir, pl.adminReplayCache) : undefined;
     this.#port = new ClientPort({
