@@ -330,7 +330,7 @@ export class NetworkDomain {
       case InfraMessageCategory.CATEGORY_DATA: {
         this.addNeighbor(ctx.sourceNodeId, from.family === 4 ? from.address : null, from.family === 6 ? from.address : null, from.port);
         const h = this.#handlers.get(category === InfraMessageCategory.CATEGORY_USER ? "user" : "data");
-        if (h === undefined) throw new NetError("BAD_MESSAGE", "no handler for this category in this domain");
+        if (h === undefined) throw new NetError("NO_HANDLER", "no handler for this category in this domain");
         return h.handle(msg, ctx);
       }
       default:

@@ -10,6 +10,7 @@
  * - `STALE_SEQUENCE`: an admin message's `message_seq` is not above the last one seen from that node.
  * - `DOMAIN_KEY`: the domain key file could not be read or is not a P-256 private key.
  * - `LIMIT`: a resource budget refused (the limit's name is in the message).
+ * - `NO_HANDLER`: a USER / DATA message arrived in a domain without a handler for its category.
  * - `INVALID_ARGUMENT`: an API was called with unusable arguments.
  */
 export type NetErrorCode =
@@ -24,6 +25,7 @@ export type NetErrorCode =
   | "STALE_SEQUENCE"
   | "DOMAIN_KEY"
   | "LIMIT"
+  | "NO_HANDLER"
   | "INVALID_ARGUMENT";
 
 /** The one error class of `@bbc1/net`. */
