@@ -123,7 +123,9 @@ describe.runIf(REF !== undefined)("our network layer and v1.1.1 nodes", () => {
         a.d.sendToNode(ref.nodeId, { infra_msg_type: u16Bytes(2), domain_id: sha(domain), command: 66, source_user_id: sha("dave"), destination_user_id: sha("bob"), message: text, query_id: new Uint8Array([0, 0]), status: 0 });
         await new Promise((r) => setTimeout(r, 300));
       }
-      await wait(() => heard.includes("small hello") && heard.includes("LLLLLLLL"), 5000, "messages at bob");
+      // three large ones in one turn: one TCP connection carrying three frames
+      for (const c of ["X", "Y", "Z"]) a.d.sendToNode(ref.nodeId, { infra_msg_type: u16Bytes(2), domain_id: sha(domain), command: 66, source_user_id: sha("dave"), destination_user_id: sha("bob"), message: c.repeat(3000), query_id: new Uint8Array([0, 2]), status: 0 });
+      await wait(() => heard.includes("small hello") && heard.includes("LLLLLLLL") && ["XXXXXXXX", "YYYYYYYY", "ZZZZZZZZ"].every((x) => heard.includes(x)), 8000, "messages at bob");
       listen.kill();
       await a.net.removeDomain(sha(domain)); // NOTIFY_LEAVE, encrypted
       await wait(() => !ref.neighbors().some((l) => l.includes(me)), 5000, "reference removed us");

@@ -70,6 +70,7 @@ export class Transport {
   #flushWaiters: Array<() => void> = [];
   readonly #inbound = new Set<Socket>();
   readonly #outbound = new Set<Socket>();
+  readonly #tcpQueues = new Map<string, Uint8Array[]>();
 
   constructor(options: TransportOptions) {
     this.#o = options;
@@ -152,6 +153,7 @@ export class Transport {
 
   /** Resolves when every UDP datagram handed to {@link send} has left (or after `maxWaitMs`). */
   async flush(maxWaitMs = 500): Promise<void> {
+    if (this.#tcpQueues.size > 0) await new Promise((r) => setImmediate(r)); // queued TCP sends get their connection
     if (this.#pendingUdp === 0) return;
     await new Promise<void>((resolve) => {
       const t = setTimeout(resolve, maxWaitMs);
@@ -171,11 +173,16 @@ export class Transport {
     }
   }
 
-  /** Closes every socket; inbound connections are dropped, outgoing sends in flight are ended. */
-  async close(): Promise<void> {
+  /**
+   * Closes every socket. Inbound connections are dropped; outgoing sends in flight get up to
+   * `graceMs` to finish with a FIN (a reset while a v1.1.1 peer reads kills its TCP loop, H5).
+   */
+  async close(graceMs = 1000): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     for (const s of this.#inbound) s.destroy();
+    const end = Date.now() + graceMs;
+    while (this.#outbound.size > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
     for (const s of this.#outbound) s.destroy();
     await this.#closeSockets();
   }
@@ -329,23 +336,56 @@ export class Transport {
   }
 
   #sendTcp(frame: Uint8Array, host: string, port: number): boolean {
-    const limits = this.#b.limits;
-    if (this.#b.outgoingConnections >= limits.maxOutgoingConnections) {
-      this.#refuse("outgoing_connections", { to: host });
-      return false;
-    }
     if (!this.#b.outgoing.tryReserve(frame.length)) {
       this.#refuse("output_total", { to: host });
       return false;
     }
+    // Messages to one peer queued in the same event-loop turn share one connection (§15.2: "one
+    // short-lived connection per message or per burst"); v1.1.1 receivers parse every frame of a
+    // connection. Order is kept, so encrypted frames stay in keystream order.
+    const key = `${host}|${port}`;
+    let q = this.#tcpQueues.get(key);
+    if (q === undefined) {
+      q = [];
+      this.#tcpQueues.set(key, q);
+      setImmediate(() => this.#flushTcp(key, host, port));
+    }
+    q.push(frame);
+    return true;
+  }
+
+  #flushTcp(key: string, host: string, port: number): void {
+    const q = this.#tcpQueues.get(key);
+    this.#tcpQueues.delete(key);
+    if (q === undefined || q.length === 0) return;
+    const limits = this.#b.limits;
+    // at most max_messages_per_connection frames and 4 MiB per connection
+    let i = 0;
+    while (i < q.length) {
+      let bytes = 0;
+      let j = i;
+      while (j < q.length && j - i < Math.max(1, limits.maxMessagesPerConnection) && (j === i || bytes + q[j]!.length <= 4 * 1024 * 1024)) bytes += q[j++]!.length;
+      const batch = q.slice(i, j);
+      i = j;
+      if (this.#closed || this.#b.outgoingConnections >= limits.maxOutgoingConnections) {
+        this.#refuse("outgoing_connections", { to: host });
+        this.#b.outgoing.release(bytes);
+        continue;
+      }
+      this.#openTcp(batch, bytes, host, port);
+    }
+  }
+
+  #openTcp(batch: Uint8Array[], bytes: number, host: string, port: number): void {
     this.#b.outgoingConnections++;
+    this.#o.stats.increment(CAT, "tcp_connections_opened");
     let released = false;
     const release = (): void => {
       if (released) return;
       released = true;
       clearTimeout(timer);
       this.#b.outgoingConnections--;
-      this.#b.outgoing.release(frame.length);
+      this.#b.outgoing.release(bytes);
       this.#outbound.delete(sock);
     };
     const sock = connect({ host, port });
@@ -354,7 +394,7 @@ export class Transport {
       this.#sendFailed("tcp", new Error("send timeout"));
       sock.destroy();
       release();
-    }, limits.sendTimeoutMs);
+    }, this.#b.limits.sendTimeoutMs);
     timer.unref?.();
     sock.on("error", (err) => {
       this.#sendFailed("tcp", err);
@@ -362,9 +402,9 @@ export class Transport {
     });
     sock.on("close", release);
     sock.resume(); // nothing is ever sent back on a P2P connection; discard if it is
-    // One message per connection, then FIN: the peer reads to EOF and closes (never an RST, H5).
-    sock.end(frame);
-    return true;
+    for (let k = 0; k < batch.length - 1; k++) sock.write(batch[k]!);
+    // then FIN: the peer reads to EOF and closes (never an RST, H5)
+    sock.end(batch[batch.length - 1]!);
   }
 
   #sendFailed(path: string, err: unknown): void {

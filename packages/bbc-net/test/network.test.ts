@@ -113,6 +113,22 @@ describe("two nodes", () => {
     expect(byLen.get(3000)).toMatchObject({ encrypted: false, from: { transport: "tcp" } });
   });
 
+  it("large messages to one peer queued in the same turn share one TCP connection, in order", async () => {
+    const stats = new NetStats();
+    const a = await node({ stats, encryption: "all" });
+    const b = await node({ encryption: "all" });
+    const rb = new Recorder();
+    b.domain.setHandler("user", rb);
+    a.domain.sendDomainPing("127.0.0.1", null, b.net.port);
+    await waitFor(() => a.domain.keyExchangeOf(b.domain.nodeId)?.canEncrypt === true && b.domain.keyExchangeOf(a.domain.nodeId)?.state === KeyExchangeState.ESTABLISHED, 10_000, "keys");
+    const before = stats.get("network", "tcp_connections_opened");
+    for (let i = 0; i < 10; i++) a.domain.sendToNode(b.domain.nodeId, userMessage(DOMAIN, new Uint8Array(2000).fill(i)));
+    await waitFor(() => rb.got.length === 10, 5000, "10 messages");
+    expect(stats.get("network", "tcp_connections_opened") - before).toBe(1);
+    expect(rb.got.map((g) => (g.msg.message as Uint8Array)[0])).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(rb.got.every((g) => g.ctx.encrypted && g.ctx.from.transport === "tcp")).toBe(true);
+  });
+
   it("default policy sends plaintext even with a key", async () => {
     const a = await node();
     const b = await node();
