@@ -18,7 +18,7 @@ import { BBcStats } from "./stats.js";
 import { decodeBudgetOf, deserializeOptionsOf, resolveLimits, type LimitOverrides, type ResolvedLimits } from "./limits.js";
 import type { LedgerFactory } from "./store.js";
 import { storageLedgerFactory } from "./storage-adapter.js";
-import { VerifiedCache, validateSubmitted, type SubmittedVerdict, type WireAssetFiles } from "./validator.js";
+import { ASYNC_DIGEST_BYTES, VerifiedCache, assetFilesMatch, normaliseFiles, validateSubmitted, type SubmittedVerdict, type WireAssetFiles } from "./validator.js";
 import { ValidatorPool } from "./validator-pool.js";
 import type { CoreInternals, Handler, RequestContext } from "./handlers/context.js";
 import * as ledger from "./handlers/ledger.js";
@@ -447,8 +447,19 @@ export class BBcCoreService implements CoreInternals {
 
   /** Validation of a submitted transaction, on a worker thread when a pool is configured. */
   validate(data: Uint8Array, files: WireAssetFiles): Promise<SubmittedVerdict> {
-    if (this.#pool !== undefined) return this.#pool.validate(data, files);
-    return Promise.resolve(validateSubmitted(data, files, false, undefined, this.deserializeOptions));
+    const fileMap = normaliseFiles(files);
+    let fileBytes = 0;
+    for (const f of fileMap.values()) fileBytes += f.length;
+    if (fileBytes < ASYNC_DIGEST_BYTES) {
+      if (this.#pool !== undefined) return this.#pool.validate(data, files);
+      return Promise.resolve(validateSubmitted(data, files, false, undefined, this.deserializeOptions));
+    }
+    // large files: signatures first, then the file digests on the thread pool (the event loop stays free)
+    return (async (): Promise<SubmittedVerdict> => {
+      const v = this.#pool !== undefined ? await this.#pool.validate(data, null) : validateSubmitted(data, null, false, undefined, this.deserializeOptions);
+      if (!v.ok) return v;
+      return (await assetFilesMatch(v.tx, fileMap)) ? { ok: true, tx: v.tx, files: fileMap } : { ok: false, why: "asset_file" };
+    })();
   }
 
   #process(conn: ClientConnection, req: QueuedRequest): void | Promise<void> {

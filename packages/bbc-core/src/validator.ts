@@ -1,3 +1,4 @@
+import { webcrypto } from "node:crypto";
 import { BBcAsset, bytesEqual, deserialize, isMsgpackFormat, sha256, toHex, validateTransaction, type BBcTransaction, type BsonValue, type DeserializeOptions, type ValidationResult } from "@bbc1/bbclib";
 
 /** Asset files as they arrive in `all_asset_files` (asset id → content or nil). */
@@ -95,6 +96,26 @@ export function assetIdsMatch(tx: BBcTransaction): boolean {
     const body = a.assetBody;
     if (!isMsgpackFormat(tx.formatType) || body === null || body instanceof Uint8Array) return false;
     if (!bytesEqual(digestOf(a, textified(body as BsonValue) as BBcAsset["assetBody"]).subarray(0, n), a.assetId)) return false;
+  }
+  return true;
+}
+
+/** Files at least this large are hashed on the thread pool, not on the event loop. */
+export const ASYNC_DIGEST_BYTES = 1024 * 1024;
+
+/**
+ * The asset-file check of `validate_transaction_object` (every supplied file of an event or
+ * relation asset must have the asset's file digest, compared with the full SHA-256 as v1.1.1
+ * does), hashing large files off the event loop. True when every file matches.
+ */
+export async function assetFilesMatch(tx: BBcTransaction, files: ReadonlyMap<string, Uint8Array>): Promise<boolean> {
+  for (const holder of [...tx.events, ...tx.relations]) {
+    const asset = holder.asset;
+    if (!asset?.assetId) continue;
+    const content = files.get(toHex(asset.assetId));
+    if (content === undefined) continue;
+    const digest = content.length >= ASYNC_DIGEST_BYTES ? new Uint8Array(await webcrypto.subtle.digest("SHA-256", content)) : sha256(content);
+    if (asset.assetFileDigest === null || !bytesEqual(asset.assetFileDigest, digest)) return false;
   }
   return true;
 }

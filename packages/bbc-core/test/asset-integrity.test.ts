@@ -77,3 +77,35 @@ describe("a forged asset_id is refused in every format and id length", () => {
     expect(v.ok || v.why).toBe("asset_id");
   });
 });
+
+describe("large asset files are hashed off the event loop with the same verdicts", () => {
+  it("a 2 MiB file matching its digest is stored; another 2 MiB file for it is refused", async () => {
+    const { startNode, setupDomain, client, signedTx } = await import("./helpers/node.js");
+    const { MsgType } = await import("@bbc1/wire");
+    const t = await startNode();
+    try {
+      const d = getNewId("big files " + Math.random());
+      await setupDomain(t.port, d);
+      const key = KeyPair.generate();
+      const u = getNewId("big file user");
+      const c = await client(t.port, d, u);
+      c.register();
+      const file = new Uint8Array(2 << 20).map((_, i) => i * 7);
+      const s = signedTx(key, u, getNewId("g"), { file });
+      const aid = s.tx.events[0]!.asset!.assetId!;
+      const bad = file.slice();
+      bad[12345] ^= 1;
+      const refused = await c.answer(c.request(MsgType.REQUEST_INSERT, { transaction_data: s.data, all_asset_files: new Map([[aid, bad]]) }));
+      expect(refused.status).toBe(-1);
+      expect(t.node.stats.get("asset_file", "invalid")).toBe(1);
+      const ok = await c.answer(c.request(MsgType.REQUEST_INSERT, { transaction_data: s.data, all_asset_files: new Map([[aid, file]]) }));
+      expect(ok.status).toBe(0);
+      const found = await c.answer(c.request(MsgType.REQUEST_SEARCH_TRANSACTION, { transaction_id: s.id }));
+      expect(found.status).toBe(0);
+      expect((found.all_asset_files as Map<Uint8Array, Uint8Array>).values().next().value).toEqual(file);
+      await c.close();
+    } finally {
+      await t.stop();
+    }
+  });
+});
