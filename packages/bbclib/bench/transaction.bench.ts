@@ -1,6 +1,7 @@
 /**
  * Hot paths of bbclib on a 1-event transaction like the reference's benchmark (about 440 bytes
  * in the binary format): serialize, deserialize (including the id), digest, sign, verify.
+ * Every BBcFormat: formats.bench.ts.
  */
 import { measure, type BenchRow } from "../../../bench/harness.js";
 import {
@@ -10,13 +11,12 @@ import {
   getNewId,
   makeTransaction,
   validateTransaction,
-  type FormatType,
 } from "../src/index.js";
 import { nodeBackend } from "../src/crypto/node-backend.js";
 import { nobleBackend } from "../src/crypto/noble-backend.js";
 import { sha256 } from "../src/crypto/sha256-node.js";
 
-function oneEventTx(formatType: FormatType) {
+function oneEventTx(formatType: 0) {
   const keys = KeyPair.generate();
   const user = getNewId("user", false);
   const tx = makeTransaction({ eventNum: 1, witness: true, formatType });
@@ -35,11 +35,6 @@ export async function run(): Promise<BenchRow[]> {
   rows.push(measure("deserialize incl. id (binary, 1 event)", () => deserialize(bytes), { batch: 50, note }));
   rows.push(measure("digest (binary, 1 event)", () => tx.digest(), { batch: 50, note }));
   rows.push(measure("validate (1 signature)", () => validateTransaction(deserialize(bytes)), { batch: 10, note: "deserialize + verify" }));
-  for (const f of [1, 2, 3, 4, 5, 6] as FormatType[]) {
-    const x = oneEventTx(f);
-    rows.push(measure(`serialize (format ${f})`, () => x.tx.serialize(), { batch: 10, ms: 500, note: `${x.bytes.length} B` }));
-    rows.push(measure(`deserialize (format ${f})`, () => deserialize(x.bytes), { batch: 10, ms: 500, note: `${x.bytes.length} B` }));
-  }
   const message = tx.forIdBytes();
   rows.push(measure("sha256 of the for-id bytes", () => sha256(message), { batch: 100, note: `${message.length} B` }));
   rows.push(measure("tx.sign (default backend, P-256)", () => tx.sign(keys), { batch: 20, ms: 700 }));

@@ -55,6 +55,14 @@ function encodeDocument(w: ByteWriter, entries: Iterable<[string, BsonValue]>, d
   w.view.setInt32(start, w.pos - start, true);
 }
 
+/**
+ * Append the element `key: v` (type byte, key, value) to `w`, as {@link bsonEncode} writes it.
+ * @internal
+ */
+export function encodeBsonElementInto(w: ByteWriter, key: string, v: BsonValue): void {
+  encodeElement(w, key, v, 1);
+}
+
 function encodeElement(w: ByteWriter, key: string, v: BsonValue, depth: number): void {
   if (v === null || v === undefined) {
     w.u8(0x0a);

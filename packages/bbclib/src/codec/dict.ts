@@ -5,11 +5,13 @@
  */
 import { sha256 } from "#sha256";
 import { BbcLibError } from "../errors.js";
-import { toHex } from "../bytes.js";
+import { allocBytes, toHex } from "../bytes.js";
 import { bsonDecode, bsonEncode, type BsonDocument, type BsonValue } from "./bson.js";
 import { msgpackDecode, msgpackEncode, type MsgpackValue } from "./msgpack.js";
 import { bz2Compress, bz2Decompress, zlibCompress, zlibDecompress, type InflateLimits } from "./compress.js";
 import type { DecodeBudget } from "./budget.js";
+import { decodeMsgpackTransactionFast, msgpackForIdBytes, msgpackTransactionBody } from "./dict-msgpack.js";
+import { bsonForIdBytes, bsonTransactionBody, decodeBsonTransactionFast } from "./dict-bson.js";
 import {
   BBcAsset,
   BBcCrossRef,
@@ -114,6 +116,11 @@ function txBase(tx: BBcTransaction): Dict {
 
 /** The for-id bytes in the BSON/msgpack formats. Sets transactionBaseDigest. */
 export function dictForIdBytes(tx: BBcTransaction): Uint8Array {
+  return isMsgpackFormat(tx.formatType) ? msgpackForIdBytes(tx) : bsonForIdBytes(tx);
+}
+
+/** @internal The for-id bytes through the dictionaries (the reference for the direct codecs). */
+export function dictForIdBytesGeneric(tx: BBcTransaction): Uint8Array {
   const base = sha256(pack(tx.formatType, txBase(tx)));
   tx.transactionBaseDigest = base;
   return pack(tx.formatType, { tx_base: base, cross_ref: tx.crossRef ? crossRefDict(tx.crossRef) : null });
@@ -121,6 +128,23 @@ export function dictForIdBytes(tx: BBcTransaction): Uint8Array {
 
 /** The whole serialization in a BSON/msgpack format (compressed as the format says), prefix included. */
 export function encodeTransactionDict(tx: BBcTransaction): Uint8Array {
+  const f = tx.formatType;
+  return withFormat(f, isMsgpackFormat(f) ? msgpackTransactionBody(tx) : bsonTransactionBody(tx));
+}
+
+/** Compress `body` as format `f` says and put the 2-byte prefix in front (a fresh array). */
+function withFormat(f: FormatType, body: Uint8Array): Uint8Array {
+  if (f === 2 || f === 5) body = bz2Compress(body);
+  else if (f === 3 || f === 6) body = zlibCompress(body);
+  const out = allocBytes(body.length + 2);
+  out[0] = f & 0xff;
+  out[1] = f >> 8;
+  out.set(body, 2);
+  return out;
+}
+
+/** @internal The whole serialization through the dictionaries (the reference for the direct codecs). */
+export function encodeTransactionDictGeneric(tx: BBcTransaction): Uint8Array {
   const f = tx.formatType;
   const base = txBase(tx);
   const cross = tx.crossRef ? crossRefDict(tx.crossRef) : null;
@@ -277,21 +301,37 @@ export interface DictDecodeOptions {
   strictKeys?: boolean;
 }
 
-/** Decode a BSON/msgpack transaction (`data` includes the 2-byte prefix). Computes the digest. */
+/**
+ * Decode a BSON/msgpack transaction (`data` includes the 2-byte prefix). Computes the digest.
+ * In strict mode the direct decoder of the format reads the canonical shape; anything else goes
+ * through the dictionaries.
+ */
 export function decodeTransactionDict(data: Uint8Array, formatType: FormatType, options: DictDecodeOptions = {}): BBcTransaction {
+  const strict = options.strictKeys ?? true;
+  let body = data.subarray(2);
+  const limits: InflateLimits = { maxBytes: options.maxInflatedBytes, maxRatio: options.maxInflateRatio };
+  const compressed = formatType === 2 || formatType === 3 || formatType === 5 || formatType === 6;
+  if (formatType === 2 || formatType === 5) body = bz2Decompress(body, limits);
+  else if (formatType === 3 || formatType === 6) body = zlibDecompress(body, limits);
+  if (strict) {
+    const fast = isMsgpackFormat(formatType) ? decodeMsgpackTransactionFast : decodeBsonTransactionFast;
+    const tx = fast(data, body, compressed, formatType, options.decodeBudget);
+    if (tx !== undefined) return tx;
+  }
+  return decodeTransactionDictGeneric(data, body, formatType, options);
+}
+
+/** @internal The generic decoder through the dictionaries (`body` already inflated). */
+export function decodeTransactionDictGeneric(data: Uint8Array, body: Uint8Array, formatType: FormatType, options: DictDecodeOptions = {}): BBcTransaction {
   strictKeys = options.strictKeys ?? true;
   try {
-    return decodeDict(data, formatType, options);
+    return decodeDict(data, body, formatType, options);
   } finally {
     strictKeys = true;
   }
 }
 
-function decodeDict(data: Uint8Array, formatType: FormatType, options: DictDecodeOptions): BBcTransaction {
-  let body = data.subarray(2);
-  const limits: InflateLimits = { maxBytes: options.maxInflatedBytes, maxRatio: options.maxInflateRatio };
-  if (formatType === 2 || formatType === 5) body = bz2Decompress(body, limits);
-  else if (formatType === 3 || formatType === 6) body = zlibDecompress(body, limits);
+function decodeDict(data: Uint8Array, body: Uint8Array, formatType: FormatType, options: DictDecodeOptions): BBcTransaction {
   const budget = options.decodeBudget;
   const obj = (isMsgpackFormat(formatType) ? msgpackDecode(body, { canonical: strictKeys, decodeBudget: budget }) : bsonDecode(body, { decodeBudget: budget })) as unknown;
   const root = dict(obj, "transaction");

@@ -66,6 +66,14 @@ export function msgpackEncode(value: MsgpackValue, options?: MsgpackEncodeOption
   return w.finish();
 }
 
+/**
+ * Append the msgpack of `value` (raw family for bytes, as {@link msgpackEncode} by default) to `w`.
+ * @internal
+ */
+export function encodeMsgpackValueInto(w: ByteWriter, value: MsgpackValue): void {
+  encodeValue(w, value, false, 0);
+}
+
 function encodeRawHeader(w: ByteWriter, n: number, newSpec: boolean): void {
   if (n <= 0x1f) w.u8(0xa0 | n);
   else if (newSpec && n <= 0xff) {

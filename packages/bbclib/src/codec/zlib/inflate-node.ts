@@ -4,6 +4,7 @@
  * stops there instead of being inflated in full.
  */
 import { inflateSync } from "node:zlib";
+import { copyBytes } from "../../bytes.js";
 import { BbcLibError } from "../../errors.js";
 
 /** Name of this backend (tests and benchmarks report it). */
@@ -34,6 +35,8 @@ export function inflateZlib(data: Uint8Array, maxOut: number): Uint8Array {
   if (res.engine.bytesWritten !== data.length) {
     throw new BbcLibError("DECOMPRESS", "zlib: trailing bytes after the compressed stream");
   }
-  // A plain Uint8Array over the same memory (no Buffer leaves this package).
+  // A plain Uint8Array (no Buffer leaves this package). Decoded values may be views into it, so
+  // a small result is not left holding a whole 16 KiB inflate chunk.
+  if (out.buffer.byteLength > 2 * out.byteLength + 4096) return copyBytes(out);
   return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }

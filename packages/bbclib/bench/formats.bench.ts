@@ -1,0 +1,37 @@
+/**
+ * serialize / deserialize in every BBcFormat of the transaction shape of issue 13's table: one
+ * event (asset with a 43-byte string body and one mandatory approver), a witness and one
+ * P-256 signature. deserialize includes the transaction id, as v1.1.1's does.
+ *
+ * The reference figures (v1.1.1 Python with its C extensions) come from a script outside the
+ * repository run in the same sitting; see the README.
+ */
+import { measure, type BenchRow } from "../../../bench/harness.js";
+import { KeyPair, addEventAsset, deserialize, getNewId, makeTransaction, type FormatType } from "../src/index.js";
+import { inflateBackendName } from "#zlib-inflate";
+
+const NAMES = ["binary", "BSON", "BSON+bz2", "BSON+zlib", "msgpack", "msgpack+bz2", "msgpack+zlib"];
+
+/** The benchmark transaction in format `f`. */
+export function oneEventTx(f: FormatType) {
+  const keys = KeyPair.generate();
+  const user = getNewId("user", false);
+  const tx = makeTransaction({ eventNum: 1, witness: true, formatType: f });
+  addEventAsset(tx, 0, getNewId("asset group", false), user, { assetBody: "a string body of the benchmark transaction!" });
+  tx.events[0].add({ mandatoryApprover: user });
+  tx.witness!.addWitness(user);
+  tx.addSignature(user, tx.sign(keys));
+  return { tx, bytes: tx.serialize() };
+}
+
+export async function run(): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  for (const f of [0, 1, 2, 3, 4, 5, 6] as FormatType[]) {
+    const { tx, bytes } = oneEventTx(f);
+    const note = `${bytes.length} B${f === 3 || f === 6 ? `, inflate ${inflateBackendName}` : ""}`;
+    const batch = f === 2 || f === 5 ? 5 : 20;
+    rows.push(measure(`format ${f} (${NAMES[f]}) serialize`, () => tx.serialize(), { batch, ms: 700, note }));
+    rows.push(measure(`format ${f} (${NAMES[f]}) deserialize`, () => deserialize(bytes), { batch, ms: 700, note }));
+  }
+  return rows;
+}
