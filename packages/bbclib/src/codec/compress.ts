@@ -2,9 +2,9 @@
  * zlib and bz2 wrappers of the compressed BBcFormats, with decompression caps.
  *
  * Deflate: v1.1.1 used CPython's `zlib.compress(dat)` (level 6 on stock zlib). Node's bundled
- * zlib is Chromium's fork and emits different (valid) streams, so compression stays portable
- * (pako, a faithful port of stock zlib), which reproduces the reference bytes exactly (checked
- * by the vectors). Inflate has one result whatever the implementation: on Node it is the native
+ * zlib is Chromium's fork and emits different (valid) streams, so compression stays portable:
+ * our own deflate (zlib/deflate.ts) up to 16 KiB, pako (a faithful port of stock zlib) beyond;
+ * both reproduce the reference bytes exactly (checked by the vectors and against each other). Inflate has one result whatever the implementation: on Node it is the native
  * zlib, elsewhere pako (package.json `imports` `#zlib-inflate`).
  *
  * Decompression is capped twice: an absolute size, and a ratio to the compressed size (beyond
@@ -15,6 +15,8 @@ import { Deflate } from "pako";
 import { inflateZlib } from "#zlib-inflate";
 import { BbcLibError } from "../errors.js";
 import { bzip2Compress, bzip2Decompress } from "./bzip2.js";
+import { FAST_DEFLATE_MAX, deflateSmall } from "./zlib/deflate.js";
+import { copyBytes } from "../bytes.js";
 
 /** Default absolute cap on a decompressed transaction body (64 MiB, the default largest message). */
 export const DEFAULT_MAX_INFLATED_BYTES = 64 * 1024 * 1024;
@@ -58,6 +60,7 @@ function checkLimit(name: string, v: number): number {
 
 /** zlib.compress(data) of CPython: zlib header, level 6, default strategy. */
 export function zlibCompress(data: Uint8Array): Uint8Array {
+  if (data.length <= FAST_DEFLATE_MAX) return copyBytes(deflateSmall(data));
   const d = new Deflate({ level: 6 });
   d.push(data, true);
   if (d.err) throw new BbcLibError("ENCODE", `zlib compression failed: ${d.msg}`);

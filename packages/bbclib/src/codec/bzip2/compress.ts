@@ -114,17 +114,11 @@ function generateMtfValues(
       continue;
     }
     if (zPend > 0) flushZeros();
-    // Move llI to the front, shifting the entries before it back by one.
-    let rtmp = yy[1];
-    yy[1] = yy[0];
-    let k = 1;
-    while (llI !== rtmp) {
-      k++;
-      const rtmp2 = rtmp;
-      rtmp = yy[k];
-      yy[k] = rtmp2;
-    }
-    yy[0] = rtmp;
+    // Move llI to the front, shifting the entries before it back by one (native search and
+    // move: on the bytes of a transaction the position is often far from the front).
+    const k = yy.indexOf(llI, 1);
+    yy.copyWithin(1, 0, k);
+    yy[0] = llI;
     mtfv[wr++] = k + 1;
     mtfFreq[k + 1]++;
   }
@@ -181,6 +175,7 @@ function sendMtfValues(
     }
   }
 
+  const lenAll = new Uint8Array(MAX_ALPHA_SIZE * N_GROUPS);
   const maxSelectors = Math.ceil(nMTF / G_SIZE);
   const selector = new Uint8Array(maxSelectors);
   const cost = new Int32Array(N_GROUPS);
@@ -189,13 +184,35 @@ function sendMtfValues(
   for (let iter = 0; iter < N_ITERS; iter++) {
     for (let t = 0; t < nGroups; t++) rfreq[t].fill(0);
     nSelectors = 0;
+    // Every table's lengths side by side (stride N_GROUPS), so one group's costs are summed in
+    // one pass over its symbols (libbzip2 packs them in 16-bit halves for the same reason).
+    for (let t = 0; t < nGroups; t++) {
+      const l = len[t];
+      for (let v = 0; v < alphaSize; v++) lenAll[v * N_GROUPS + t] = l[v];
+    }
     for (let gs = 0; gs < nMTF; gs += G_SIZE) {
       const ge = Math.min(gs + G_SIZE, nMTF);
-      cost.fill(0);
+      let c0 = 0;
+      let c1 = 0;
+      let c2 = 0;
+      let c3 = 0;
+      let c4 = 0;
+      let c5 = 0;
       for (let i = gs; i < ge; i++) {
-        const icv = mtfv[i];
-        for (let t = 0; t < nGroups; t++) cost[t] += len[t][icv];
+        const o = mtfv[i] * N_GROUPS;
+        c0 += lenAll[o];
+        c1 += lenAll[o + 1];
+        c2 += lenAll[o + 2];
+        c3 += lenAll[o + 3];
+        c4 += lenAll[o + 4];
+        c5 += lenAll[o + 5];
       }
+      cost[0] = c0;
+      cost[1] = c1;
+      cost[2] = c2;
+      cost[3] = c3;
+      cost[4] = c4;
+      cost[5] = c5;
       // Cheapest table; ties go to the lowest table number.
       let bc = 999999999;
       let bt = -1;

@@ -130,8 +130,21 @@ interface DecodeTable {
   lookup: Int32Array;
 }
 
-function buildDecodeTable(lengths: Uint8Array, alphaSize: number): DecodeTable {
-  const count = new Int32Array(MAX_CODE_LEN + 2);
+/** Decode tables reused across blocks and calls (a block has at most N_GROUPS of them). */
+const TABLES: DecodeTable[] = Array.from({ length: N_GROUPS }, () => ({
+  minLen: 0,
+  maxLen: 0,
+  start: new Int32Array(MAX_CODE_LEN + 2),
+  count: new Int32Array(MAX_CODE_LEN + 2),
+  offset: new Int32Array(MAX_CODE_LEN + 2),
+  symbols: new Uint16Array(MAX_ALPHA_SIZE),
+  lookup: new Int32Array(1 << LOOKUP_BITS),
+}));
+const FILL = new Int32Array(MAX_CODE_LEN + 2);
+
+function buildDecodeTable(t: DecodeTable, lengths: Uint8Array, alphaSize: number): DecodeTable {
+  const { count, start, offset, symbols, lookup } = t;
+  count.fill(0);
   let minLen = MAX_CODE_LEN;
   let maxLen = 0;
   for (let i = 0; i < alphaSize; i++) {
@@ -140,8 +153,6 @@ function buildDecodeTable(lengths: Uint8Array, alphaSize: number): DecodeTable {
     if (l < minLen) minLen = l;
     if (l > maxLen) maxLen = l;
   }
-  const start = new Int32Array(MAX_CODE_LEN + 2);
-  const offset = new Int32Array(MAX_CODE_LEN + 2);
   let code = 0;
   let idx = 0;
   for (let l = 1; l <= MAX_CODE_LEN; l++) {
@@ -153,23 +164,22 @@ function buildDecodeTable(lengths: Uint8Array, alphaSize: number): DecodeTable {
     if (code > 2 ** l) throw fail("bzip2 Huffman code lengths are over-subscribed");
     code <<= 1;
   }
-  const symbols = new Uint16Array(alphaSize);
-  const fill = offset.slice();
-  for (let l = minLen; l <= maxLen; l++) {
-    for (let s = 0; s < alphaSize; s++) if (lengths[s] === l) symbols[fill[l]++] = s;
-  }
-  const lookup = new Int32Array(1 << LOOKUP_BITS);
+  // Symbols by (length, value): one counting pass.
+  FILL.set(offset);
+  for (let s = 0; s < alphaSize; s++) symbols[FILL[lengths[s]]++] = s;
+  lookup.fill(0);
   for (let l = minLen; l <= Math.min(maxLen, LOOKUP_BITS); l++) {
+    const shift = LOOKUP_BITS - l;
+    const span = 1 << shift;
     for (let k = 0; k < count[l]; k++) {
-      const c = start[l] + k;
-      const sym = symbols[offset[l] + k];
-      const shift = LOOKUP_BITS - l;
-      const first = c << shift;
-      const entry = (sym << 5) | l;
-      for (let x = 0; x < 1 << shift; x++) lookup[first + x] = entry;
+      const first = (start[l] + k) << shift;
+      const entry = (symbols[offset[l] + k] << 5) | l;
+      lookup.fill(entry, first, first + span);
     }
   }
-  return { minLen, maxLen, start, count, offset, symbols, lookup };
+  t.minLen = minLen;
+  t.maxLen = maxLen;
+  return t;
 }
 
 function decodeSymbol(br: BitReader, t: DecodeTable): number {
@@ -197,9 +207,18 @@ function decodeSymbol(br: BitReader, t: DecodeTable): number {
  * does not pay for a 900k-entry allocation.
  */
 class BlockArray {
-  tt: Int32Array = new Int32Array(4096);
+  tt: Int32Array;
 
-  constructor(readonly limit: number) {}
+  constructor(readonly limit: number) {
+    // A small array is kept for the next stream (most inputs are transactions of a few KiB).
+    this.tt = cachedTT ?? new Int32Array(4096);
+    cachedTT = undefined;
+  }
+
+  /** Hands a small array back for the next stream. */
+  release(): void {
+    if (this.tt.length <= 65536) cachedTT = this.tt;
+  }
 
   /** Ensures room for `need` entries (need <= limit, checked by the caller). */
   ensure(need: number): Int32Array {
@@ -212,6 +231,15 @@ class BlockArray {
   }
 }
 
+// Per-block scratch, reused (every entry read is written first in each block).
+const SEQ_TO_UNSEQ = new Uint8Array(256);
+let cachedTT: Int32Array | undefined;
+const SELECTOR = new Uint8Array(MAX_SELECTORS);
+const LENGTHS = new Uint8Array(MAX_ALPHA_SIZE);
+const UNZFTAB = new Int32Array(256);
+const MTF = new Uint8Array(256);
+const CFTAB = new Int32Array(257);
+
 /**
  * Decodes one block (after its magic) and appends its bytes to `out`.
  * Returns the block CRC stored in the stream (already verified).
@@ -222,7 +250,7 @@ function decodeBlock(br: BitReader, out: Output, blockSizeMax: number, scratch: 
   const origPtr = br.read(24);
 
   // Symbol map.
-  const seqToUnseq = new Uint8Array(256);
+  const seqToUnseq = SEQ_TO_UNSEQ;
   let nInUse = 0;
   const used16 = br.read(16);
   for (let i = 0; i < 16; i++) {
@@ -240,7 +268,7 @@ function decodeBlock(br: BitReader, out: Output, blockSizeMax: number, scratch: 
   const nSelectorsRead = br.read(15);
   if (nSelectorsRead < 1) throw fail("bzip2 block has no selectors");
   const nSelectors = Math.min(nSelectorsRead, MAX_SELECTORS);
-  const selector = new Uint8Array(nSelectors);
+  const selector = SELECTOR;
   {
     const pos = [0, 1, 2, 3, 4, 5];
     for (let i = 0; i < nSelectorsRead; i++) {
@@ -259,7 +287,7 @@ function decodeBlock(br: BitReader, out: Output, blockSizeMax: number, scratch: 
   }
 
   const tables: DecodeTable[] = [];
-  const lengths = new Uint8Array(MAX_ALPHA_SIZE);
+  const lengths = LENGTHS;
   for (let t = 0; t < nGroups; t++) {
     let curr = br.read(5);
     for (let i = 0; i < alphaSize; i++) {
@@ -270,13 +298,13 @@ function decodeBlock(br: BitReader, out: Output, blockSizeMax: number, scratch: 
       }
       lengths[i] = curr;
     }
-    tables.push(buildDecodeTable(lengths, alphaSize));
+    tables.push(buildDecodeTable(TABLES[t], lengths, alphaSize));
   }
 
   // Huffman + RUNA/RUNB + move-to-front decoding into tt (low byte = symbol).
   let tt = scratch.tt;
-  const unzftab = new Int32Array(256);
-  const mtf = new Uint8Array(256);
+  const unzftab = UNZFTAB.fill(0);
+  const mtf = MTF;
   for (let i = 0; i < 256; i++) mtf[i] = i;
   let nblock = 0;
   let groupNo = -1;
@@ -323,7 +351,8 @@ function decodeBlock(br: BitReader, out: Output, blockSizeMax: number, scratch: 
     const k = sym - 1;
     if (k >= nInUse) throw fail("bzip2 move-to-front index out of range");
     const v = mtf[k];
-    mtf.copyWithin(1, 0, k);
+    if (k < 16) for (let j = k; j > 0; j--) mtf[j] = mtf[j - 1];
+    else mtf.copyWithin(1, 0, k);
     mtf[0] = v;
     if (nblock >= blockSizeMax) throw fail("bzip2 block exceeds its declared size");
     if (nblock >= fitLimit) throw tooLarge(out.max);
@@ -336,7 +365,8 @@ function decodeBlock(br: BitReader, out: Output, blockSizeMax: number, scratch: 
   if (origPtr >= nblock) throw fail("bzip2 block origin pointer out of range");
 
   // Inverse BWT: link each position to the next one in the original order.
-  const cftab = new Int32Array(257);
+  const cftab = CFTAB;
+  cftab[0] = 0;
   for (let i = 0; i < 256; i++) cftab[i + 1] = cftab[i] + unzftab[i];
   for (let i = 0; i < nblock; i++) {
     const uc = tt[i] & 0xff;
@@ -403,20 +433,23 @@ function decodeStream(data: Uint8Array, byteOffset: number, out: Output): number
   const blockSizeMax = level * 100000;
   const scratch = new BlockArray(blockSizeMax);
   let combined = 0;
-
-  for (;;) {
-    const m1 = br.read(24);
-    const m2 = br.read(24);
-    if (m1 === 0x314159 && m2 === 0x265359) {
-      const blockCrc = decodeBlock(br, out, blockSizeMax, scratch);
-      combined = combineCrc(combined, blockCrc);
-    } else if (m1 === 0x177245 && m2 === 0x385090) {
-      const stored = br.read32();
-      if (stored !== combined) throw fail("bzip2 stream CRC mismatch");
-      return br.alignToByte();
-    } else {
-      throw fail("bzip2 block header magic not found");
+  try {
+    for (;;) {
+      const m1 = br.read(24);
+      const m2 = br.read(24);
+      if (m1 === 0x314159 && m2 === 0x265359) {
+        const blockCrc = decodeBlock(br, out, blockSizeMax, scratch);
+        combined = combineCrc(combined, blockCrc);
+      } else if (m1 === 0x177245 && m2 === 0x385090) {
+        const stored = br.read32();
+        if (stored !== combined) throw fail("bzip2 stream CRC mismatch");
+        return br.alignToByte();
+      } else {
+        throw fail("bzip2 block header magic not found");
+      }
     }
+  } finally {
+    scratch.release();
   }
 }
 

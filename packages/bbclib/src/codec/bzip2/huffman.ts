@@ -14,9 +14,12 @@ export const MAX_ALPHA_SIZE = 258;
  * least one) and the construction is repeated.
  */
 export function makeCodeLengths(len: Uint8Array, freq: Int32Array, alphaSize: number, maxLen: number): void {
-  const heap = new Int32Array(MAX_ALPHA_SIZE + 2);
-  const weight = new Int32Array(MAX_ALPHA_SIZE * 2);
-  const parent = new Int32Array(MAX_ALPHA_SIZE * 2);
+  // Scratch reused across calls (the compressor calls this up to 24 times per block); the heap
+  // operations are written out inline, as closures over the heap size kept them from being
+  // optimised (56 % of a small compression in the profile).
+  const heap = HEAP;
+  const weight = WEIGHT;
+  const parent = PARENT;
 
   for (let i = 0; i < alphaSize; i++) weight[i + 1] = (freq[i] === 0 ? 1 : freq[i]) << 8;
 
@@ -27,43 +30,30 @@ export function makeCodeLengths(len: Uint8Array, freq: Int32Array, alphaSize: nu
     weight[0] = 0;
     parent[0] = -2;
 
-    const upHeap = (z: number): void => {
-      const tmp = heap[z];
-      while (weight[tmp] < weight[heap[z >> 1]]) {
-        heap[z] = heap[z >> 1];
-        z >>= 1;
-      }
-      heap[z] = tmp;
-    };
-    const downHeap = (z: number): void => {
-      const tmp = heap[z];
-      for (;;) {
-        let y = z << 1;
-        if (y > nHeap) break;
-        if (y < nHeap && weight[heap[y + 1]] < weight[heap[y]]) y++;
-        if (weight[tmp] < weight[heap[y]]) break;
-        heap[z] = heap[y];
-        z = y;
-      }
-      heap[z] = tmp;
-    };
-
     for (let i = 1; i <= alphaSize; i++) {
       parent[i] = -1;
       nHeap++;
       heap[nHeap] = i;
-      upHeap(nHeap);
+      // upheap
+      let z = nHeap;
+      const tmp = heap[z];
+      const wt = weight[tmp];
+      while (wt < weight[heap[z >> 1]]) {
+        heap[z] = heap[z >> 1];
+        z >>= 1;
+      }
+      heap[z] = tmp;
     }
 
     while (nHeap > 1) {
       const n1 = heap[1];
       heap[1] = heap[nHeap];
       nHeap--;
-      downHeap(1);
+      downHeap(heap, weight, nHeap);
       const n2 = heap[1];
       heap[1] = heap[nHeap];
       nHeap--;
-      downHeap(1);
+      downHeap(heap, weight, nHeap);
       nNodes++;
       parent[n1] = nNodes;
       parent[n2] = nNodes;
@@ -75,17 +65,24 @@ export function makeCodeLengths(len: Uint8Array, freq: Int32Array, alphaSize: nu
       parent[nNodes] = -1;
       nHeap++;
       heap[nHeap] = nNodes;
-      upHeap(nHeap);
+      let z = nHeap;
+      const tmp = heap[z];
+      const wt = weight[tmp];
+      while (wt < weight[heap[z >> 1]]) {
+        heap[z] = heap[z >> 1];
+        z >>= 1;
+      }
+      heap[z] = tmp;
     }
 
+    // Depths top-down: a node's parent always has a higher number, the root (nNodes) none.
+    // Gives the lengths libbzip2's walk up from each leaf gives.
+    const depth = DEPTH;
+    depth[nNodes] = 0;
+    for (let k = nNodes - 1; k >= 1; k--) depth[k] = depth[parent[k]] + 1;
     let tooLong = false;
     for (let i = 1; i <= alphaSize; i++) {
-      let j = 0;
-      let k = i;
-      while (parent[k] >= 0) {
-        k = parent[k];
-        j++;
-      }
+      const j = depth[i];
       len[i - 1] = j;
       if (j > maxLen) tooLong = true;
     }
@@ -96,6 +93,27 @@ export function makeCodeLengths(len: Uint8Array, freq: Int32Array, alphaSize: nu
       weight[i] = j << 8;
     }
   }
+}
+
+const HEAP = new Int32Array(MAX_ALPHA_SIZE + 2);
+const WEIGHT = new Int32Array(MAX_ALPHA_SIZE * 2);
+const PARENT = new Int32Array(MAX_ALPHA_SIZE * 2);
+const DEPTH = new Int32Array(MAX_ALPHA_SIZE * 2);
+
+/** libbzip2's DOWNHEAP(1) over a heap of `nHeap` entries. */
+function downHeap(heap: Int32Array, weight: Int32Array, nHeap: number): void {
+  let z = 1;
+  const tmp = heap[z];
+  const wt = weight[tmp];
+  for (;;) {
+    let y = z << 1;
+    if (y > nHeap) break;
+    if (y < nHeap && weight[heap[y + 1]] < weight[heap[y]]) y++;
+    if (wt < weight[heap[y]]) break;
+    heap[z] = heap[y];
+    z = y;
+  }
+  heap[z] = tmp;
 }
 
 /** Canonical code assignment: by increasing length, then by symbol value. */
