@@ -114,10 +114,13 @@ function generateMtfValues(
       continue;
     }
     if (zPend > 0) flushZeros();
-    // Move llI to the front, shifting the entries before it back by one (native search and
-    // move: on the bytes of a transaction the position is often far from the front).
-    const k = yy.indexOf(llI, 1);
-    yy.copyWithin(1, 0, k);
+    // Move llI to the front, shifting the entries before it back by one: a plain loop near the
+    // front, native search and move beyond (on a transaction's random bytes it is often far).
+    let k = 1;
+    while (k < 12 && yy[k] !== llI) k++;
+    if (k === 12 && yy[12] !== llI) k = yy.indexOf(llI, 12);
+    if (k < 24) for (let j = k; j > 0; j--) yy[j] = yy[j - 1];
+    else yy.copyWithin(1, 0, k);
     yy[0] = llI;
     mtfv[wr++] = k + 1;
     mtfFreq[k + 1]++;
@@ -319,7 +322,7 @@ export function compressStream(data: Uint8Array, level: number): Uint8Array {
   const block = new Uint8Array(blockCap);
   const inUse = new Uint8Array(256);
   const mtfFreq = new Int32Array(MAX_ALPHA_SIZE);
-  const w = new BitWriter((data.length >> 1) + 64);
+  const w = new BitWriter(data.length + (data.length >> 3) + 64);
 
   let nblock = 0;
   let blockCrc = CRC_INIT;
