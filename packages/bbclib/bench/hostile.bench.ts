@@ -69,14 +69,14 @@ export async function run(): Promise<BenchRow[]> {
   rows.push(row("msgpack: maps of one entry (Map mode)", () => msgpackDecode(maps, { maps: "map" }), maps));
   // Lists of 15 empty strings: no single count is over the budget, their sum is; refused at the last.
   const lists = Math.ceil(N / 16) + 1;
-  const nested = new Uint8Array(5 + lists * 16 + pad);
+  const nested = new Uint8Array(5 + lists * 16);
   nested[0] = 0xdd;
   new DataView(nested.buffer).setUint32(1, lists);
   for (let i = 0, o = 5; i < lists; i++, o += 16) {
     nested[o] = 0x9f;
     nested.fill(0xa0, o + 1, o + 16);
   }
-  rows.push(row("msgpack: small lists of empty strings, one too many", () => msgpackDecode(nested.subarray(0, 5 + lists * 16), { maps: "map" }), nested));
+  rows.push(row("msgpack: small lists of empty strings, one too many", () => msgpackDecode(nested, { maps: "map" }), nested));
   const flat = new Uint8Array(64 * MiB).fill(0xa0);
   flat[0] = 0xdd;
   new DataView(flat.buffer).setUint32(1, 64 * MiB - 5);

@@ -1,8 +1,9 @@
 /**
  * zlib.compress(data) of CPython (stock zlib 1.2.x, level 6) for inputs of up to
  * {@link FAST_DEFLATE_MAX} bytes, byte for byte, several times faster than pako on the sizes of
- * transactions: the state (hash chains, trees, window) is allocated once and only the entries an
- * input touched are cleared, where pako allocates and zeroes ~300 KiB per call.
+ * transactions: the state (hash chains, trees, window) is allocated once and never cleared (hash
+ * heads carry the number of the call that wrote them), where pako allocates and zeroes ~300 KiB
+ * per call.
  *
  * It follows the algorithm of zlib's deflate_slow (lazy matching with good 8, lazy 16, nice 128,
  * chain 128, 3-byte matches farther than 4096 dropped), one block (an input this small never
@@ -138,7 +139,6 @@ function dCode(dist: number): number {
 // access from a function, which showed in the profile of the hot loops.
 class State {
   window = new Uint8Array(4096);
-  touchedCount = 0;
   symCount = 0;
   heapLen = 0;
   heapMax = 0;
@@ -154,9 +154,13 @@ class State {
   prevLength = 0;
 }
 const S = new State();
-const HEAD = new Uint16Array(HASH_SIZE);
+/**
+ * Hash chain heads: (call number << 16) | position. A head written by an earlier call reads as
+ * zlib's NIL (0), so the table needs no clearing between calls (only when the number wraps).
+ */
+const HEAD = new Int32Array(HASH_SIZE);
+let generation = 0;
 const PREV = new Uint16Array(W_SIZE);
-const TOUCHED = new Uint16Array(FAST_DEFLATE_MAX + 1);
 const SYM_DIST = new Uint16Array(FAST_DEFLATE_MAX + 1);
 const SYM_LC = new Uint8Array(FAST_DEFLATE_MAX + 1);
 const dynL = new Tree(HEAP_SIZE);
@@ -164,7 +168,7 @@ const dynD = new Tree(2 * D_CODES + 1);
 const blTree = new Tree(2 * BL_CODES + 1);
 const HEAP = new Int32Array(HEAP_SIZE);
 const DEPTH = new Uint8Array(HEAP_SIZE);
-const KEY = new Float64Array(HEAP_SIZE);
+const HEAP_KEY = new Int32Array(HEAP_SIZE);
 
 function sendBits(value: number, length: number): void {
   const s = S;
@@ -194,30 +198,30 @@ function windup(): void {
 
 /**
  * zlib's pqdownheap. Its `smaller(n, m)` (lower frequency, then lower or equal depth) is
- * `key[n] <= key[m]` with key = frequency × 256 + depth (depths stay below 256).
+ * `key(n) <= key(m)` with key = frequency × 256 + depth (depths stay below 256); each heap
+ * slot keeps its node's key beside it (`hk`), so comparisons read one array.
  */
-function pqdownheap(heap: Int32Array, key: Float64Array, k: number, heapLen: number): void {
+function pqdownheap(heap: Int32Array, hk: Int32Array, k: number, heapLen: number): void {
   const v = heap[k];
-  const kv = key[v];
+  const kv = hk[k];
   let j = k << 1;
   while (j <= heapLen) {
-    let hj = heap[j];
-    let kj = key[hj];
+    let kj = hk[j];
     if (j < heapLen) {
-      const h1 = heap[j + 1];
-      const k1 = key[h1];
+      const k1 = hk[j + 1];
       if (k1 <= kj) {
         j++;
-        hj = h1;
         kj = k1;
       }
     }
     if (kv <= kj) break;
-    heap[k] = hj;
+    heap[k] = heap[j];
+    hk[k] = kj;
     k = j;
     j <<= 1;
   }
   heap[k] = v;
+  hk[k] = kv;
 }
 
 function genBitlen(t: Tree, stree: Tree | null, extra: Int32Array, base: number, maxLength: number, heapMax: number): void {
@@ -274,43 +278,44 @@ function buildTree(t: Tree, stree: Tree | null, elems: number, extra: Int32Array
   const { freq, len, dad } = t;
   const heap = HEAP;
   const depth = DEPTH;
-  const key = KEY;
+  const hk = HEAP_KEY;
   let heapLen = 0;
   let heapMax = HEAP_SIZE;
   let maxCode = -1;
   for (let n = 0; n < elems; n++) {
     if (freq[n] !== 0) {
       heap[++heapLen] = maxCode = n;
+      hk[heapLen] = freq[n] * 256;
       depth[n] = 0;
-      key[n] = freq[n] * 256;
     } else len[n] = 0;
   }
   // The format needs at least two codes of non-zero frequency.
   while (heapLen < 2) {
     const node = (heap[++heapLen] = maxCode < 2 ? ++maxCode : 0);
+    hk[heapLen] = 256;
     freq[node] = 1;
     depth[node] = 0;
-    key[node] = 256;
     S.optLen--;
     if (stree) S.staticLen -= stree.len[node];
   }
   t.maxCode = maxCode;
-  for (let n = heapLen >> 1; n >= 1; n--) pqdownheap(heap, key, n, heapLen);
+  for (let n = heapLen >> 1; n >= 1; n--) pqdownheap(heap, hk, n, heapLen);
   let node = elems;
   do {
     const n = heap[1];
-    heap[1] = heap[heapLen--];
-    pqdownheap(heap, key, 1, heapLen);
+    heap[1] = heap[heapLen];
+    hk[1] = hk[heapLen--];
+    pqdownheap(heap, hk, 1, heapLen);
     const m = heap[1];
     heap[--heapMax] = n;
     heap[--heapMax] = m;
     freq[node] = freq[n] + freq[m];
     const d = (depth[n] >= depth[m] ? depth[n] : depth[m]) + 1;
     depth[node] = d;
-    key[node] = freq[node] * 256 + d;
     dad[n] = dad[m] = node;
+    hk[1] = freq[node] * 256 + d;
     heap[1] = node++;
-    pqdownheap(heap, key, 1, heapLen);
+    pqdownheap(heap, hk, 1, heapLen);
   } while (heapLen >= 2);
   heap[--heapMax] = heap[1];
   genBitlen(t, stree, extra, base, maxLength, heapMax);
@@ -420,28 +425,64 @@ function compressBlock(lt: Tree, dt: Tree): void {
   const symCount = S.symCount;
   const symDist = SYM_DIST;
   const symLc = SYM_LC;
+  const lcode = lt.code;
+  const llen = lt.len;
+  const dcode = dt.code;
+  const dlen = dt.len;
+  // send_bits with the bit buffer in locals, flushed whenever 7 pending bits plus the next two
+  // fields could pass 32 bits.
+  const out = S.out;
+  let p = S.outPos;
+  let buf = S.bitBuf;
+  let count = S.bitCount;
   for (let i = 0; i < symCount; i++) {
     let dist = symDist[i];
     let lc = symLc[i];
-    if (dist === 0) sendCode(lc, lt);
-    else {
+    if (dist === 0) {
+      buf |= lcode[lc] << count;
+      count += llen[lc];
+    } else {
       let code = LENGTH_CODE[lc];
-      sendCode(code + LITERALS + 1, lt);
+      const c = code + LITERALS + 1;
+      buf |= lcode[c] << count;
+      count += llen[c];
       let extra = EXTRA_LBITS[code];
       if (extra !== 0) {
         lc -= BASE_LENGTH[code];
-        sendBits(lc, extra);
+        buf |= lc << count;
+        count += extra;
+      }
+      while (count >= 8) {
+        out[p++] = buf & 0xff;
+        buf >>>= 8;
+        count -= 8;
       }
       dist--;
       code = dCode(dist);
-      sendCode(code, dt);
+      buf |= dcode[code] << count;
+      count += dlen[code];
+      // flush again: a 15-bit distance code and 13 extra bits would not fit with the rest
+      while (count >= 8) {
+        out[p++] = buf & 0xff;
+        buf >>>= 8;
+        count -= 8;
+      }
       extra = EXTRA_DBITS[code];
       if (extra !== 0) {
         dist -= BASE_DIST[code];
-        sendBits(dist, extra);
+        buf |= dist << count;
+        count += extra;
       }
     }
+    while (count >= 8) {
+      out[p++] = buf & 0xff;
+      buf >>>= 8;
+      count -= 8;
+    }
   }
+  S.outPos = p;
+  S.bitBuf = buf;
+  S.bitCount = count;
   sendCode(END_BLOCK, lt);
 }
 
@@ -522,7 +563,7 @@ function deflateSlow(w: Uint8Array, n: number): void {
   const dfreq = dynD.freq;
   const head = HEAD;
   const prev = PREV;
-  const touched = TOUCHED;
+  const gen = generation << 16;
   const symDist = SYM_DIST;
   const symLc = SYM_LC;
   const lengthCode = LENGTH_CODE;
@@ -533,16 +574,15 @@ function deflateSlow(w: Uint8Array, n: number): void {
   let matchAvailable = false;
   let prevMatch = 0;
   let sym = 0;
-  let touchedCount = 0;
   S.matchStart = 0;
   while (lookahead !== 0) {
     let hashHead = 0;
     if (lookahead >= MIN_MATCH) {
       const h = ((w[strstart] << 10) ^ (w[strstart + 1] << 5) ^ w[strstart + 2]) & HASH_MASK;
-      hashHead = head[h];
+      const v = head[h];
+      hashHead = (v & 0xffff0000) === gen ? v & 0xffff : 0;
       prev[strstart & W_MASK] = hashHead;
-      head[h] = strstart;
-      touched[touchedCount++] = h;
+      head[h] = gen | strstart;
     }
     prevLength = matchLength;
     prevMatch = S.matchStart;
@@ -565,9 +605,9 @@ function deflateSlow(w: Uint8Array, n: number): void {
       do {
         if (++strstart <= maxInsert) {
           const h = ((w[strstart] << 10) ^ (w[strstart + 1] << 5) ^ w[strstart + 2]) & HASH_MASK;
-          prev[strstart & W_MASK] = head[h];
-          head[h] = strstart;
-          touched[touchedCount++] = h;
+          const v = head[h];
+          prev[strstart & W_MASK] = (v & 0xffff0000) === gen ? v & 0xffff : 0;
+          head[h] = gen | strstart;
         }
       } while (--prevLength !== 0);
       matchAvailable = false;
@@ -593,7 +633,6 @@ function deflateSlow(w: Uint8Array, n: number): void {
     lfreq[c]++;
   }
   S.symCount = sym;
-  S.touchedCount = touchedCount;
 }
 
 function adler32(data: Uint8Array): number {
@@ -640,12 +679,16 @@ export function deflateSmall(data: Uint8Array): Uint8Array {
   blTree.freq.fill(0, 0, BL_CODES);
   dynL.freq[END_BLOCK] = 1;
 
+  // A new call number; after 32767 calls (positive Int32 values only) the table is cleared once.
+  if (++generation > 0x7fff) {
+    HEAD.fill(0);
+    generation = 1;
+  }
   s.out[0] = 0x78;
   s.out[1] = 0x9c;
   s.outPos = 2;
   deflateSlow(w, n);
   flushBlock(n);
-  for (let i = 0, t = s.touchedCount; i < t; i++) HEAD[TOUCHED[i]] = 0;
   const a = adler32(data);
   const out = s.out;
   let p = s.outPos;
