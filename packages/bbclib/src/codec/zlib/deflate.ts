@@ -199,26 +199,28 @@ function windup(): void {
 /**
  * zlib's pqdownheap. Its `smaller(n, m)` (lower frequency, then lower or equal depth) is
  * `key(n) <= key(m)` with key = frequency × 256 + depth (depths stay below 256); each heap
- * slot keeps its node's key beside it (`hk`), so comparisons read one array.
+ * slot keeps its node's key beside it (`hk`). Done bottom-up (Floyd): walk the smaller-child
+ * path to a leaf moving children up, then move the entry back up past the children it is
+ * `smaller` than. Keys only grow along the path, so the array ends exactly as zlib's does.
  */
 function pqdownheap(heap: Int32Array, hk: Int32Array, k: number, heapLen: number): void {
   const v = heap[k];
   const kv = hk[k];
+  const top = k;
   let j = k << 1;
   while (j <= heapLen) {
-    let kj = hk[j];
-    if (j < heapLen) {
-      const k1 = hk[j + 1];
-      if (k1 <= kj) {
-        j++;
-        kj = k1;
-      }
-    }
-    if (kv <= kj) break;
+    if (j < heapLen && hk[j + 1] <= hk[j]) j++;
     heap[k] = heap[j];
-    hk[k] = kj;
+    hk[k] = hk[j];
     k = j;
     j <<= 1;
+  }
+  while (k > top) {
+    const p = k >> 1;
+    if (!(kv <= hk[p])) break;
+    heap[k] = heap[p];
+    hk[k] = hk[p];
+    k = p;
   }
   heap[k] = v;
   hk[k] = kv;
