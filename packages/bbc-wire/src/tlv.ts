@@ -38,7 +38,7 @@ export interface MapDecodeOptions {
   maxDepth?: number;
   /**
    * Element and allocation budgets of one payload (missing fields: bbclib's
-   * `DEFAULT_DECODE_BUDGET`: 16,384 values, 1 MiB + 8 × payload length estimated heap bytes,
+   * `DEFAULT_DECODE_BUDGET`: 32,768 values, 1 MiB + 8 × payload length estimated heap bytes,
    * at most 160 MiB). Beyond them `DECODE_BUDGET`.
    */
   decodeBudget?: DecodeBudget;

@@ -32,7 +32,7 @@ export interface DecodeBudget {
 /**
  * Default budgets of every decoder, chosen so that a node that passes no options is protected:
  *
- * - `maxElements` 16,384: the largest legitimate messages a node receives (an insert with its
+ * - `maxElements` 32,768: the largest legitimate messages a node receives (an insert with its
  *   asset files, a replication, a gather with its destinations) have hundreds of values; one
  *   decode at the cap takes a few milliseconds (a `Uint8Array` alone costs ~100 ns to create;
  *   see the package README for measured figures).
@@ -43,7 +43,7 @@ export interface DecodeBudget {
  *   byte strings are copied out, with its ordinary overhead.
  */
 export const DEFAULT_DECODE_BUDGET: Readonly<Required<DecodeBudget>> = Object.freeze({
-  maxElements: 16_384,
+  maxElements: 32_768,
   allocationRatio: 8,
   allocationBase: 1024 * 1024,
   maxAllocationBytes: 160 * 1024 * 1024,
