@@ -117,9 +117,9 @@ function generateMtfValues(
     // Move llI to the front, shifting the entries before it back by one: a plain loop near the
     // front, native search and move beyond (on a transaction's random bytes it is often far).
     let k = 1;
-    while (k < 12 && yy[k] !== llI) k++;
-    if (k === 12 && yy[12] !== llI) k = yy.indexOf(llI, 12);
-    if (k < 24) for (let j = k; j > 0; j--) yy[j] = yy[j - 1];
+    while (k < 32 && yy[k] !== llI) k++;
+    if (k === 32 && yy[32] !== llI) k = yy.indexOf(llI, 32);
+    if (k < 48) for (let j = k; j > 0; j--) yy[j] = yy[j - 1];
     else yy.copyWithin(1, 0, k);
     yy[0] = llI;
     mtfv[wr++] = k + 1;

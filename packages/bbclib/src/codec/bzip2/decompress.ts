@@ -161,7 +161,7 @@ function buildDecodeTable(t: DecodeTable, lengths: Uint8Array, alphaSize: number
     code += count[l];
     idx += count[l];
     // A canonical code with more codewords than fit in l bits is not a prefix code.
-    if (code > 2 ** l) throw fail("bzip2 Huffman code lengths are over-subscribed");
+    if (code > 1 << l) throw fail("bzip2 Huffman code lengths are over-subscribed");
     code <<= 1;
   }
   // Symbols by (length, value): one counting pass.
@@ -174,7 +174,8 @@ function buildDecodeTable(t: DecodeTable, lengths: Uint8Array, alphaSize: number
     for (let k = 0; k < count[l]; k++) {
       const first = (start[l] + k) << shift;
       const entry = (symbols[offset[l] + k] << 5) | l;
-      lookup.fill(entry, first, first + span);
+      if (span <= 32) for (let x = first, e = first + span; x < e; x++) lookup[x] = entry;
+      else lookup.fill(entry, first, first + span);
     }
   }
   t.minLen = minLen;
@@ -351,7 +352,7 @@ function decodeBlock(br: BitReader, out: Output, blockSizeMax: number, scratch: 
     const k = sym - 1;
     if (k >= nInUse) throw fail("bzip2 move-to-front index out of range");
     const v = mtf[k];
-    if (k < 16) for (let j = k; j > 0; j--) mtf[j] = mtf[j - 1];
+    if (k < 48) for (let j = k; j > 0; j--) mtf[j] = mtf[j - 1];
     else mtf.copyWithin(1, 0, k);
     mtf[0] = v;
     if (nblock >= blockSizeMax) throw fail("bzip2 block exceeds its declared size");
