@@ -82,6 +82,24 @@ export async function run(): Promise<BenchRow[]> {
   new DataView(flat.buffer).setUint32(1, 64 * MiB - 5);
   rows.push(row("msgpack: 64 MiB list of empty strings", () => msgpackDecode(flat, { maps: "map" }), flat));
 
+  // One map of distinct 4-letter keys (object mode, as transactions are decoded), after a pad.
+  const nk = N / 2 - 2;
+  const big = new Uint8Array(10 + pad + 5 + nk * 6);
+  const bdv = new DataView(big.buffer);
+  big[0] = 0x92;
+  big[1] = 0xdb;
+  bdv.setUint32(2, pad);
+  let q = 6 + pad;
+  big[q] = 0xdf;
+  bdv.setUint32(q + 1, nk);
+  q += 5;
+  for (let i = 0; i < nk; i++, q += 6) {
+    big[q] = 0xa4;
+    let k = i;
+    for (let j = 0; j < 4; j++, k = Math.floor(k / 26)) big[q + 1 + j] = 0x61 + (k % 26);
+    big[q + 5] = 0xc0;
+  }
+  rows.push(row("msgpack (object mode): one map of 16k keys", () => msgpackDecode(big.subarray(0, q)), big));
   const bson = bsonWorst(N / 2 - 2, pad);
   rows.push(row("BSON: most empty binaries the budget takes", () => bsonDecode(bson), bson));
 

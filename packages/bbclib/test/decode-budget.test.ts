@@ -178,6 +178,39 @@ describe("BSON: size-amplifying documents are refused within the budget", () => 
   }
 });
 
+describe("large documents and maps decode to a Map, same order, same bytes", () => {
+  const doc = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`key${i}`, i]));
+  it("BSON: 20 keys give an object, 100 a Map; both re-encode to the input; duplicates are refused", () => {
+    for (const n of [20, 64, 65, 100]) {
+      const bytes = bsonEncode(doc(n));
+      const back = bsonDecode(bytes);
+      expect(back instanceof Map).toBe(n > 64);
+      expect([...(back instanceof Map ? back.keys() : Object.keys(back))]).toEqual(Object.keys(doc(n)));
+      expect(Buffer.from(bsonEncode(back)).toString("hex")).toBe(Buffer.from(bytes).toString("hex"));
+    }
+    // "kez7" patched to "key7": the 41st key repeats the 8th, past the 16 checked by scanning
+    const dup = bsonEncode(new Map([...Object.entries(doc(40)), ["kez7", 1]]));
+    expect(codeOf(() => bsonDecode(dup))).toBe("ok");
+    dup[Buffer.from(dup).indexOf("kez7") + 2] = "y".charCodeAt(0);
+    let err: unknown;
+    try {
+      bsonDecode(dup);
+    } catch (e) {
+      err = e;
+    }
+    expect((err as BbcLibError).code).toBe("MALFORMED");
+    expect((err as BbcLibError).message).toMatch(/duplicate key "key7"/);
+  });
+  it("msgpack (object mode): more than 64 keys give a Map", () => {
+    for (const n of [64, 65, 300]) {
+      const bytes = msgpackEncode(doc(n));
+      const back = msgpackDecode(bytes);
+      expect(back instanceof Map).toBe(n > 64);
+      expect(Buffer.from(msgpackEncode(back)).toString("hex")).toBe(Buffer.from(bytes).toString("hex"));
+    }
+  });
+});
+
 // ------------------------------------------------------------------ element budget, property
 
 type Tree = { kind: "int"; v: number } | { kind: "nil" } | { kind: "bytes"; n: number } | { kind: "array"; items: Tree[] } | { kind: "map"; entries: [Tree, Tree][] };

@@ -176,7 +176,11 @@ function isDict(v: unknown): v is Dict {
 }
 
 function dict(v: unknown, what: string): Dict {
-  if (v instanceof Map) return Object.fromEntries(v) as Dict;
+  if (v instanceof Map) {
+    // Large maps decode as Map; no dictionary of a transaction has more than 7 keys.
+    if (strictKeys && v.size > 16) bad(`${what} has ${v.size} keys`);
+    return Object.fromEntries(v) as Dict;
+  }
   if (!isDict(v)) bad(`${what} is not a dictionary`);
   return v;
 }
