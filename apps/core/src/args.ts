@@ -18,6 +18,8 @@ export interface CoreArgs {
   kill: boolean;
   /** Extension: address the client server binds to (default 127.0.0.1). */
   bind: string;
+  /** Extension: address the P2P port binds to (default 0.0.0.0, as v1.1.1). */
+  p2pbind: string;
   help: boolean;
 }
 
@@ -25,10 +27,10 @@ export const USAGE = `usage: bbc1-core [--coreport <number>] [--p2pport <number>
                  [--config <filename>] [--default_config <filename>] [--nodekey] [--no_nodekey]
                  [--domain0] [--ledgersubsystem] [--ip4addr <IP addr>] [--ip6addr <IPv6 addr>]
                  [--log <filename>] [--verbose_level <string>] [--daemon] [--kill]
-                 [--bind <addr>] [--help]
+                 [--bind <addr>] [--p2pbind <addr>] [--help]
 
   -cp, --coreport N        client TCP port (default 9000)
-  -pp, --p2pport N         P2P port advertised to peers (default 6641)
+  -pp, --p2pport N         P2P port, UDP and TCP (default 6641; 0 = any free port)
   -w,  --workingdir DIR    working directory (default .bbc1)
   -c,  --config FILE       config file (default <workingdir>/config.json)
        --default_config F  file whose top-level sections replace the config's
@@ -43,6 +45,7 @@ export const USAGE = `usage: bbc1-core [--coreport <number>] [--p2pport <number>
   -d,  --daemon            run in the background (pid in /tmp/bbc1.pid)
   -k,  --kill              stop the daemon and exit
        --bind ADDR         address the client port binds to (default 127.0.0.1; "::" = all)
+       --p2pbind ADDR      IPv4 address the P2P port binds to (default 0.0.0.0 = all)
   -h,  --help              this text`;
 
 const VALUE: Record<string, keyof CoreArgs> = {
@@ -55,6 +58,7 @@ const VALUE: Record<string, keyof CoreArgs> = {
   "-l": "log", "--log": "log",
   "-v": "verbose_level", "--verbose_level": "verbose_level",
   "--bind": "bind",
+  "--p2pbind": "p2pbind",
 };
 const FLAG: Record<string, keyof CoreArgs> = {
   "--nodekey": "nodekey", "--no_nodekey": "no_nodekey",
@@ -67,7 +71,7 @@ const FLAG: Record<string, keyof CoreArgs> = {
 export function parseArgs(argv: readonly string[]): CoreArgs {
   const a: CoreArgs = {
     coreport: 9000, p2pport: 6641, workingdir: ".bbc1", nodekey: false, no_nodekey: false, domain0: false,
-    ledgersubsystem: false, log: "-", verbose_level: "debug", daemon: false, kill: false, bind: "127.0.0.1", help: false,
+    ledgersubsystem: false, log: "-", verbose_level: "debug", daemon: false, kill: false, bind: "127.0.0.1", p2pbind: "0.0.0.0", help: false,
   };
   const rec = a as unknown as Record<string, unknown>;
   for (let i = 0; i < argv.length; i++) {

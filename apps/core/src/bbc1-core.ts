@@ -69,7 +69,7 @@ function daemonize(argv: string[], args: CoreArgs): void {
 }
 
 /** Tells a `--daemon` parent (if any) how the start went, then lets the channel go. */
-function reportToParent(m: { ready: boolean; port?: number; error?: string }): Promise<void> {
+function reportToParent(m: { ready: boolean; port?: number; p2pPort?: number; error?: string }): Promise<void> {
   const send = process.send?.bind(process);
   if (!send) return Promise.resolve();
   return new Promise((resolve) => {
@@ -113,6 +113,7 @@ async function main(): Promise<void> {
     node = await BBcCoreService.start({
       corePort: args.coreport,
       p2pPort: args.p2pport,
+      p2pHost: args.p2pbind,
       workingDir: args.workingdir,
       configFile: args.config,
       defaultConfigFile: args.default_config,
@@ -134,8 +135,8 @@ async function main(): Promise<void> {
     await reportToParent({ ready: false, error: why });
     fail(why, 1);
   }
-  logger.info({ port: node.port, host: node.host, workingdir: args.workingdir, pid: process.pid }, "bbc1-core ready");
-  await reportToParent({ ready: true, port: node.port });
+  logger.info({ port: node.port, host: node.host, p2p_port: node.p2pPort, workingdir: args.workingdir, pid: process.pid }, "bbc1-core ready");
+  await reportToParent({ ready: true, port: node.port, p2pPort: node.p2pPort });
 
   let stopping = false;
   const stop = (signal: string) => {

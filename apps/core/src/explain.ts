@@ -58,6 +58,11 @@ export function explainStartError(e: unknown): string {
     const meaning = listenProblem(sys.code, "--coreport N");
     if (meaning !== undefined) return `cannot listen on ${where}: ${meaning}`;
   }
+  if (err?.code === "P2P_FAILED" && sys !== undefined) {
+    const where = /cannot listen on the P2P port (\S+?):? /.exec(String(err.message))?.[1] ?? `${String(sys.address ?? "")}:${String(sys.port ?? "")}`;
+    const meaning = listenProblem(sys.code, "--p2pport N");
+    if (meaning !== undefined) return `cannot listen on the P2P port ${where}: ${meaning}`;
+  }
   const text = chainMessage(e);
   return typeof err?.code === "string" && !/^E[A-Z]+$/.test(err.code) ? `${text} (${err.code})` : text;
 }

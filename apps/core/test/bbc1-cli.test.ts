@@ -3,7 +3,7 @@
  * SQLite ledger, the CLI as separate processes. Ledger commands (tx ...), export/import, backup
  * of a running node, key commands, the P2P admin commands' request/answer path, --help and errors.
  */
-import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -24,7 +24,6 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 /** A node in its own directory with one domain holding `n` chained transactions (the last ones with an asset file). */
 async function nodeWithLedger(name: string, n: number) {
   const cwd = join(root, name);
-  const { mkdirSync } = await import("node:fs");
   mkdirSync(cwd, { recursive: true });
   const node = await startNode(cwd);
   const domain = getNewId(`cli domain ${name}`);
@@ -256,21 +255,61 @@ describe("bbc1 CLI", () => {
     expect((await cli("domain-key", "notify", a.domain)).out.trim()).toBe("sent");
   });
 
-  it("neighbors, static-node and ping: the request/answer path to the node", async () => {
-    const n = JSON.parse((await cli("neighbors", a.domain, "--json")).out);
-    expect(n.domain_id).toBe(a.domain);
-    expect(n.neighbors[0]).toMatchObject({ ipv4: "127.0.0.1", port: 6641 });
-    const all = await cli("neighbors");
-    expect(all.out).toContain(`domain ${a.domain}: 1 node(s)`);
-    const sn = await cli("static-node", a.domain, toHex(getNewId("peer")), "127.0.0.1", "::", "6642");
-    expect(sn.code, sn.err).toBe(0);
-    expect(sn.out.trim()).toBe("success");
-    const ping = await cli("ping", a.domain, "127.0.0.1", "6642");
-    expect(ping.code, ping.err).toBe(0);
-    expect(ping.out.trim()).toBe("sent");
-    const badPort = await cli("ping", a.domain, "127.0.0.1", "70000");
-    expect(badPort.code).toBe(2);
-  });
+  it("neighbors, static-node and ping against a real domain of three nodes", async () => {
+    // b and c serve a's domain; fast protocol timers (network.timings is a test knob)
+    const peer = async (name: string) => {
+      const cwd = join(root, name);
+      mkdirSync(join(cwd, ".bbc1"), { recursive: true });
+      writeFileSync(join(cwd, ".bbc1", "config.json"), JSON.stringify({ network: { timings: { advertise_delay_ms: 300, key_exchange_invoke_min_ms: 100, key_exchange_invoke_max_ms: 300 } } }));
+      const node = await startNode(cwd);
+      const run = (...args: string[]) => bbc1(cwd, "-p", String(node.port), ...args);
+      expect((await run("domain", "setup", a.domain)).code).toBe(0);
+      const nodeId = (await run("node-id", a.domain)).out.trim();
+      return { node, run, nodeId };
+    };
+    const b = await peer("nb-b");
+    const c = await peer("nb-c");
+    try {
+      const n = JSON.parse((await cli("neighbors", a.domain, "--json")).out);
+      expect(n.domain_id).toBe(a.domain);
+      expect(n.neighbors).toHaveLength(1);
+      expect(n.neighbors[0]).toMatchObject({ ipv4: "127.0.0.1", port: a.node.p2pPort });
+      const listed = async (run: typeof cli, want: string[]) => {
+        const deadline = Date.now() + 20_000;
+        for (;;) {
+          const rows = JSON.parse((await run("neighbors", a.domain, "--json")).out).neighbors as Array<{ node_id: string; port: number; ipv4: string }>;
+          if (want.every((id) => rows.some((r) => r.node_id === id))) return rows;
+          if (Date.now() > deadline) throw new Error(`neighbours ${JSON.stringify(rows)} lack ${want.join(", ")}`);
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      };
+      // a static node: a links with b, b learns a from a's neighbour list
+      const sn = await cli("static-node", a.domain, b.nodeId, "127.0.0.1", "::", String(b.node.p2pPort));
+      expect(sn.code, sn.err).toBe(0);
+      expect(sn.out.trim()).toBe("success");
+      const rowsA = await listed(cli, [b.nodeId]);
+      expect(rowsA.find((r) => r.node_id === b.nodeId)).toMatchObject({ ipv4: "127.0.0.1", port: b.node.p2pPort });
+      await listed(b.run, [(await cli("node-id", a.domain)).out.trim()]);
+      // kept in config.json for the next start
+      const conf = JSON.parse(readFileSync(join(a.cwd, ".bbc1", "config.json"), "utf8"));
+      expect(conf.domains[a.domain].static_nodes[b.nodeId]).toEqual(["127.0.0.1", null, b.node.p2pPort]);
+      // a domain ping: c answers a's ping, both list each other, then the mesh closes
+      const ping = await cli("ping", a.domain, "127.0.0.1", String(c.node.p2pPort));
+      expect(ping.code, ping.err).toBe(0);
+      expect(ping.out.trim()).toBe("sent");
+      const aId = (await cli("node-id", a.domain)).out.trim();
+      expect((await listed(cli, [c.nodeId])).find((r) => r.node_id === c.nodeId)).toMatchObject({ port: c.node.p2pPort });
+      await listed(c.run, [aId, b.nodeId]);
+      await listed(b.run, [aId, c.nodeId]);
+      const all = await cli("neighbors");
+      expect(all.out).toContain(`domain ${a.domain}: 3 node(s)`);
+      const badPort = await cli("ping", a.domain, "127.0.0.1", "70000");
+      expect(badPort.code).toBe(2);
+    } finally {
+      await b.node.stop();
+      await c.node.stop();
+    }
+  }, 90_000);
 
   it("without the node key: admin commands fail within seconds and say where the key was looked for", async () => {
     const other = mkdtempSync(join(root, "elsewhere-"));

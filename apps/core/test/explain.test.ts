@@ -19,7 +19,7 @@ describe("failure messages say each cause once", () => {
     const port = await new Promise<number>((r) => blocker.listen(0, "127.0.0.1", () => r((blocker.address() as { port: number }).port)));
     const dir = mkdtempSync(join(tmpdir(), "bbc1-explain-"));
     try {
-      const err = await BBcCoreService.start({ workingDir: dir, corePort: port, useNodeKey: false, logLevel: "silent" }).then(
+      const err = await BBcCoreService.start({ workingDir: dir, corePort: port, p2pPort: 0, p2pHost: "127.0.0.1", useNodeKey: false, logLevel: "silent" }).then(
         async (n) => {
           await n.close();
           return undefined;

@@ -59,6 +59,8 @@ export function freePort(): Promise<number> {
 export interface NodeProc {
   child: ChildProcess;
   port: number;
+  /** The P2P port the node bound (from its "bbc1-core ready" log line). */
+  p2pPort: number;
   stderr: () => string;
   exit: Promise<number | null>;
   stop(): Promise<number | null>;
@@ -67,7 +69,7 @@ export interface NodeProc {
 /** Starts bbc1-core in `cwd` on an ephemeral port and waits until it serves. */
 export async function startNode(cwd: string, args: string[] = []): Promise<NodeProc> {
   const port = await freePort();
-  const child = spawn(process.execPath, [coreEntry, "--coreport", String(port), "-v", "info", ...args], { cwd, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [coreEntry, "--coreport", String(port), "--p2pport", "0", "--p2pbind", "127.0.0.1", "-v", "info", ...args], { cwd, stdio: ["ignore", "pipe", "pipe"] });
   let err = "";
   child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
   child.stdout!.on("data", (d: Buffer) => (err += d.toString()));
@@ -77,9 +79,11 @@ export async function startNode(cwd: string, args: string[] = []): Promise<NodeP
     if (Date.now() > deadline || child.exitCode !== null) throw new Error(`bbc1-core did not start:\n${err}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+  const p2p = /"p2p_port":(\d+)/.exec(err.slice(Math.max(0, err.indexOf("bbc1-core ready") - 400)));
   return {
     child,
     port,
+    p2pPort: p2p !== null ? Number(p2p[1]) : 0,
     stderr: () => err,
     exit,
     stop: () => {

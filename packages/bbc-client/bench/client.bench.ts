@@ -45,7 +45,7 @@ function pool(user: Uint8Array, n: number): () => BBcTransaction {
 export async function run(): Promise<BenchRow[]> {
   const external = process.env.BBC1_CLIENT_BENCH_NODE;
   const dir = mkdtempSync(join(tmpdir(), "bbc1-client-bench-"));
-  const node = external ? null : await BBcCoreService.start({ workingDir: dir, corePort: 0, useNodeKey: false, logLevel: "silent" });
+  const node = external ? null : await BBcCoreService.start({ workingDir: dir, corePort: 0, p2pPort: 0, p2pHost: "127.0.0.1", useNodeKey: false, logLevel: "silent" });
   const host = external ? external.slice(0, external.lastIndexOf(":")) : "127.0.0.1";
   const port = external ? Number(external.slice(external.lastIndexOf(":") + 1)) : node!.port;
   const tag = external ? ` [${external}]` : "";

@@ -31,7 +31,7 @@ describe("a Python bbc_app peer and @bbc1/client", () => {
     let pem = process.env.BBC1_PYNODE_KEY ? readFileSync(process.env.BBC1_PYNODE_KEY, "utf8") : null;
     if (process.env.BBC1_PEER_TS_NODE) {
       const dir = mkdtempSync(join(tmpdir(), "peer-"));
-      node = await BBcCoreService.start({ workingDir: dir, corePort: 0, logLevel: "silent" });
+      node = await BBcCoreService.start({ workingDir: dir, corePort: 0, p2pPort: 0, p2pHost: "127.0.0.1", logLevel: "silent" });
       port = node.port;
       pem = readFileSync(join(dir, "node_key.pem"), "utf8");
     }

@@ -17,7 +17,7 @@ let node: BBcCoreService;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "bbc1-client-hints-"));
-  node = await BBcCoreService.start({ workingDir: dir, corePort: 0, useNodeKey: true, logLevel: "silent" });
+  node = await BBcCoreService.start({ workingDir: dir, corePort: 0, p2pPort: 0, p2pHost: "127.0.0.1", useNodeKey: true, logLevel: "silent" });
 });
 
 afterAll(async () => {

@@ -17,7 +17,7 @@ let pem: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "bbc1-client-it-"));
-  node = await BBcCoreService.start({ workingDir: dir, corePort: 0, useNodeKey: true, logLevel: "silent", resolveTimeoutMs: 300 });
+  node = await BBcCoreService.start({ workingDir: dir, corePort: 0, p2pPort: 0, p2pHost: "127.0.0.1", useNodeKey: true, logLevel: "silent", resolveTimeoutMs: 300 });
   pem = readFileSync(join(dir, "node_key.pem"), "utf8");
 });
 

@@ -29,6 +29,8 @@ if (!isMainThread && (workerData as { role?: string } | null)?.role === NODE_ROL
   const node = await BBcCoreService.start({
     workingDir: dir,
     corePort: 0,
+    p2pPort: 0,
+    p2pHost: "127.0.0.1",
     useNodeKey: false,
     logger: pino({ level: "silent" }),
     verifyInlineMaxSignatures: inline !== undefined ? Number(inline) : undefined,
@@ -64,7 +66,7 @@ async function startNode(dir: string): Promise<NodeHandle> {
       },
     };
   }
-  const node = await BBcCoreService.start({ workingDir: dir, corePort: 0, useNodeKey: false, logger: pino({ level: "silent" }) });
+  const node = await BBcCoreService.start({ workingDir: dir, corePort: 0, p2pPort: 0, p2pHost: "127.0.0.1", useNodeKey: false, logger: pino({ level: "silent" }) });
   return { port: node.port, where: "node in the client's thread", close: () => node.close() };
 }
 

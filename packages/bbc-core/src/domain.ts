@@ -1,6 +1,7 @@
 import { u16Bytes, InfraMessageCategory, type RefusalCounter, type WireMessage } from "@bbc1/wire";
 import type { Logger } from "pino";
 import { toHex } from "@bbc1/bbclib";
+import type { CommandDispatch, NetworkDomain } from "@bbc1/net";
 import type { ClientConnection, PendingBounce } from "./connection.js";
 import type { JsonObject } from "./config.js";
 import type { DomainLedger } from "./store.js";
@@ -63,6 +64,14 @@ export class Domain {
   readonly section: JsonObject;
   /** null for domain_global_0 (no storage in v1.1.1). */
   readonly ledger: DomainLedger | null;
+  /** The domain's network components (neighbours, key exchange, topology); null when embedded without a network. */
+  readonly net: NetworkDomain | null;
+  /**
+   * Handlers of the domain's DATA messages by `infra_command` (NOTIFY_INSERTED: insert
+   * notifications; REQUEST_REPLICATION_INSERT, REPAIR_TRANSACTION_DATA, REPLICATION_CROSS_REF:
+   * replication and repair register theirs here).
+   */
+  readonly data: CommandDispatch | null;
   readonly createdAt: number;
   /** Users registered on this node, first-registration order. */
   readonly users = new Map<string, RegisteredUser>();
@@ -77,8 +86,10 @@ export class Domain {
   readonly #log: Logger;
   #stopped = false;
 
-  constructor(args: { id: Uint8Array; nodeId: Uint8Array; section: JsonObject; ledger: DomainLedger | null; deps: DomainDeps }) {
+  constructor(args: { id: Uint8Array; nodeId: Uint8Array; section: JsonObject; ledger: DomainLedger | null; net?: NetworkDomain | null; data?: CommandDispatch | null; deps: DomainDeps }) {
     this.id = args.id;
+    this.net = args.net ?? null;
+    this.data = args.data ?? null;
     this.hex = toHex(args.id);
     this.nodeId = args.nodeId;
     this.section = args.section;

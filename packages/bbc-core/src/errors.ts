@@ -4,6 +4,7 @@ export type CoreErrorCode =
   | "CONFIG_IO"
   | "NODE_KEY"
   | "LISTEN_FAILED"
+  | "P2P_FAILED"
   | "NO_SUCH_DOMAIN"
   | "STORE_FAILED"
   | "CLOSED"

@@ -4,6 +4,7 @@ import pino, { type Logger } from "pino";
 import { readFileSync } from "node:fs";
 import { KeyPair, fromHex, toHex, type DeserializeOptions } from "@bbc1/bbclib";
 import { ByteBudget, KeyRegistry, MsgType, RefusalCounter, TokenBucket, isAdminMsgType } from "@bbc1/wire";
+import { BBcNetwork, CommandDispatch, KeyExchangeState, isNetError, readP2pLimits, type EncryptionPolicy, type NetTimings, type NetworkDomain } from "@bbc1/net";
 import { BBcConfig, DOMAIN_GLOBAL_0_HEX, DEFAULT_CORE_PORT, DEFAULT_P2P_PORT, isJsonObject, type JsonObject } from "./config.js";
 import type { ClientConnection, QueuedRequest } from "./connection.js";
 import { ClientPort } from "./client-port.js";
@@ -18,6 +19,7 @@ import { BBcStats } from "./stats.js";
 import { decodeBudgetOf, deserializeOptionsOf, resolveLimits, type LimitOverrides, type ResolvedLimits } from "./limits.js";
 import type { LedgerFactory } from "./store.js";
 import { storageLedgerFactory } from "./storage-adapter.js";
+import { readEncryption, readNetTimings, readStaticNodes, staticNodesJson } from "./p2p.js";
 import { ASYNC_DIGEST_BYTES, VerifiedCache, assetFilesMatch, normaliseFiles, validateSubmitted, type SubmittedVerdict, type WireAssetFiles } from "./validator.js";
 import { ValidatorPool } from "./validator-pool.js";
 import type { CoreInternals, Handler, RequestContext } from "./handlers/context.js";
@@ -38,17 +40,25 @@ export interface BBcCoreServiceOptions {
   corePort?: number;
   /** Address the client server binds to (default `127.0.0.1`; `::` for every interface). */
   host?: string;
-  /** P2P port advertised in neighbour lists (default `network.p2p_port`, 6641). No P2P listener is opened. */
+  /** P2P port, UDP and TCP (`--p2pport`; default `network.p2p_port`, 6641; 0 = ephemeral). When given it is written to the config. */
   p2pPort?: number;
+  /** Address the P2P port binds to (default `0.0.0.0`, every IPv4 interface, as v1.1.1). */
+  p2pHost?: string;
+  /** IPv6 address the P2P port also binds to (default none: no IPv6 sockets, p2p-protocol.md §2.6). */
+  p2pHost6?: string;
+  /** When to encrypt towards neighbours with an established key: over config `network.encryption` ("off" default, "udp", "all"). */
+  p2pEncryption?: EncryptionPolicy;
+  /** Protocol times of the P2P layer, over config `network.timings` (for tests: v1.1.1's values by default). */
+  netTimings?: Partial<NetTimings>;
   /** Force the node key on (true) or off (false); default `client.use_node_key` (true). */
   useNodeKey?: boolean;
   /** Also serve domain_global_0 (`--domain0`). */
   useDomain0?: boolean;
   /** `--ledgersubsystem`: accepted; no subsystem module exists, so nothing is loaded (logged). */
   useLedgerSubsystem?: boolean;
-  /** External IPv4 address shown in the node's own neighbour-list entry (default 127.0.0.1). */
+  /** `--ip4addr`: the IPv4 address advertised to peers (default: the bound address, else the first non-loopback interface address). */
   ip4addr?: string;
-  /** External IPv6 address shown in the node's own neighbour-list entry (default ::). */
+  /** `--ip6addr`: the IPv6 address advertised to peers (default none). */
   ip6addr?: string;
   /** Injected pino logger. Default: a pino logger on standard error at `logLevel`. */
   logger?: Logger;
@@ -136,7 +146,8 @@ export class BBcCoreService implements CoreInternals {
   nodeKey: KeyPair | null;
   /** Path of node_key.pem when the node key is in use. */
   readonly nodeKeyPath: string | undefined;
-  readonly p2pPort: number;
+  /** The node-to-node network (P2P port, one NetworkDomain per served domain). */
+  readonly network: BBcNetwork;
   readonly ip4addr: string | undefined;
   readonly ip6addr: string | undefined;
   readonly searchMaxCount: number;
@@ -179,7 +190,6 @@ export class BBcCoreService implements CoreInternals {
     if (options.corePort !== undefined) client.port = options.corePort;
     if (options.p2pPort !== undefined && isJsonObject(network)) network.p2p_port = options.p2pPort;
     if (options.useNodeKey !== undefined) client.use_node_key = options.useNodeKey;
-    this.p2pPort = typeof network?.p2p_port === "number" ? network.p2p_port : DEFAULT_P2P_PORT;
     this.ip4addr = options.ip4addr;
     this.ip6addr = options.ip6addr;
     this.searchMaxCount = this.config.searchMaxCount;
@@ -251,7 +261,48 @@ export class BBcCoreService implements CoreInternals {
     const workers = options.verifyWorkers ?? ValidatorPool.defaultSize();
     this.#poolSize = workers;
     this.#pool = workers > 0 ? new ValidatorPool(workers, { threshold: options.verifyInlineMaxSignatures, deserialize: this.deserializeOptions }) : undefined;
+    this.network = this.#makeNetwork();
     this.config.save();
+  }
+
+  #makeNetwork(): BBcNetwork {
+    const o = this.#options;
+    const network = this.config.config.network;
+    const netConf = isJsonObject(network) ? network : {};
+    const port = typeof netConf.p2p_port === "number" ? netConf.p2p_port : DEFAULT_P2P_PORT;
+    const domainKey = this.config.config.domain_key;
+    let limits;
+    try {
+      limits = readP2pLimits(this.limits.p2p);
+    } catch (e) {
+      throw new CoreError("CONFIG_INVALID", `config: ${(e as Error).message}`, { cause: e });
+    }
+    try {
+      return new BBcNetwork({
+        port,
+        host4: o.p2pHost ?? "0.0.0.0",
+        host6: o.p2pHost6 ?? null,
+        ip4addr: o.ip4addr ?? null,
+        ip6addr: o.ip6addr ?? null,
+        domainKey: isJsonObject(domainKey) ? (domainKey as { use?: boolean; directory?: string; obsolete_timeout?: number }) : undefined,
+        encryption: o.p2pEncryption ?? readEncryption(netConf.encryption),
+        registry: this.registry,
+        timings: { ...readNetTimings(netConf.timings), ...o.netTimings },
+        limits,
+        partialFrames: this.partialFrames,
+        refusals: this.refusals,
+        stats: this.stats,
+        logger: this.logger.child({ component: "p2p" }),
+      });
+    } catch (e) {
+      if (isNetError(e)) throw new CoreError("INVALID_ARGUMENT", `P2P settings: ${e.message}`, { cause: e });
+      throw e;
+    }
+  }
+
+  /** The bound P2P port (UDP and TCP). */
+  get p2pPort(): number {
+    return this.network.port;
   }
 
   /**
@@ -276,6 +327,7 @@ export class BBcCoreService implements CoreInternals {
   static async start(options: BBcCoreServiceOptions = {}): Promise<BBcCoreService> {
     const svc = new BBcCoreService(options);
     try {
+      await svc.#startNetwork();
       await svc.#openConfiguredDomains();
       await svc.#listen();
     } catch (e) {
@@ -315,10 +367,17 @@ export class BBcCoreService implements CoreInternals {
     let users = 0;
     let subscriptions = 0;
     let bounces = 0;
+    let neighbors = 0;
+    let encrypted = 0;
     for (const d of this.domains.values()) {
       users += d.users.size;
       subscriptions += d.subscriptionCount;
       bounces += d.pendingBounces;
+      if (d.net === null) continue;
+      for (const n of d.net.neighbors.nodes()) {
+        neighbors++;
+        if (d.net.keyExchangeOf(n.nodeId)?.state === KeyExchangeState.ESTABLISHED) encrypted++;
+      }
     }
     return {
       connections: this.#port.conns.size,
@@ -329,7 +388,17 @@ export class BBcCoreService implements CoreInternals {
       registered_users: users,
       subscriptions,
       admin_replay_entries: this.#adminReplay?.size ?? 0,
+      p2p_neighbors: neighbors,
+      p2p_established_keys: encrypted,
     };
+  }
+
+  async #startNetwork(): Promise<void> {
+    try {
+      await this.network.start();
+    } catch (e) {
+      throw new CoreError("P2P_FAILED", `cannot listen on the P2P port ${this.#options.p2pHost ?? "0.0.0.0"}:${String((this.config.config.network as JsonObject | undefined)?.p2p_port ?? DEFAULT_P2P_PORT)}: ${(e as Error).message}`, { cause: e });
+    }
   }
 
   async #openConfiguredDomains(): Promise<void> {
@@ -409,14 +478,35 @@ export class BBcCoreService implements CoreInternals {
         throw new CoreError("STORE_FAILED", `cannot open the ledger of domain ${hex}: ${(e as Error).message}`, { cause: e });
       }
     }
+    const log = this.logger.child({ domain: hex.slice(0, 8) });
+    let net: NetworkDomain;
+    try {
+      net = this.network.createDomain(domainId, { nodeId, staticNodes: readStaticNodes(section, log) });
+    } catch (e) {
+      this.logger.error({ err: e, domain: hex.slice(0, 8) }, "cannot create the domain's network components");
+      await ledgerStore?.close().catch(() => undefined);
+      if (conf !== undefined) this.config.removeDomainConfig(hex);
+      throw new CoreError("P2P_FAILED", `cannot join domain ${hex} on the P2P network: ${(e as Error).message}`, { cause: e });
+    }
+    // static nodes survive a restart (v1.1.1 keeps REQUEST_SET_STATIC_NODE in memory only, Q20)
+    net.onStaticNodesChanged((nodes) => {
+      const s = this.config.domains[hex];
+      if (!isJsonObject(s)) return;
+      s.static_nodes = staticNodesJson(nodes);
+      if (!this.config.save()) this.logger.warn({ domain: hex.slice(0, 8) }, "static nodes could not be saved to config.json");
+    });
+    const data = new CommandDispatch();
+    net.setHandler("data", data);
     const domain = new Domain({
       id: domainId,
       nodeId,
       section,
       ledger: ledgerStore,
+      net,
+      data,
       deps: {
         stats: this.stats,
-        logger: this.logger.child({ domain: hex.slice(0, 8) }),
+        logger: log,
         resolveTimeoutMs: this.#resolveTimeoutMs,
         output: this.output,
         bounces: this.#bounces,
@@ -426,7 +516,6 @@ export class BBcCoreService implements CoreInternals {
       },
     });
     this.domains.set(hex, domain);
-    this.stats.set("network", "num_domains", this.domains.size);
     this.logger.info({ domain: hex.slice(0, 8), node_id: toHex(nodeId).slice(0, 8) }, "domain created");
     return true;
   }
@@ -438,8 +527,9 @@ export class BBcCoreService implements CoreInternals {
     if (d === undefined) return false;
     this.domains.delete(hex);
     d.stop();
+    // NOTIFY_LEAVE to the neighbours, then the domain's network components close
+    await this.network.removeDomain(domainId).catch((e: unknown) => this.logger.error({ err: e }, "leaving the domain's P2P network failed"));
     this.config.removeDomainConfig(hex);
-    this.stats.set("network", "num_domains", this.domains.size);
     if (d.ledger !== null) await d.ledger.close().catch((e: unknown) => this.logger.error({ err: e }, "closing ledger failed"));
     this.logger.info({ domain: hex.slice(0, 8) }, "domain removed");
     return true;
@@ -560,6 +650,8 @@ export class BBcCoreService implements CoreInternals {
     for (const c of [...conns]) c.socket.destroy();
     this.#port.stop();
     await Promise.race([serverClosed, delay(1_000)]);
+    // after the client port: NOTIFY_LEAVE in every domain, timers stopped, P2P sockets closed
+    await this.network.close().catch((e: unknown) => this.logger.error({ err: e }, "closing the P2P network failed"));
     for (const d of this.domains.values()) {
       d.stop();
       if (d.ledger !== null) await d.ledger.close().catch((e: unknown) => this.logger.error({ err: e }, "closing ledger failed"));

@@ -86,7 +86,8 @@ describe("admin commands with the node key (default)", () => {
     expect(nb.length).toBe(4 + 63);
     expect(nb.subarray(0, 4)).toEqual(new Uint8Array([0, 0, 0, 1]));
     expect(nb.subarray(4 + 32, 4 + 36)).toEqual(new Uint8Array([127, 0, 0, 1]));
-    expect(nb.subarray(4 + 52, 4 + 54)).toEqual(new Uint8Array([6641 & 0xff, 6641 >> 8]));
+    const p2p = t.node.p2pPort;
+    expect(nb.subarray(4 + 52, 4 + 54)).toEqual(new Uint8Array([p2p & 0xff, p2p >> 8]));
     const users = await adm.answer(adm.admin(MsgType.REQUEST_GET_USERS, { random: rnd() }));
     expect(users.user_list).toEqual(new Uint8Array([0, 1, ...u]));
     const fw = await adm.answer(adm.admin(MsgType.REQUEST_GET_FORWARDING_LIST, { random: rnd() }));

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
-import { bytesEqual } from "@bbc1/bbclib";
+import { bytesEqual, toHex } from "@bbc1/bbclib";
 import { InfraMessageCategory, NetworkCommand, encodeMessage, getBool, getBytes, getInt, getText, type KeyRegistry, type WireMessage } from "@bbc1/wire";
 import { ProtocolTimer, type RandomFn, type Scheduler } from "./clock.js";
 import type { DomainKeys } from "./domain-key.js";
@@ -86,6 +86,8 @@ export class NetworkDomain {
   readonly #handlers = new Map<PluggableCategory, CategoryHandler>();
   readonly #purgeTimer: ProtocolTimer;
   readonly #staticListeners: Array<(nodes: StaticNode[]) => void> = [];
+  /** Nodes that sent NOTIFY_LEAVE (hex -> when), ignored in neighbour lists until they contact us again. */
+  readonly #departed = new Map<string, number>();
   #seq: number;
   readonly #seqFollowsClock: boolean;
   #closed = false;
@@ -119,6 +121,7 @@ export class NetworkDomain {
       stats: deps.stats,
       logger: deps.logger,
       advertise: (list) => this.broadcast(sealAdmin(buildNeighborListMessage(this.domainId, list), this.#nextSeq(), this.keys), "plain"),
+      departed: (nodeId) => this.#isDeparted(nodeId),
     });
     this.#purgeTimer = new ProtocolTimer(
       deps.scheduler,
@@ -154,7 +157,11 @@ export class NetworkDomain {
    */
   addNeighbor(nodeId: Uint8Array, ipv4: string | null, ipv6: string | null, port: number | null, isStatic = false): AddResult {
     if (this.#closed || port === null) return "refused";
+    // direct contact: a node that left and comes back is a neighbour again
+    if (this.#departed.size > 0) this.#departed.delete(toHex(nodeId));
     const r = this.neighbors.add({ nodeId, ipv4, ipv6, port, isStatic });
+    const node = r !== "refused" ? this.neighbors.get(nodeId) : undefined;
+    if (node !== undefined) node.directAt = Math.max(1, this.#d.scheduler.now());
     if (r === "new" || r === "changed") {
       this.topology.notifyNeighborUpdate();
       this.#d.stats.set("network", "neighbor_nodes", this.neighbors.size);
@@ -344,6 +351,25 @@ export class NetworkDomain {
     this.addNeighbor(ctx.sourceNodeId, f.family === 4 ? f.address : null, f.family === 6 ? f.address : null, f.port);
   }
 
+  #markDeparted(nodeId: Uint8Array): void {
+    // bounded like the table itself; the oldest departure is forgotten first
+    if (this.#departed.size >= this.#d.budgets.limits.maxNeighborsPerDomain) this.#departed.delete(this.#departed.keys().next().value!);
+    this.#departed.set(toHex(nodeId), this.#d.scheduler.now());
+  }
+
+  #isDeparted(nodeId: Uint8Array): boolean {
+    if (this.#departed.size === 0) return false;
+    const key = toHex(nodeId);
+    const at = this.#departed.get(key);
+    if (at === undefined) return false;
+    // a peer that missed the leave stops listing it once its entry is purged (node lifetime)
+    if (this.#d.scheduler.now() - at > this.#d.timings.nodeLifetimeMs) {
+      this.#departed.delete(key);
+      return false;
+    }
+    return true;
+  }
+
   #nextSeq(): number {
     // Seeded from (and kept at or above) the clock in ms: never backwards across restarts (§15.4).
     this.#seq = this.#seqFollowsClock ? Math.max(this.#seq + 1, Math.floor(this.#d.scheduler.now())) : this.#seq + 1;
@@ -469,6 +495,7 @@ export class NetworkDomain {
         if (this.neighbors.get(leaving) === undefined) throw new NetError("BAD_MESSAGE", "NOTIFY_LEAVE from an unknown node");
         this.topology.notifyNeighborUpdate();
         this.neighbors.remove(leaving);
+        this.#markDeparted(leaving);
         return;
       }
       default:

@@ -42,6 +42,7 @@ export {
   type AdminSigner,
   type PingFields,
 } from "./messages.js";
+export { CommandDispatch, type CommandHandler } from "./dispatch.js";
 export { NetworkDomain, type EncryptionPolicy, type NetworkDomainDeps, type SendMode, type StaticNode } from "./domain.js";
 export { BBcNetwork, DEFAULT_P2P_PORT, DOMAIN_GLOBAL_0, type BBcNetworkOptions, type CreateDomainOptions } from "./network.js";
 export type {

@@ -116,6 +116,11 @@ export class NodeInfo {
    * not know the leaving node crashes on it (Q10, H7).
    */
   heardFrom = false;
+  /**
+   * Scheduler time of the last first-hand word about this node's address (a datagram from it, a
+   * ping, the admin's static node); 0 = only ever learned from neighbour lists.
+   */
+  directAt = 0;
 
   constructor(init: { nodeId: Uint8Array; ipv4?: string | null; ipv6?: string | null; port: number; isStatic?: boolean; domain0?: boolean | null; now: number }) {
     this.nodeId = init.nodeId.slice();

@@ -15,6 +15,11 @@ export interface TopologyDeps {
   logger: Logger;
   /** Broadcasts NOTIFY_NEIGHBOR_LIST with these `neighbor_list` bytes to every neighbour. */
   advertise: (neighborList: Uint8Array) => void;
+  /**
+   * True for a node that announced NOTIFY_LEAVE and has not contacted us since: neighbour lists
+   * of peers that have not yet processed its leave must not bring it back as a ghost.
+   */
+  departed?: (nodeId: Uint8Array) => boolean;
 }
 
 /**
@@ -71,12 +76,20 @@ export class Topology {
     let unchanged = 0;
     for (const e of entries) {
       if (bytesEqual(e.nodeId, d.neighbors.myNodeId)) continue;
+      if (d.departed?.(e.nodeId) === true) {
+        unchanged++;
+        continue;
+      }
+      // What a node told us itself beats hearsay: a peer's list may still carry the old port of a
+      // node that restarted elsewhere, and must not flip our entry back (v1.1.1 takes any list).
+      const known = d.neighbors.get(e.nodeId);
+      const firstHand = known !== undefined && known.directAt > 0 && d.scheduler.now() - known.directAt < d.timings.neighborListRefreshMs;
       const r = d.neighbors.add({
         nodeId: e.nodeId,
         // 0.0.0.0 / :: mean "no address of that family" (§2.6, Q5)
-        ipv4: e.ipv4 === "0.0.0.0" ? null : e.ipv4,
-        ipv6: e.ipv6 === "::" ? null : e.ipv6,
-        port: e.port,
+        ipv4: firstHand ? null : e.ipv4 === "0.0.0.0" ? null : e.ipv4,
+        ipv6: firstHand ? null : e.ipv6 === "::" ? null : e.ipv6,
+        port: firstHand ? known.port : e.port,
         domain0: e.domain0,
       });
       if (r === "unchanged" || r === "refused") unchanged++;

@@ -127,7 +127,7 @@ export function addAdminCommands(program: Command): void {
 
   program
     .command("static-node")
-    .description("add a static neighbour to DOMAIN (REQUEST_SET_STATIC_NODE); works once the node runs its P2P layer")
+    .description("add a static neighbour to DOMAIN (REQUEST_SET_STATIC_NODE): the node links with it and keeps it in config.json")
     .argument("<domain>", "domain id", hexId)
     .argument("<node_id>", "the neighbour's node id", parseId("NODE_ID"))
     .argument("<ipv4>", 'its IPv4 address ("0.0.0.0" if none)')
@@ -141,7 +141,7 @@ export function addAdminCommands(program: Command): void {
 
   program
     .command("ping")
-    .description("make the node send a domain ping to another node's P2P port (DOMAIN_PING, no answer); works once the node runs its P2P layer")
+    .description("make the node send a domain ping to another node's P2P port (DOMAIN_PING, no answer): the pong makes them neighbours")
     .argument("<domain>", "domain id", hexId)
     .argument("<address>", "IPv4 or IPv6 address of the other node")
     .argument("[port]", "its P2P port", parseInteger(1, 65535), 6641)

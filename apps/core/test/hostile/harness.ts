@@ -93,7 +93,7 @@ export async function startCore(options: { config?: object; dir?: string; args?:
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), "bbc1-hostile-"));
   if (options.config !== undefined) writeFileSync(join(dir, "config.json"), JSON.stringify(options.config));
   const port = await freePort();
-  const child = spawn(process.execPath, [exe, "--coreport", String(port), "--workingdir", dir, "-v", "info", ...(options.args ?? [])], {
+  const child = spawn(process.execPath, [exe, "--coreport", String(port), "--p2pport", "0", "--p2pbind", "127.0.0.1", "--workingdir", dir, "-v", "info", ...(options.args ?? [])], {
     cwd: dir,
     stdio: ["ignore", "ignore", "pipe"],
   });

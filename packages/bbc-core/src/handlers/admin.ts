@@ -1,8 +1,9 @@
-import { ErrorCode, MsgType, getText } from "@bbc1/wire";
+import { ErrorCode, MsgType, getText, type WireValue } from "@bbc1/wire";
 import { isJsonObject, type JsonObject } from "../config.js";
 import { concatBytes } from "@bbc1/bbclib";
-import { ipv4Bytes, ipv6Bytes, u16be } from "../util.js";
-import { bytes, direct, has, response, type RequestContext } from "./context.js";
+import { u16be } from "../util.js";
+import { addressOf } from "../p2p.js";
+import { direct, has, int, response, type RequestContext } from "./context.js";
 
 /** REQUEST_SETUP_DOMAIN: create the domain named in `admin_info` (status 0, `result` bool). */
 export async function handleSetupDomain(ctx: RequestContext): Promise<void> {
@@ -56,33 +57,72 @@ export async function handleCloseDomain(ctx: RequestContext): Promise<void> {
 }
 
 /**
- * REQUEST_SET_STATIC_NODE: without a P2P layer the neighbour is not contacted; `result` true
- * as in the reference when `node_info` is present (it does not persist the neighbour either).
+ * REQUEST_SET_STATIC_NODE: `node_info` = [node_id, ipv4, ipv6, port] becomes a static neighbour
+ * of the domain (its key exchange starts within 1–6 s, our next neighbour list tells it about
+ * us) and is saved in config.json under `static_nodes` (v1.1.1 keeps it in memory only, Q20).
+ * `result` true as the reference; false when `node_info` is missing, unusable, or the domain is
+ * not served (the reference answers true and ignores it there).
  */
 export function handleSetStaticNode(ctx: RequestContext): void {
   const ret = response(ctx, MsgType.RESPONSE_SET_STATIC_NODE);
   ret.domain_id = ctx.domainId;
   const info = ctx.msg.node_info;
+  const net = ctx.domain?.net;
   if (info === undefined || info === null) ret.result = false;
-  else {
-    ret.result = true;
-    ctx.core.config.save();
-    ctx.log.info("REQUEST_SET_STATIC_NODE: no P2P layer on this node; neighbour not contacted");
+  else if (net === undefined || net === null) {
+    ctx.log.info("REQUEST_SET_STATIC_NODE: domain not served; ignored");
+    ret.result = false;
+  } else {
+    try {
+      if (!Array.isArray(info) || info.length < 4) throw new Error("node_info is not [node_id, ipv4, ipv6, port]");
+      const nodeId = info[0];
+      if (!(nodeId instanceof Uint8Array) || nodeId.length !== 32) throw new Error("node_id is not 32 bytes");
+      const port = int(info[3] as WireValue, -1);
+      if (port < 1 || port > 65535) throw new Error("port is not 1..65535");
+      const ipv4 = addressOf(info[1], 4);
+      const ipv6 = addressOf(info[2], 6);
+      if (ipv4 === null && ipv6 === null) throw new Error("no address");
+      net.addStaticNode(nodeId, ipv4, ipv6, port);
+      ret.result = true;
+      ctx.log.info({ node_id: Buffer.from(nodeId).toString("hex").slice(0, 8), ipv4, ipv6, port }, "static node added");
+    } catch (e) {
+      ctx.log.warn({ reason: (e as Error).message }, "REQUEST_SET_STATIC_NODE: unusable node_info; ignored");
+      ret.result = false;
+    }
   }
   direct(ctx, ret);
 }
 
-/** DOMAIN_PING: no P2P layer, nothing to ping. No answer (as the reference). */
+/**
+ * DOMAIN_PING: the node sends a domain ping (§5.4) to `ipv4_address` / `ipv6_address` :
+ * `port_number`, not static (v1.1.1 ignores the client's `static_entry`). No answer (as the
+ * reference); the pong makes the nodes neighbours.
+ */
 export function handleDomainPing(ctx: RequestContext): void {
   const { msg } = ctx;
   if (!has(msg, ["domain_id", "source_user_id", "port_number"])) return;
   if (msg.ipv4_address === undefined && msg.ipv6_address === undefined) return;
-  ctx.log.info("DOMAIN_PING: no P2P layer on this node; ignored");
+  const net = ctx.domain?.net;
+  if (net === undefined || net === null) {
+    ctx.log.info("DOMAIN_PING: domain not served; ignored");
+    return;
+  }
+  try {
+    const port = int(msg.port_number, -1);
+    const ipv4 = addressOf(msg.ipv4_address, 4);
+    const ipv6 = addressOf(msg.ipv6_address, 6);
+    if (!net.sendDomainPing(ipv4, ipv6, port, false)) ctx.log.info({ ipv4, ipv6, port }, "DOMAIN_PING: no usable address; nothing sent");
+  } catch (e) {
+    ctx.log.warn({ reason: (e as Error).message }, "DOMAIN_PING: unusable address or port; ignored");
+  }
 }
 
-/** NOTIFY_DOMAIN_KEY_UPDATE: domain keys belong to the P2P layer; nothing to reload. */
+/** NOTIFY_DOMAIN_KEY_UPDATE: the domain key file is read again (§4); no answer. */
 export function handleDomainKeyUpdate(ctx: RequestContext): void {
-  ctx.log.debug("NOTIFY_DOMAIN_KEY_UPDATE: no domain keys in use");
+  const net = ctx.domain?.net;
+  if (net === undefined || net === null) return;
+  const ok = net.reloadDomainKey();
+  ctx.log.info({ loaded: ok, keys: net.keys.keyCount }, "NOTIFY_DOMAIN_KEY_UPDATE: domain key reloaded");
 }
 
 /** REQUEST_GET_CONFIG: the in-memory configuration as 2-space JSON text. */
@@ -101,28 +141,15 @@ export function handleGetDomainList(ctx: RequestContext): void {
 }
 
 /**
- * REQUEST_GET_NEIGHBORLIST: 4-byte count then 63-byte entries; a node without peers lists only
- * itself. Unknown domain → `status` false, "No such domain" (Quirk C11).
+ * REQUEST_GET_NEIGHBORLIST: 4-byte count then 63-byte entries, this node first (port written
+ * little-endian, P2P-Q6). Unknown domain → `status` false, "No such domain" (Quirk C11).
  */
 export function handleGetNeighborList(ctx: RequestContext): void {
   const ret = response(ctx, MsgType.RESPONSE_GET_NEIGHBORLIST);
-  const d = ctx.domain;
-  if (d !== undefined) {
-    const { core } = ctx;
-    const port = core.p2pPort & 0xffff;
-    const updated = new Uint8Array(8);
-    new DataView(updated.buffer).setBigUint64(0, BigInt(d.createdAt));
-    const entry = concatBytes(...[
-      d.nodeId,
-      ipv4Bytes(core.ip4addr ?? "127.0.0.1"),
-      ipv6Bytes(core.ip6addr),
-      new Uint8Array([port & 0xff, port >>> 8]), // htons() written big-endian = little-endian port (P2P-Q6)
-      // v1.1.1 sets the domain0 flag of every regular domain once the process joined domain_global_0
-      new Uint8Array([core.domains.has("0".repeat(64)) && d.hex !== "0".repeat(64) ? 1 : 0]),
-      updated,
-    ]);
-    ret.domain_id = d.id;
-    ret.neighbor_list = concatBytes(...[new Uint8Array([0, 0, 0, 1]), entry]);
+  const net = ctx.domain?.net;
+  if (ctx.domain !== undefined && net !== undefined && net !== null) {
+    ret.domain_id = ctx.domain.id;
+    ret.neighbor_list = net.neighborListBytes();
   } else {
     ret.status = false;
     ret.reason = "No such domain";

@@ -28,6 +28,8 @@ export async function startNode(options: BBcCoreServiceOptions = {}, dir?: strin
   const node = await BBcCoreService.start({
     workingDir: wd,
     corePort: 0,
+    p2pPort: 0,
+    p2pHost: "127.0.0.1",
     useNodeKey: false,
     resolveTimeoutMs: 300,
     logger: pino({ level: process.env.BBC1_TEST_LOG ?? "silent" }),
