@@ -1,0 +1,438 @@
+/**
+ * What users get: the node as its own `bbc1-core` process, load from separate client processes
+ * through `@bbc1/client`, every transaction signed before the timed phase, every acknowledged
+ * insert durable. Rows: 1 client sequential; 16 clients across 4 processes; 64 clients across 4
+ * processes; search by id. Each insert row reports tx/s, p50/p99 latency, the node's CPU per
+ * transaction (from /proc) and the transactions per durable commit (GET_STATS `ledger`).
+ *
+ * This file is also the load-client process (BBC1_BENCH_ROLE=load): the orchestrator spawns the
+ * bundle it was built into.
+ *
+ * Environment: BBC1_BENCH_MS (time per row, default 3000), BBC1_BENCH_RUNS (runs per row,
+ * median reported, default 1), BBC1_BENCH_BACKENDS (sqlite,postgres,mysql; default sqlite),
+ * BBC1_BENCH_ROWS (comma list of seq,16,64,search; default all), BBC1_BENCH_PYREF=1 with
+ * BBC1_PYREF set adds v1.1.1 reference rows, BBC1_BENCH_NODE_ARGS (extra bbc1-core flags),
+ * BBC1_BENCH_CPU_PROF=<dir> runs the node with --cpu-prof into that directory.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { KeyPair, addEventAsset, getNewId, makeTransaction, toHex, fromHex, type BBcTransaction } from "@bbc1/bbclib";
+import { BBcAppClient } from "@bbc1/client";
+import type { BenchRow } from "../../../bench/harness.js";
+
+const ROLE = process.env.BBC1_BENCH_ROLE;
+
+// ------------------------------------------------------------------ load-client process
+
+interface LoadJob {
+  port: number;
+  domainHex: string;
+  clients: number;
+  /** transactions signed per client before the timed phase */
+  perClient: number;
+  mode: "insert" | "search";
+}
+
+interface LoadReport {
+  done: number;
+  errors: number;
+  exhausted: number;
+  latUs: number[];
+}
+
+function oneTx(key: KeyPair, user: Uint8Array, group: Uint8Array, i: number): BBcTransaction {
+  const tx = makeTransaction({ eventNum: 1, witness: true });
+  addEventAsset(tx, 0, group, user, { assetBody: `bench body ${i} ${Math.random()}` });
+  tx.witness!.addWitness(user);
+  tx.addSignature(user, tx.sign(key));
+  tx.digest();
+  return tx;
+}
+
+async function loadMain(): Promise<void> {
+  const job = JSON.parse(process.argv[2]!) as LoadJob;
+  const domainId = fromHex(job.domainHex);
+  const key = KeyPair.generate();
+  const group = getNewId("bench group");
+  const clients: { c: BBcAppClient; txs: BBcTransaction[]; user: Uint8Array }[] = [];
+  for (let i = 0; i < job.clients; i++) {
+    const user = getNewId(`bench user ${process.pid} ${i}`);
+    const c = await BBcAppClient.connect({ port: job.port, domainId, userId: user, requestTimeoutMs: 60_000 });
+    await c.register();
+    const txs: BBcTransaction[] = [];
+    // signing (and serializing, which insertTransaction does) is the client's cost: done now
+    for (let k = 0; k < job.perClient; k++) {
+      const tx = oneTx(key, user, group, k);
+      tx.serialize();
+      txs.push(tx);
+    }
+    clients.push({ c, txs, user });
+  }
+  let searchIds: Uint8Array[] = [];
+  if (job.mode === "search") {
+    // what is searched was inserted (untimed) by this client
+    const first = clients[0]!;
+    for (const tx of first.txs.splice(0, Math.min(500, first.txs.length))) searchIds.push((await first.c.insertTransaction(tx)).transactionId);
+  }
+  process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
+  const rl = createInterface({ input: process.stdin });
+  const go = await new Promise<number>((res) => rl.once("line", (l) => res(Number(l.trim()))));
+  const report: LoadReport = { done: 0, errors: 0, exhausted: 0, latUs: [] };
+  const deadline = performance.now() + go;
+  await Promise.all(
+    clients.map(async ({ c, txs }) => {
+      let i = 0;
+      while (performance.now() < deadline) {
+        const t0 = performance.now();
+        try {
+          if (job.mode === "search") await c.searchTransaction(searchIds[i++ % searchIds.length]!);
+          else {
+            const tx = txs[i++];
+            if (tx === undefined) {
+              report.exhausted++;
+              return;
+            }
+            await c.insertTransaction(tx);
+          }
+          report.latUs.push((performance.now() - t0) * 1000);
+          report.done++;
+        } catch {
+          report.errors++;
+        }
+      }
+    }),
+  );
+  for (const { c } of clients) await c.close().catch(() => undefined);
+  process.stdout.write(`${JSON.stringify(report)}\n`);
+  rl.close();
+  searchIds = [];
+}
+
+if (ROLE === "load") {
+  await loadMain();
+  process.exit(0);
+}
+
+// ------------------------------------------------------------------ orchestrator
+
+const MS = Number(process.env.BBC1_BENCH_MS ?? 3000);
+const RUNS = Math.max(1, Number(process.env.BBC1_BENCH_RUNS ?? 1));
+const here = dirname(fileURLToPath(import.meta.url));
+
+function repoRoot(): string {
+  // the bundle lives under <repo>/node_modules/.cache/...; the source under <repo>/apps/core/bench
+  let d = here;
+  while (d !== "/" && !existsSync(join(d, "apps", "core", "src", "bbc1-core.ts"))) d = dirname(d);
+  return d;
+}
+
+async function bundleNode(root: string): Promise<string> {
+  const out = join(root, "node_modules", ".cache", "bbc1-e2e-bench");
+  const file = join(out, "bbc1-core.mjs");
+  const { build } = await import("esbuild");
+  await build({
+    entryPoints: { "bbc1-core": join(root, "apps", "core", "src", "bbc1-core.ts") },
+    outdir: out,
+    outExtension: { ".js": ".mjs" },
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    conditions: ["@bbc1/source", "node"],
+    packages: "external",
+    logLevel: "error",
+    banner: { js: "import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);" },
+    plugins: [
+      {
+        name: "bbc1-source",
+        setup(b) {
+          b.onResolve({ filter: /^@bbc1\/[^/]+$/ }, (args) => {
+            const pj = realpathSync(join(root, "node_modules", args.path, "package.json"));
+            const src = (JSON.parse(readFileSync(pj, "utf8")) as { exports: Record<string, Record<string, string>> }).exports["."]!["@bbc1/source"]!;
+            return { path: join(dirname(pj), src) };
+          });
+        },
+      },
+    ],
+  });
+  return file;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((res) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => res(p));
+    });
+  });
+}
+
+interface NodeProc {
+  child: ChildProcess;
+  port: number;
+  pid: number;
+  /** ms from spawn to "bbc1-core ready" */
+  startMs: number;
+  exit: Promise<number | null>;
+}
+
+async function startNode(entry: string, wd: string, extra: string[] = []): Promise<NodeProc> {
+  const port = await freePort();
+  const prof = process.env.BBC1_BENCH_CPU_PROF;
+  const execArgv = prof ? ["--cpu-prof", "--cpu-prof-dir", prof] : [];
+  const nodeArgs = (process.env.BBC1_BENCH_NODE_ARGS ?? "").split(" ").filter((x) => x !== "");
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [...execArgv, entry, "--coreport", String(port), "--no_nodekey", "-w", wd, "-v", "info", ...nodeArgs, ...extra], {
+    cwd: wd,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let err = "";
+  child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+  child.stdout!.on("data", (d: Buffer) => (err += d.toString()));
+  const exit = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+  const deadline = Date.now() + 120_000;
+  while (!err.includes("bbc1-core ready")) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`bbc1-core did not start:\n${err}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return { child, port, pid: child.pid!, startMs: performance.now() - t0, exit };
+}
+
+/** utime + stime of a process in µs (all its threads), from /proc; undefined elsewhere. */
+function cpuUs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(f[11]) + Number(f[12])) * 1e6) / 100; // CLK_TCK is 100 on Linux
+  } catch {
+    return undefined;
+  }
+}
+
+function rssMb(pid: number): number | undefined {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+interface Loader {
+  child: ChildProcess;
+  ready: Promise<void>;
+  result: Promise<LoadReport>;
+}
+
+function spawnLoader(job: LoadJob): Loader {
+  const self = fileURLToPath(import.meta.url);
+  const child = spawn(process.execPath, [self, JSON.stringify(job)], { env: { ...process.env, BBC1_BENCH_ROLE: "load" }, stdio: ["pipe", "pipe", "inherit"] });
+  const lines = createInterface({ input: child.stdout! });
+  let readyRes!: () => void;
+  let readyRej!: (e: Error) => void;
+  const ready = new Promise<void>((res, rej) => ((readyRes = res), (readyRej = rej)));
+  const result = new Promise<LoadReport>((res, rej) => {
+    lines.on("line", (l) => {
+      const m = JSON.parse(l) as { ready?: boolean } & LoadReport;
+      if (m.ready) readyRes();
+      else res(m);
+    });
+    child.on("exit", (code) => {
+      readyRej(new Error(`load client exited (${code})`));
+      rej(new Error(`load client exited (${code})`));
+    });
+  });
+  return { child, ready, result };
+}
+
+async function stats(port: number, domainId: Uint8Array): Promise<Record<string, Record<string, number>>> {
+  const c = await BBcAppClient.connect({ port, domainId, userId: getNewId("bench stats") });
+  try {
+    return await c.getStats();
+  } finally {
+    await c.close();
+  }
+}
+
+interface Measured {
+  txs: number;
+  seconds: number;
+  p50: number;
+  p99: number;
+  cpuPerTx?: number;
+  txPerCommit?: number;
+  errors: number;
+  exhausted: number;
+}
+
+async function measureLoad(node: NodeProc, domainId: Uint8Array, procs: number, perProc: number, mode: "insert" | "search", expectRate: number): Promise<Measured> {
+  const perClient = mode === "search" ? 520 : Math.ceil(((expectRate * MS) / 1000) * 1.5 / (procs * perProc)) + 50;
+  const loaders = Array.from({ length: procs }, () => spawnLoader({ port: node.port, domainHex: toHex(domainId), clients: perProc, perClient, mode }));
+  await Promise.all(loaders.map((l) => l.ready));
+  const before = await stats(node.port, domainId);
+  const cpu0 = cpuUs(node.pid);
+  const t0 = performance.now();
+  for (const l of loaders) l.child.stdin!.write(`${MS}\n`);
+  const reports = await Promise.all(loaders.map((l) => l.result));
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu1 = cpuUs(node.pid);
+  const after = await stats(node.port, domainId);
+  const lat = reports.flatMap((r) => r.latUs).sort((a, b) => a - b);
+  const txs = reports.reduce((n, r) => n + r.done, 0);
+  const at = (q: number) => lat[Math.min(lat.length - 1, Math.floor(q * lat.length))] ?? 0;
+  const commits = (after.ledger?.commits ?? 0) - (before.ledger?.commits ?? 0);
+  const committed = (after.ledger?.committed_tx ?? 0) - (before.ledger?.committed_tx ?? 0);
+  return {
+    txs,
+    seconds: Math.min(seconds, MS / 1000 + 0.05),
+    p50: at(0.5),
+    p99: at(0.99),
+    cpuPerTx: cpu0 !== undefined && cpu1 !== undefined && txs > 0 ? (cpu1 - cpu0) / txs : undefined,
+    txPerCommit: commits > 0 ? committed / commits : undefined,
+    errors: reports.reduce((n, r) => n + r.errors, 0),
+    exhausted: reports.reduce((n, r) => n + r.exhausted, 0),
+  };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 === 1 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+function toRow(name: string, runs: Measured[], extra = ""): BenchRow {
+  const rate = runs.map((r) => r.txs / r.seconds);
+  const f = (n: number | undefined, d = 0) => (n === undefined || Number.isNaN(n) ? "–" : n.toFixed(d));
+  const cpu = runs.map((r) => r.cpuPerTx).filter((x): x is number => x !== undefined);
+  const tpc = runs.map((r) => r.txPerCommit).filter((x): x is number => x !== undefined);
+  const errs = runs.reduce((n, r) => n + r.errors + r.exhausted, 0);
+  const range = runs.length > 1 ? `; ${runs.length} runs ${f(Math.min(...rate))}–${f(Math.max(...rate))} tx/s` : "";
+  return {
+    name,
+    opsPerSec: median(rate),
+    p50us: median(runs.map((r) => r.p50)),
+    p99us: median(runs.map((r) => r.p99)),
+    note: `node CPU ${cpu.length ? f(median(cpu)) : "–"} µs/tx; ${tpc.length ? f(median(tpc), 1) : "–"} tx/commit${range}${errs ? `; ${errs} errors/exhausted` : ""}${extra}`,
+  };
+}
+
+function dbSection(backend: string, tag: string): Record<string, unknown> | undefined {
+  if (backend === "sqlite") return undefined;
+  if (backend === "postgres") {
+    const url = process.env.BBC1_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+    return { db_type: "postgres", replication_strategy: "all", db_servers: [{ db_url: url, db_schema: `bench_${tag}` }] };
+  }
+  const url = process.env.BBC1_TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
+  const u = new URL(url);
+  u.pathname = `/bench_${tag}`;
+  return { db_type: "mysql", replication_strategy: "all", db_servers: [{ db_url: u.toString() }] };
+}
+
+async function dropDb(backend: string, tag: string): Promise<void> {
+  try {
+    if (backend === "postgres") {
+      const pg = (await import("pg")).default;
+      const c = new pg.Client({ connectionString: process.env.BBC1_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test" });
+      await c.connect();
+      await c.query(`DROP SCHEMA IF EXISTS "bench_${tag}" CASCADE`);
+      await c.end();
+    } else if (backend === "mysql") {
+      const mysql = (await import("mysql2/promise")).default;
+      const u = new URL(process.env.BBC1_TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test");
+      const c = await mysql.createConnection({ host: u.hostname, port: Number(u.port || 3306), user: decodeURIComponent(u.username) });
+      await c.query(`DROP DATABASE IF EXISTS \`bench_${tag}\``);
+      await c.end();
+    }
+  } catch {
+    // a leftover bench schema is harmless
+  }
+}
+
+async function withNode<T>(entry: string, backend: string, fn: (node: NodeProc, domainId: Uint8Array, wd: string) => Promise<T>): Promise<T> {
+  const wd = mkdtempSync(join(tmpdir(), "bbc1-e2e-bench-"));
+  const domainId = getNewId("e2e bench domain");
+  const tag = toHex(getNewId("tag")).slice(0, 12);
+  const db = dbSection(backend, tag);
+  const section: Record<string, unknown> = { storage: { type: "internal" } };
+  if (db) section.db = db;
+  mkdirSync(wd, { recursive: true });
+  writeFileSync(join(wd, "config.json"), JSON.stringify({ workingdir: wd, domains: { [toHex(domainId)]: section } }));
+  const node = await startNode(entry, wd);
+  try {
+    return await fn(node, domainId, wd);
+  } finally {
+    node.child.kill("SIGTERM");
+    await node.exit;
+    rmSync(wd, { recursive: true, force: true });
+    await dropDb(backend, tag);
+  }
+}
+
+const ROWS = (process.env.BBC1_BENCH_ROWS ?? "seq,16,64,search").split(",");
+
+export async function run(): Promise<BenchRow[]> {
+  const root = repoRoot();
+  const entry = await bundleNode(root);
+  const rows: BenchRow[] = [];
+  const backends = (process.env.BBC1_BENCH_BACKENDS ?? "sqlite").split(",").filter((b) => b !== "");
+  for (const backend of backends) {
+    const label = backend === "mysql" ? "mariadb" : backend;
+    const seq: Measured[] = [];
+    const c16: Measured[] = [];
+    const c64: Measured[] = [];
+    const search: Measured[] = [];
+    // one node per backend; the rows alternate within each run
+    await withNode(entry, backend, async (node, domainId) => {
+      for (let r = 0; r < RUNS; r++) {
+        if (ROWS.includes("seq")) seq.push(await measureLoad(node, domainId, 1, 1, "insert", 4000));
+        if (ROWS.includes("16")) c16.push(await measureLoad(node, domainId, 4, 4, "insert", 16000));
+        if (ROWS.includes("64")) c64.push(await measureLoad(node, domainId, 4, 16, "insert", 20000));
+        if (ROWS.includes("search")) search.push(await measureLoad(node, domainId, 1, 1, "search", 0));
+      }
+    });
+    const where = "; bbc1-core process, @bbc1/client processes";
+    if (seq.length) rows.push(toRow(`${label}: insert, 1 client sequential`, seq, where));
+    if (c16.length) rows.push(toRow(`${label}: insert, 16 clients / 4 processes`, c16, where));
+    if (c64.length) rows.push(toRow(`${label}: insert, 64 clients / 4 processes`, c64, where));
+    if (search.length) rows.push(toRow(`${label}: search by transaction_id, 1 client`, search, ""));
+  }
+  if (process.env.BBC1_BENCH_PYREF === "1" && process.env.BBC1_PYREF) rows.push(...(await pyrefRows(process.env.BBC1_PYREF)));
+  return rows;
+}
+
+/** The v1.1.1 reference node (Python) under the same load, for comparison in the same sitting. */
+async function pyrefRows(pyref: string): Promise<BenchRow[]> {
+  const wd = mkdtempSync(join(tmpdir(), "bbc1-e2e-pyref-"));
+  const port = await freePort();
+  const p2p = await freePort();
+  const start = spawn(join(pyref, "start_pynode.sh"), [wd, String(port), String(p2p), "--no_nodekey"], { stdio: "ignore" });
+  await new Promise((r) => start.on("exit", r));
+  const domainId = getNewId("e2e bench domain");
+  const rows: BenchRow[] = [];
+  try {
+    const admin = await BBcAppClient.connect({ port, domainId, userId: getNewId("admin") });
+    await admin.domainSetup(domainId);
+    await admin.close();
+    const node = { port, pid: 0 } as NodeProc;
+    const seq: Measured[] = [];
+    const c16: Measured[] = [];
+    for (let r = 0; r < RUNS; r++) {
+      seq.push(await measureLoad(node, domainId, 1, 1, "insert", 1000));
+      c16.push(await measureLoad(node, domainId, 4, 4, "insert", 1000));
+    }
+    rows.push(toRow("v1.1.1 reference: insert, 1 client sequential", seq));
+    rows.push(toRow("v1.1.1 reference: insert, 16 clients / 4 processes", c16));
+  } finally {
+    spawn(join(pyref, "stop_pynode.sh"), [wd], { stdio: "ignore" });
+    await new Promise((r) => setTimeout(r, 500));
+    rmSync(wd, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+export { cpuUs, rssMb, startNode, bundleNode, repoRoot, withNode, measureLoad, resolve };
