@@ -26,10 +26,20 @@ export class AssetFileStore {
   readonly root: string;
   /** True when writes are disabled (`storage.type` "external"). */
   readonly external: boolean;
+  /** Files durable in the ledger's commit log but not yet written to their place (see {@link setPendingSource}). */
+  #pending: ((assetGroupId: Uint8Array, assetId: Uint8Array) => Uint8Array | undefined) | undefined;
 
   constructor(root: string, options: AssetFileStoreOptions = {}) {
     this.root = root;
     this.external = options.external ?? false;
+  }
+
+  /**
+   * @internal The store's commit log: `read` (and what builds on it) also finds files that are durable there but
+   * not yet written to their place.
+   */
+  setPendingSource(fn: (assetGroupId: Uint8Array, assetId: Uint8Array) => Uint8Array | undefined): void {
+    this.#pending = fn;
   }
 
   /** Path of an asset file (whether or not it exists). */
@@ -110,7 +120,7 @@ export class AssetFileStore {
       return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
     } catch (cause) {
       const code = (cause as NodeJS.ErrnoException).code;
-      if (code === "ENOENT" || code === "ENOTDIR") return null;
+      if (code === "ENOENT" || code === "ENOTDIR") return this.#pending?.(assetGroupId, assetId) ?? null;
       throw new StorageError("IO_ERROR", `cannot read asset file ${path}: ${(cause as Error).message}`, { cause, details: { path } });
     }
   }

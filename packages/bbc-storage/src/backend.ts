@@ -7,6 +7,7 @@
 import type { Kysely } from "kysely";
 import { StorageError } from "./errors.js";
 import type { LedgerDatabase } from "./schema.js";
+import type { LoggedFile } from "./log-codec.js";
 import type { CrossRefRow, DbType, IntegrityReport, LedgerRecord, SearchConditions, TopologyEdge } from "./types.js";
 
 /** A raw row as read back: values are whatever the driver returned, checked by the store. */
@@ -31,8 +32,17 @@ export interface DbBackend {
   /**
    * Insert the records in one database transaction (durable when the promise resolves). Returns, per record,
    * whether its transaction row was inserted (false: the id already existed, or appeared earlier in the batch).
+   * A back end with {@link takesAssetFiles} also takes each record's asset files and makes them durable with it.
    */
-  insertBatch(records: LedgerRecord[]): Promise<boolean[]>;
+  insertBatch(records: LedgerRecord[], files?: LoggedFile[][]): Promise<boolean[]>;
+  /** True when {@link insertBatch} stores the asset files itself (the SQLite commit log). */
+  readonly takesAssetFiles?: boolean;
+  /** Resolves once every acknowledged insert is in the tables (a commit log applies behind its acknowledgements). */
+  settle?(): Promise<void>;
+  /** The content of an asset file that is durable but not yet written to its place (commit log), if any. */
+  pendingFile?(assetGroupId: Uint8Array, assetId: Uint8Array): Uint8Array | undefined;
+  /** Counters of the commit log, when there is one. */
+  readonly logStats?: import("./logged-sqlite.js").CommitLogStats;
   getTransaction(transactionId: Uint8Array): Promise<RawTxRow | undefined>;
   searchAssetRows(conditions: SearchConditions, ascending: boolean, limit: number): Promise<RawSearchRow[]>;
   count(conditions: SearchConditions): Promise<number>;

@@ -4,7 +4,21 @@
  */
 import { isAbsolute, join } from "node:path";
 import { StorageError } from "./errors.js";
-import type { DbType, DomainStorageConfig, OpenLedgerStoreOptions, ReplicationStrategy } from "./types.js";
+import type { CommitLogSettings, DbConfig, DbType, DomainStorageConfig, OpenLedgerStoreOptions, ReplicationStrategy } from "./types.js";
+
+/** `db.commit_log` to settings (a wrong type is a BAD_CONFIG). */
+function commitLogOf(v: DbConfig["commit_log"]): CommitLogSettings {
+  if (v === undefined || v === null || v === true) return {};
+  if (v === false) return { enabled: false };
+  if (typeof v !== "object") throw new StorageError("BAD_CONFIG", "db.commit_log must be true, false or an object");
+  const num = (x: unknown, k: string) => {
+    if (x === undefined) return undefined;
+    if (typeof x !== "number" || !Number.isFinite(x) || x <= 0) throw new StorageError("BAD_CONFIG", `db.commit_log.${k} must be a positive number`);
+    return x;
+  };
+  if (v.apply_thread !== undefined && typeof v.apply_thread !== "boolean") throw new StorageError("BAD_CONFIG", "db.commit_log.apply_thread must be a boolean");
+  return { segmentBytes: num(v.segment_bytes, "segment_bytes"), syncIntervalMs: num(v.sync_interval_ms, "sync_interval_ms"), maxPending: num(v.max_pending, "max_pending"), applyThread: v.apply_thread };
+}
 
 /** v1.1.1 `domain_default` storage and db sections. */
 export const DEFAULT_DOMAIN_STORAGE_CONFIG: Readonly<DomainStorageConfig> = Object.freeze({
@@ -47,6 +61,8 @@ export interface ResolvedStorageConfig {
   external: boolean;
   replicationStrategy: ReplicationStrategy;
   servers: ResolvedServer[];
+  /** SQLite: the commit log's settings from `db.commit_log`. */
+  commitLog: CommitLogSettings;
 }
 
 /** Map v1.1.1 `replication_strategy` to its meaning ("all", "p2p", anything else external). */
@@ -117,5 +133,5 @@ export function resolveStorageConfig(options: OpenLedgerStoreOptions): ResolvedS
       }
     });
   }
-  return { dbType, domainIdHex: hexId, storageRoot, external, replicationStrategy: replicationStrategyOf(db.replication_strategy), servers };
+  return { dbType, domainIdHex: hexId, storageRoot, external, replicationStrategy: replicationStrategyOf(db.replication_strategy), servers, commitLog: dbType === "sqlite" ? commitLogOf(db.commit_log) : {} };
 }

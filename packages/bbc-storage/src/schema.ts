@@ -177,6 +177,15 @@ export function ledgerMigrations(dialect: DbType): Record<string, Migration> {
         }
       },
     },
+    // SQLite only: where the commit log (commit-log.ts) stands. `applied_lsn`: the last log record in these tables
+    // (updated in the same transaction as its rows); `synced_lsn`: the last one durable without the log (rows and
+    // asset files fsynced); `ledger_id` ties the log's segments to this database file.
+    "0003_sqlite_commit_log_state": {
+      async up(db: Kysely<any>) {
+        if (dialect !== "sqlite") return;
+        await sql`CREATE TABLE IF NOT EXISTS commit_log_state (id INTEGER PRIMARY KEY CHECK (id = 1), ledger_id BLOB NOT NULL, applied_lsn INTEGER NOT NULL, synced_lsn INTEGER NOT NULL)`.execute(db);
+      },
+    },
   };
 }
 

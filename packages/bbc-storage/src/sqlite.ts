@@ -47,7 +47,8 @@ export async function openSqliteBackend(file: string, dbNum = 0): Promise<Sqlite
 export class SqliteBackend implements DbBackend {
   readonly dbNum: number;
   readonly dialect = "sqlite" as const;
-  private readonly db: Database.Database;
+  /** The connection (the commit log's backend reads through it). */
+  readonly db: Database.Database;
   readonly kysely: Kysely<LedgerDatabase>;
   private readonly cache = new Map<string, Stmt>();
   private readonly insTx: Stmt;
@@ -55,6 +56,7 @@ export class SqliteBackend implements DbBackend {
   private readonly insEdge: Stmt;
   private readonly getTx: Stmt;
   private readonly runBatch: (records: LedgerRecord[]) => boolean[];
+  private lsnStmt: Stmt | undefined;
 
   constructor(db: Database.Database, kysely: Kysely<LedgerDatabase>, dbNum: number) {
     this.db = db;
@@ -119,6 +121,14 @@ export class SqliteBackend implements DbBackend {
   }
 
   async searchAssetRows(c: SearchConditions, ascending: boolean, limit: number): Promise<RawSearchRow[]> {
+    try {
+      return this.searchAssetRowsSync(c, ascending, limit);
+    } catch (cause) {
+      throw dbError("SQLite search failed", cause);
+    }
+  }
+
+  searchAssetRowsSync(c: SearchConditions, ascending: boolean, limit: number): RawSearchRow[] {
     const key = `s${c.assetGroupId ? 1 : 0}${c.assetId ? 1 : 0}${c.userId ? 1 : 0}${ascending ? "a" : "d"}${limit > 0 ? "l" : ""}`;
     const stmt = this.cached(key, () => {
       let q = this.kysely
@@ -134,14 +144,18 @@ export class SqliteBackend implements DbBackend {
     });
     const params: unknown[] = condParams(c);
     if (limit > 0) params.push(limit);
-    try {
-      return stmt.all(...params) as RawSearchRow[];
-    } catch (cause) {
-      throw dbError("SQLite search failed", cause);
-    }
+    return stmt.all(...params) as RawSearchRow[];
   }
 
   async count(c: SearchConditions): Promise<number> {
+    try {
+      return this.countSync(c);
+    } catch (cause) {
+      throw dbError("SQLite count failed", cause);
+    }
+  }
+
+  countSync(c: SearchConditions): number {
     const key = `c${c.assetGroupId ? 1 : 0}${c.assetId ? 1 : 0}${c.userId ? 1 : 0}`;
     const stmt = this.cached(key, () => {
       let q = this.kysely.selectFrom("asset_info_table").select((eb) => eb.fn.count("transaction_id").distinct().as("n"));
@@ -150,15 +164,47 @@ export class SqliteBackend implements DbBackend {
       if (c.userId) q = q.where("user_id", "=", Z);
       return q.compile();
     });
-    try {
-      const row = stmt.get(...condParams(c)) as { n: unknown };
-      return asInt(row.n) ?? 0;
-    } catch (cause) {
-      throw dbError("SQLite count failed", cause);
-    }
+    const row = stmt.get(...condParams(c)) as { n: unknown };
+    return asInt(row.n) ?? 0;
+  }
+
+  /**
+   * Whether the tables hold an asset row of `transactionId` with `assetId` matching the conditions (the asset_id
+   * index finds it: a transaction removed and inserted again keeps its old asset rows, v1.1.1).
+   */
+  hasAssetRowSync(c: SearchConditions, assetId: Uint8Array, transactionId: Uint8Array): boolean {
+    const key = `h${c.assetGroupId ? 1 : 0}${c.userId ? 1 : 0}`;
+    const stmt = this.cached(key, () => {
+      let q = this.kysely.selectFrom("asset_info_table").select("id").where("asset_id", "=", Z).where("transaction_id", "=", Z);
+      if (c.assetGroupId) q = q.where("asset_group_id", "=", Z);
+      if (c.userId) q = q.where("user_id", "=", Z);
+      return q.limit(1).compile();
+    });
+    const p: unknown[] = [toBuf(assetId), toBuf(transactionId)];
+    if (c.assetGroupId) p.push(toBuf(c.assetGroupId));
+    if (c.userId) p.push(toBuf(c.userId));
+    return stmt.get(...p, 1) !== undefined;
+  }
+
+  /**
+   * Runs `fn` inside one read transaction, passing the commit log's `applied_lsn` of that snapshot: rows read by
+   * `fn` and the lsn describe the same moment.
+   */
+  snapshot<T>(fn: (appliedLsn: number) => T): T {
+    this.lsnStmt ??= this.db.prepare("SELECT applied_lsn FROM commit_log_state WHERE id = 1");
+    const stmt = this.lsnStmt;
+    return this.db.transaction(() => fn(Number((stmt.get() as { applied_lsn?: number } | undefined)?.applied_lsn ?? 0)))();
   }
 
   async topology(transactionId: Uint8Array, toPast: boolean) {
+    try {
+      return this.topologySync(transactionId, toPast);
+    } catch (cause) {
+      throw dbError("SQLite topology read failed", cause);
+    }
+  }
+
+  topologySync(transactionId: Uint8Array, toPast: boolean): Array<{ id: unknown; base: unknown; point_to: unknown }> {
     const stmt = this.cached(toPast ? "tp" : "tf", () =>
       this.kysely
         .selectFrom("topology_table")
@@ -167,11 +213,7 @@ export class SqliteBackend implements DbBackend {
         .orderBy("id", "asc")
         .compile(),
     );
-    try {
-      return stmt.all(toBuf(transactionId)) as Array<{ id: unknown; base: unknown; point_to: unknown }>;
-    } catch (cause) {
-      throw dbError("SQLite topology read failed", cause);
-    }
+    return stmt.all(toBuf(transactionId)) as Array<{ id: unknown; base: unknown; point_to: unknown }>;
   }
 
   async insertCrossRef(transactionId: Uint8Array, outerDomainId: Uint8Array, txidHavingCrossRef: Uint8Array): Promise<void> {

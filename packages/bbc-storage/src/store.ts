@@ -10,6 +10,7 @@ import { DEFAULT_MAX_TRAVERSE, DEFAULT_SEARCH_MAX_COUNT, resolveStorageConfig, t
 import { StorageError } from "./errors.js";
 import { asRecord, assetInfoOf } from "./record.js";
 import { LedgerTables } from "./tables.js";
+import type { LoggedFile } from "./log-codec.js";
 import type {
   CrossRefRow,
   DbType,
@@ -26,6 +27,7 @@ import type {
   SearchOptions,
   SearchResult,
   StorageLogger,
+  StoreStats,
   StoredTransaction,
   TopologyEdge,
   TraverseOptions,
@@ -64,8 +66,15 @@ export async function openLedgerStore(options: OpenLedgerStoreOptions): Promise<
   try {
     for (const server of cfg.servers) {
       if (cfg.dbType === "sqlite") {
-        const { openSqliteBackend } = await import("./sqlite.js");
-        backends.push(await openSqliteBackend(server.file as string, server.dbNum));
+        const { openSqliteLedger } = await import("./logged-sqlite.js");
+        backends.push(
+          await openSqliteLedger(server.file as string, server.dbNum, {
+            storageRoot: cfg.storageRoot,
+            external: cfg.external,
+            logger: options.logger ?? silent,
+            settings: { ...cfg.commitLog, ...options.commitLog },
+          }),
+        );
       } else {
         const { openServerBackend } = await import("./server.js");
         backends.push(await openServerBackend(cfg.dbType, server));
@@ -87,7 +96,7 @@ class LedgerStoreImpl implements LedgerStore {
   readonly storageRoot: string;
   readonly assetFiles: AssetFileStore;
   readonly searchMaxCount: number;
-  readonly stats = { batches: 0, inserts: 0, maxBatch: 0 };
+  readonly #counts = { batches: 0, inserts: 0, maxBatch: 0 };
   private readonly backends: DbBackend[];
   private readonly log: StorageLogger;
   private readonly maxBatch: number;
@@ -109,6 +118,19 @@ class LedgerStoreImpl implements LedgerStore {
     this.backends = backends;
     this.log = options.logger ?? silent;
     this.maxBatch = Math.max(1, options.maxBatch ?? 1024);
+    const b0 = backends[0];
+    if (b0?.pendingFile !== undefined) this.assetFiles.setPendingSource((g, a) => b0.pendingFile!(g, a));
+  }
+
+  get stats(): StoreStats {
+    const log = this.backends[0]?.logStats;
+    return log === undefined ? { ...this.#counts } : { ...this.#counts, commitLog: { ...log } };
+  }
+
+  async settle(): Promise<void> {
+    this.check();
+    await this.whenDrained();
+    await Promise.all(this.backends.map((b) => b.settle?.()));
   }
 
   private check(): void {
@@ -163,13 +185,17 @@ class LedgerStoreImpl implements LedgerStore {
   }
 
   private async commitBatch(batch: Pending[]): Promise<void> {
-    this.stats.batches++;  // counts attempts, including a failed batch retried one by one
-    this.stats.inserts += batch.length;
-    if (batch.length > this.stats.maxBatch) this.stats.maxBatch = batch.length;
-    // Asset files first (each written atomically and fsynced): a crash between the two steps then leaves an
-    // unreferenced file at worst, never a stored transaction without its file. An existing file is kept.
-    if (!this.useExternalStorage) {
-      const refused = new Set<Pending>();
+    this.#counts.batches++; // counts attempts, including a failed batch retried one by one
+    this.#counts.inserts += batch.length;
+    if (batch.length > this.#counts.maxBatch) this.#counts.maxBatch = batch.length;
+    // The SQLite commit log takes the asset files into its records (durable with the rows, written to their place
+    // before the rows are applied). Otherwise they are written first (each atomically and fsynced): a crash between
+    // the two steps then leaves an unreferenced file at worst, never a stored transaction without its file.
+    const logged = this.backends.length === 1 && this.backends[0]!.takesAssetFiles === true;
+    const refused = new Set<Pending>();
+    if (logged) {
+      if (!this.useExternalStorage) await this.refuseConflicts(batch, refused);
+    } else if (!this.useExternalStorage) {
       await Promise.all(
         batch.map(async (p) => {
           if (!p.options?.assetFiles) return;
@@ -187,13 +213,14 @@ class LedgerStoreImpl implements LedgerStore {
           }
         }),
       );
-      if (refused.size > 0) {
-        batch = batch.filter((p) => !refused.has(p));
-        if (batch.length === 0) return;
-      }
+    }
+    if (refused.size > 0) {
+      batch = batch.filter((p) => !refused.has(p));
+      if (batch.length === 0) return;
     }
     const records = batch.map((p) => p.record);
-    const results = await Promise.allSettled(this.backends.map((b) => b.insertBatch(records)));
+    const files: LoggedFile[][] = logged && !this.useExternalStorage ? batch.map((p) => filesOf(p.record, p.options?.assetFiles)) : [];
+    const results = await Promise.allSettled(this.backends.map((b) => (logged ? b.insertBatch(records, files) : b.insertBatch(records))));
     const ok = results.filter((r): r is PromiseFulfilledResult<boolean[]> => r.status === "fulfilled");
     results.forEach((r, i) => {
       if (r.status === "rejected") this.log.error({ err: r.reason, dbNum: i }, "ledger insert failed in one database");
@@ -217,6 +244,33 @@ class LedgerStoreImpl implements LedgerStore {
       const rec = p.record;
       p.resolve({ inserted: insertedInto.length > 0, transactionId: rec.transactionId, assetGroupIds: distinctGroups(rec), insertedInto });
     });
+  }
+
+  /**
+   * Commit log: an insert with `assetConflict: "refuse"` whose file slot already holds other content (on disk, in a
+   * pending record, or earlier in this batch) is rejected with ASSET_CONFLICT before anything is logged.
+   */
+  private async refuseConflicts(batch: Pending[], refused: Set<Pending>): Promise<void> {
+    const inBatch = new Map<string, Uint8Array>();
+    for (const p of batch) {
+      const files = filesOf(p.record, p.options?.assetFiles);
+      if (p.options?.assetConflict === "refuse") {
+        for (const f of files) {
+          const k = `${toHex(f.assetGroupId)}/${toHex(f.assetId)}`;
+          const have = inBatch.get(k) ?? (await this.assetFiles.read(f.assetGroupId, f.assetId).catch(() => null));
+          if (have !== null && have !== undefined && Buffer.compare(Buffer.from(have), Buffer.from(f.content)) !== 0) {
+            refused.add(p);
+            p.reject(new StorageError("ASSET_CONFLICT", `asset file ${k} already holds other content`, { details: { assetGroupId: toHex(f.assetGroupId), assetId: toHex(f.assetId) } }));
+            break;
+          }
+        }
+        if (refused.has(p)) continue;
+      }
+      for (const f of files) {
+        const k = `${toHex(f.assetGroupId)}/${toHex(f.assetId)}`;
+        if (!inBatch.has(k)) inBatch.set(k, f.content);
+      }
+    }
   }
 
   private async storeAssetFiles(rec: LedgerRecord, files: Map<string, Uint8Array> | Record<string, Uint8Array>, refuseConflict: boolean): Promise<void> {
@@ -427,7 +481,8 @@ class LedgerStoreImpl implements LedgerStore {
     this.check();
     const b = this.backends[dbNum];
     if (b === undefined) throw new StorageError("BAD_ARGUMENT", `no database ${dbNum} (the store has ${this.backends.length})`);
-    return new LedgerTables(b.kysely, b.dialect);
+    // whole-table work sees every acknowledged insert: wait for the commit log's apply step first
+    return new LedgerTables(b.kysely, b.dialect, () => this.settle());
   }
 
   async checkIntegrity(): Promise<IntegrityReport> {
@@ -445,6 +500,23 @@ class LedgerStoreImpl implements LedgerStore {
     this.closed = true;
     await Promise.allSettled(this.backends.map((b) => b.close()));
   }
+}
+
+/** The asset files of a record that came with its insert (one per asset id). */
+function filesOf(rec: LedgerRecord, files: Map<string, Uint8Array> | Record<string, Uint8Array> | undefined): LoggedFile[] {
+  if (!files) return [];
+  const get = (k: string) => (files instanceof Map ? files.get(k) : Object.prototype.hasOwnProperty.call(files, k) ? files[k] : undefined);
+  const out: LoggedFile[] = [];
+  const seen = new Set<string>();
+  for (const a of rec.assets) {
+    if (!a.assetId || !a.assetGroupId || a.assetId.length === 0 || a.assetGroupId.length === 0) continue;
+    const k = toHex(a.assetId);
+    const content = get(k);
+    if (!(content instanceof Uint8Array) || seen.has(k)) continue;
+    seen.add(k);
+    out.push({ assetGroupId: a.assetGroupId, assetId: a.assetId, content });
+  }
+  return out;
 }
 
 function pointToFromData(data: Uint8Array): Uint8Array[] {

@@ -44,14 +44,25 @@ export interface CopyProgress {
 export class LedgerTables {
   readonly dialect: DbType;
   readonly #k: Kysely<LedgerDatabase>;
+  readonly #settle: (() => Promise<void>) | undefined;
+  #settled = false;
 
-  constructor(kysely: Kysely<LedgerDatabase>, dialect: DbType) {
+  /** `settle` (from the store): waited for once, before the first read, so the tables hold every acknowledged insert. */
+  constructor(kysely: Kysely<LedgerDatabase>, dialect: DbType, settle?: () => Promise<void>) {
     this.#k = kysely;
     this.dialect = dialect;
+    this.#settle = settle;
+  }
+
+  async #ready(): Promise<void> {
+    if (this.#settled || this.#settle === undefined) return;
+    await this.#settle();
+    this.#settled = true;
   }
 
   /** Rows of `table` whose key is above `after` (null: from the start), in key order, at most `limit`. */
   async scan(table: LedgerTableName, after: Uint8Array | number | null, limit: number): Promise<LedgerRow[]> {
+    await this.#ready();
     const { key, columns } = SPEC[table];
     const db = this.#k as unknown as Kysely<Record<string, Record<string, unknown>>>;
     let q = db.selectFrom(table).select(columns as string[]);
@@ -66,6 +77,7 @@ export class LedgerTables {
 
   /** Number of rows of `table`. */
   async count(table: LedgerTableName): Promise<number> {
+    await this.#ready();
     const db = this.#k as unknown as Kysely<Record<string, Record<string, unknown>>>;
     try {
       const r = await db.selectFrom(table).select((eb) => eb.fn.countAll().as("n")).executeTakeFirst();
@@ -83,6 +95,7 @@ export class LedgerTables {
   }
 
   private async scanDescending(table: LedgerTableName, limit: number): Promise<LedgerRow[]> {
+    await this.#ready();
     const { key, columns } = SPEC[table];
     const db = this.#k as unknown as Kysely<Record<string, Record<string, unknown>>>;
     try {
@@ -95,6 +108,7 @@ export class LedgerTables {
 
   /** The row of `table` with key `key`, or undefined. */
   async get(table: LedgerTableName, key: Uint8Array | number): Promise<LedgerRow | undefined> {
+    await this.#ready();
     const spec = SPEC[table];
     const db = this.#k as unknown as Kysely<Record<string, Record<string, unknown>>>;
     const r = await db
@@ -110,6 +124,7 @@ export class LedgerTables {
    * skipped. Returns how many were inserted.
    */
   async insertRows(table: LedgerTableName, rows: LedgerRow[]): Promise<number> {
+    await this.#ready();
     if (rows.length === 0) return 0;
     const { columns } = SPEC[table];
     const values = rows.map((r) => Object.fromEntries(columns.map((c) => [c, bind(r[c])])));

@@ -7,6 +7,7 @@
 import type { BBcTransaction } from "@bbc1/bbclib";
 import type { StorageError } from "./errors.js";
 import type { AssetFileStore } from "./asset-files.js";
+import type { CommitLogSettings, CommitLogStats } from "./logged-sqlite.js";
 
 /** Back ends. `"sqlite"` is the embedded default (one file per domain), the others are servers. */
 export type DbType = "sqlite" | "postgres" | "mysql";
@@ -56,6 +57,12 @@ export interface DbConfig {
   replication_strategy?: string;
   /** MySQL/PostgreSQL: one database per entry (db_num = index). Ignored for SQLite (always exactly one DB). */
   db_servers?: DbServerConfig[];
+  /**
+   * TS extension, SQLite only: the commit log in front of the tables (README, "Durable inserts"). `true` (default),
+   * `false` (every insert batch commits to SQLite with synchronous=FULL), or settings:
+   * `{ "segment_bytes": 33554432, "sync_interval_ms": 1000, "max_pending": 20000, "apply_thread": true }`.
+   */
+  commit_log?: boolean | { segment_bytes?: number; sync_interval_ms?: number; max_pending?: number; apply_thread?: boolean };
 }
 
 /** The `storage` section of a domain's config (v1.1.1 `domain_default.storage`). */
@@ -95,6 +102,23 @@ export interface OpenLedgerStoreOptions {
   logger?: StorageLogger;
   /** Group commit tuning: maximum inserts per database transaction (default 1024). */
   maxBatch?: number;
+  /** SQLite: commit-log settings over the config's `db.commit_log` (see {@link CommitLogSettings}). */
+  commitLog?: CommitLogSettings;
+}
+
+/** Settings of a SQLite ledger's commit log. */
+export type { CommitLogSettings, CommitLogStats } from "./logged-sqlite.js";
+
+/** Group commit counters of a store ({@link LedgerStore.stats}). */
+export interface StoreStats {
+  /** Durable commits run (a database transaction each; with the SQLite commit log, one log fdatasync each). */
+  batches: number;
+  /** Inserts those commits carried (duplicates included). */
+  inserts: number;
+  /** Largest commit so far. */
+  maxBatch: number;
+  /** SQLite with a commit log: its counters (apply transactions, pending records, sync points). */
+  commitLog?: CommitLogStats;
 }
 
 /** One asset index row as extracted from a transaction (v1.1.1 `DataHandler.get_asset_info`). */
@@ -260,13 +284,20 @@ export interface LedgerStore {
   readonly assetFiles: AssetFileStore;
   /** `search_config.max_count` used to cap condition searches. */
   readonly searchMaxCount: number;
-  /** Group commit counters: database transactions run (`batches`) and inserts they carried (`inserts`). */
   /**
    * Whole-table access to database `dbNum` (default 0): ordered scans, raw row copies, counts and
    * digests, for export, migration and verification (see {@link LedgerTables}). Valid until `close`.
    */
   tables(dbNum?: number): import("./tables.js").LedgerTables;
-  readonly stats: Readonly<{ batches: number; inserts: number; maxBatch: number }>;
+  /** Group commit counters: durable commits run (`batches`) and inserts they carried (`inserts`). */
+  readonly stats: Readonly<StoreStats>;
+
+  /**
+   * Resolves once every insert acknowledged so far is also in the database's tables. With SQLite's commit log the
+   * tables are filled just behind the acknowledgements (reads through the store see every acknowledged insert at
+   * once either way); call this before working on the tables directly. Immediate for the other back ends.
+   */
+  settle(): Promise<void>;
 
   /**
    * Insert a transaction with its asset rows and topology rows into every database, then store its asset files.

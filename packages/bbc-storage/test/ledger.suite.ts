@@ -223,6 +223,9 @@ export function describeLedgerSuite(target: Target): void {
       const asset = tx.events[0].asset!;
       expect(toHex(asset.assetFileDigest!)).toBe(toHex(sha256(file)));
       await store.insertTransaction(tx, { assetFiles: new Map([[toHex(asset.assetId!), file]]) });
+      // found through the store at once; on disk at its path once the commit log is applied (SQLite)
+      expect(Buffer.from((await store.assetFiles.read(g, asset.assetId!))!).equals(Buffer.from(file))).toBe(true);
+      await store.settle();
       const path = join(fresh.workingDir, toHex(fresh.domainId), toHex(g), toHex(asset.assetId!));
       expect(store.assetFiles.pathOf(g, asset.assetId!)).toBe(path);
       expect(readFileSync(path).equals(Buffer.from(file))).toBe(true);
@@ -294,6 +297,7 @@ export function describeLedgerSuite(target: Target): void {
       const nulled = makeTx({ assetGroupId: g, userId: u, pointTo: [idOf(good)] });
       const garbled = makeTx({ assetGroupId: g, userId: u });
       for (const t of [good, nulled, garbled]) await store.insertTransaction(t);
+      await store.settle(); // the rows are changed behind the store's back: they must be in the tables first
       await fresh.raw(0, "UPDATE transaction_table SET transaction_data = NULL WHERE transaction_id = ?", [Buffer.from(idOf(nulled))]);
       await fresh.raw(0, "UPDATE transaction_table SET transaction_data = ? WHERE transaction_id = ?", [Buffer.from("\x00\x00garbage bytes"), Buffer.from(idOf(garbled))]);
 
@@ -319,6 +323,7 @@ export function describeLedgerSuite(target: Target): void {
       // a topology row with a NULL base
       const t = makeTx({ assetGroupId: g, userId: u });
       await store.insertTransaction(t);
+      await store.settle();
       await fresh.raw(0, "INSERT INTO topology_table (base, point_to) VALUES (NULL, ?)", [Buffer.from(idOf(t))]);
       await rejectsWith(store.getTopology(idOf(t), false), "CORRUPT_ROW");
       expect((await store.checkIntegrity()).ok).toBe(true);

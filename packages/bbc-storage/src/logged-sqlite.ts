@@ -1,0 +1,412 @@
+/**
+ * A SQLite ledger behind a commit log (see the storage README, "Durable inserts"):
+ *
+ * 1. an insert batch is checked for duplicates (pending records, then the tables), appended to the log with one
+ *    write and made durable with one fdatasync: that is its commit;
+ * 2. the batch then enters the overlay (reads see it from now on) and the insert promises resolve;
+ * 3. the apply step (a worker thread, see `apply-thread.ts`) puts the records into the tables with
+ *    `synchronous=NORMAL`, batching whatever has arrived, and reports the applied lsn: the overlay forgets them;
+ * 4. every `syncIntervalMs` a sync point makes the applied rows and their asset files durable on their own; log
+ *    segments below it are deleted.
+ *
+ * Opening the ledger recovers: the log's records above the tables' `applied_lsn` are applied (asset files first),
+ * a sync point is taken, and a new segment is started. Only the process holding the log's lock does this; a second
+ * process that opens the same ledger (a CLI while the node runs) commits directly to SQLite with
+ * `synchronous=FULL`, as without a log.
+ * @internal
+ * @module
+ */
+import { SqliteApplier, readLogState, type ExecOp } from "./applier.js";
+import { startApplier, type ApplyHost } from "./apply-thread.js";
+import { dbError, type DbBackend, type RawSearchRow, type RawTxRow } from "./backend.js";
+import { CommitLog, FRAME, acquireLogLock, releaseLogLock, scanLog } from "./commit-log.js";
+import { StorageError } from "./errors.js";
+import { decodeInsert, encodeInsert, insertSize, type LoggedFile, type LoggedInsert } from "./log-codec.js";
+import { Overlay, idKey } from "./overlay.js";
+import { openSqliteBackend, type SqliteBackend } from "./sqlite.js";
+import type { IntegrityReport, LedgerRecord, SearchConditions, StorageLogger } from "./types.js";
+
+/** Commit-log settings of a SQLite ledger (`OpenLedgerStoreOptions.commitLog`, or `db.commit_log` in the config). */
+export interface CommitLogSettings {
+  /** False: every insert batch is its own SQLite commit with synchronous=FULL (the design without a log). */
+  enabled?: boolean;
+  /** Largest segment file (default 32 MiB). */
+  segmentBytes?: number;
+  /** How often applied records are made durable outside the log so that its segments can go (default 1000 ms). */
+  syncIntervalMs?: number;
+  /** Inserts waiting to be applied beyond which new inserts wait (default 20000). */
+  maxPending?: number;
+  /** False: apply on the main thread even where a worker thread could be used. */
+  applyThread?: boolean;
+}
+
+/** Counters of a logged ledger (part of `LedgerStore.stats`). */
+export interface CommitLogStats {
+  /** fdatasync calls on the log. */
+  logSyncs: number;
+  /** SQLite transactions that applied log records, and the records they applied. */
+  applyTransactions: number;
+  appliedRecords: number;
+  /** Records durable but not yet in the tables. */
+  pending: number;
+  /** Sync points taken. */
+  syncPoints: number;
+  /** Records replayed from the log when the ledger was opened. */
+  recovered: number;
+  /** True when records are applied on a worker thread. */
+  applyThread: boolean;
+}
+
+const PROVISIONAL = 2 ** 52;
+
+/** Opens a SQLite ledger, behind a commit log unless disabled or owned by another process. */
+export async function openSqliteLedger(
+  file: string,
+  dbNum: number,
+  args: { storageRoot: string; external: boolean; logger: StorageLogger; settings?: CommitLogSettings },
+): Promise<DbBackend> {
+  const sqlite = await openSqliteBackend(file, dbNum);
+  const settings = args.settings ?? {};
+  if (settings.enabled === false) return sqlite;
+  const dir = `${file}.commit-log`;
+  let lock;
+  try {
+    lock = acquireLogLock(dir);
+  } catch (e) {
+    await sqlite.close();
+    throw e;
+  }
+  if (lock === undefined) {
+    args.logger.info({ file }, "the ledger's commit log belongs to another process: committing directly to SQLite");
+    return sqlite;
+  }
+  try {
+    const t0 = performance.now();
+    const db = sqlite.db;
+    const state = readLogState(db);
+    // records from the last sync point on: rows above applied_lsn are replayed, files above synced_lsn checked
+    const scan = scanLog(dir, state.ledgerId, state.syncedLsn);
+    if (scan.stoppedBecause !== undefined) args.logger.warn({ file, reason: scan.stoppedBecause }, "commit log recovery: stopped early (nothing after that point was acknowledged)");
+    const applier = new SqliteApplier(db, { storageRoot: args.storageRoot, external: args.external }, state);
+    const items = scan.records.map((r) => decodeInsert(r.buf, r.view, r.start, r.end, r.lsn));
+    const replay = items.filter((it) => it.lsn > state.appliedLsn);
+    // (synced, applied]: rows are in the tables, files may not have reached the disk (power loss): check them
+    const check = items.filter((it) => it.lsn <= state.appliedLsn && it.files.length > 0);
+    if (check.length > 0) applier.repairFiles(check);
+    for (let i = 0; i < replay.length; i += 4096) applier.apply(replay.slice(i, i + 4096), true);
+    applier.syncNow();
+    const log = CommitLog.open(dir, state.ledgerId, Math.max(scan.nextLsn, applier.appliedLsn + 1), { segmentBytes: settings.segmentBytes });
+    log.release(applier.appliedLsn);
+    if (replay.length > 0 || scan.stoppedBecause !== undefined) {
+      args.logger.info({ file, replayed: replay.length, ms: Math.round(performance.now() - t0) }, "commit log recovered");
+    }
+    db.pragma("synchronous = FULL");
+    const backend = new LoggedSqliteBackend(sqlite, log, lock, applier.appliedLsn, replay.length, args, settings);
+    await backend.start();
+    return backend;
+  } catch (e) {
+    releaseLogLock(lock);
+    await sqlite.close();
+    throw e;
+  }
+}
+
+class LoggedSqliteBackend implements DbBackend {
+  readonly dbNum: number;
+  readonly dialect = "sqlite" as const;
+  readonly takesAssetFiles = true;
+  readonly #sqlite: SqliteBackend;
+  readonly #log: CommitLog;
+  readonly #lock: ReturnType<typeof acquireLogLock>;
+  readonly #overlay = new Overlay();
+  readonly #args: { storageRoot: string; external: boolean; logger: StorageLogger };
+  readonly #settings: CommitLogSettings;
+  readonly #maxPending: number;
+  #host!: ApplyHost;
+  #applied: number;
+  #logged: number;
+  #waiters: Array<{ lsn: number; resolve: () => void }> = [];
+  #timer: NodeJS.Timeout | undefined;
+  #syncing: Promise<void> | undefined;
+  #failed: StorageError | undefined;
+  #closed = false;
+  readonly logStats: CommitLogStats;
+
+  constructor(
+    sqlite: SqliteBackend,
+    log: CommitLog,
+    lock: ReturnType<typeof acquireLogLock>,
+    applied: number,
+    recovered: number,
+    args: { storageRoot: string; external: boolean; logger: StorageLogger },
+    settings: CommitLogSettings,
+  ) {
+    this.#sqlite = sqlite;
+    this.dbNum = sqlite.dbNum;
+    this.#log = log;
+    this.#lock = lock;
+    this.#applied = applied;
+    this.#logged = applied;
+    this.#args = args;
+    this.#settings = settings;
+    this.#maxPending = Math.max(1, settings.maxPending ?? 20_000);
+    this.logStats = { logSyncs: 0, applyTransactions: 0, appliedRecords: 0, pending: 0, syncPoints: 0, recovered, applyThread: false };
+  }
+
+  get kysely() {
+    return this.#sqlite.kysely;
+  }
+
+  async start(): Promise<void> {
+    this.#host = await this.#startHost(this.#settings.applyThread !== false);
+    this.logStats.applyThread = this.#host.threaded;
+    const every = Math.max(10, this.#settings.syncIntervalMs ?? 1000);
+    this.#timer = setInterval(() => void this.#syncPoint(), every);
+    this.#timer.unref();
+  }
+
+  #startHost(thread: boolean): Promise<ApplyHost> {
+    const db = this.#sqlite.db;
+    return startApplier({
+      file: db.name,
+      mainDb: db,
+      opts: { storageRoot: this.#args.storageRoot, external: this.#args.external },
+      thread,
+      events: {
+        onApplied: (lsn) => this.#onApplied(lsn),
+        onError: (message) => this.#args.logger.error({ err: message }, "applying the commit log to SQLite failed; retrying"),
+        onLost: (message) => void this.#fallBack(message),
+      },
+    });
+  }
+
+  /** The apply thread died: apply on this thread from here, starting again with everything still pending. */
+  async #fallBack(message: string): Promise<void> {
+    this.#args.logger.error({ err: message }, "the commit log's apply thread died; applying on the main thread");
+    const host = await this.#startHost(false);
+    this.#host = host;
+    this.logStats.applyThread = false;
+    const pending = this.#overlay.all();
+    if (pending.length > 0) host.post(pending, new Uint8Array(0));
+  }
+
+  #onApplied(lsn: number): void {
+    if (lsn <= this.#applied) return;
+    this.#applied = lsn;
+    this.#overlay.dropUpTo(lsn);
+    const c = this.#host.counts;
+    this.logStats.applyTransactions = c.transactions;
+    this.logStats.appliedRecords = c.records;
+    this.logStats.pending = this.#overlay.size;
+    if (this.#waiters.length > 0) {
+      const keep: Array<{ lsn: number; resolve: () => void }> = [];
+      for (const w of this.#waiters) (w.lsn <= lsn ? w.resolve() : keep.push(w));
+      this.#waiters = keep;
+    }
+  }
+
+  #until(lsn: number): Promise<void> {
+    if (this.#applied >= lsn) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push({ lsn, resolve }));
+  }
+
+  /** Resolves once every record logged so far is in the tables. */
+  settle(): Promise<void> {
+    return this.#until(this.#logged);
+  }
+
+  /** An asset file of a pending record (not yet on disk), if any. */
+  pendingFile(assetGroupId: Uint8Array, assetId: Uint8Array): Uint8Array | undefined {
+    return this.#overlay.file(assetGroupId, assetId);
+  }
+
+  async #syncPoint(): Promise<void> {
+    if (this.#syncing !== undefined || this.#closed || this.#applied <= 0) return;
+    this.#syncing = (async () => {
+      try {
+        const synced = await this.#host.sync();
+        this.logStats.syncPoints++;
+        this.#log.release(synced);
+      } catch (e) {
+        this.#args.logger.warn({ err: e }, "commit log sync point failed; retried later");
+      }
+    })().finally(() => (this.#syncing = undefined));
+    await this.#syncing;
+  }
+
+  async insertBatch(records: LedgerRecord[], files: LoggedFile[][] = []): Promise<boolean[]> {
+    if (this.#failed) throw this.#failed;
+    if (this.#overlay.size >= this.#maxPending) await this.#until(this.#logged - this.#maxPending / 2);
+    const out = new Array<boolean>(records.length).fill(false);
+    const fresh: number[] = [];
+    const seen = new Set<string>();
+    let total = 0;
+    const sizes: number[] = [];
+    try {
+      for (let i = 0; i < records.length; i++) {
+        const r = records[i]!;
+        const k = idKey(r.transactionId);
+        if (seen.has(k) || this.#overlay.hasKey(k) || this.#sqlite.getTransactionSync(r.transactionId) !== undefined) continue;
+        seen.add(k);
+        fresh.push(i);
+        const n = insertSize(r, files[i] ?? []);
+        sizes.push(n);
+        total += FRAME + n;
+      }
+    } catch (cause) {
+      throw dbError("SQLite read failed", cause);
+    }
+    if (fresh.length === 0) return out;
+    // one allocation of its own per batch: it is handed to the apply thread afterwards without a copy
+    const buf = new Uint8Array(total);
+    const view = new DataView(buf.buffer);
+    let off = 0;
+    fresh.forEach((i, k) => {
+      const end = encodeInsert(buf, view, off + FRAME, records[i]!, files[i] ?? []);
+      if (end !== off + FRAME + sizes[k]!) throw new StorageError("DB_ERROR", "commit log record size mismatch");
+      off = end;
+    });
+    let first: number;
+    try {
+      first = this.#log.append(buf, sizes);
+      await this.#log.sync();
+    } catch (e) {
+      // the log's state after a failed write or fdatasync is unknown: refuse further inserts until reopened
+      this.#failed = e instanceof StorageError ? e : new StorageError("IO_ERROR", `commit log write failed: ${(e as Error).message}`, { cause: e });
+      this.#args.logger.error({ err: e }, "commit log write failed; inserts are refused until the ledger is reopened");
+      throw this.#failed;
+    }
+    const items: LoggedInsert[] = fresh.map((i, k) => ({ lsn: first + k, record: records[i]!, files: files[i] ?? [] }));
+    this.#overlay.add(items);
+    this.#logged = first + fresh.length - 1;
+    this.logStats.logSyncs = this.#log.syncs;
+    this.logStats.pending = this.#overlay.size;
+    this.#host.post(items, buf);
+    for (const i of fresh) out[i] = true;
+    return out;
+  }
+
+  async getTransaction(transactionId: Uint8Array): Promise<RawTxRow | undefined> {
+    const p = this.#overlay.get(transactionId);
+    if (p !== undefined) return { transaction_id: p.record.transactionId, transaction_data: p.record.data };
+    try {
+      return this.#sqlite.getTransactionSync(transactionId);
+    } catch (cause) {
+      throw dbError("SQLite read failed", cause);
+    }
+  }
+
+  getTransactionSync(transactionId: Uint8Array): RawTxRow | undefined {
+    const p = this.#overlay.get(transactionId);
+    if (p !== undefined) return { transaction_id: p.record.transactionId, transaction_data: p.record.data };
+    return this.#sqlite.getTransactionSync(transactionId);
+  }
+
+  async searchAssetRows(c: SearchConditions, ascending: boolean, limit: number): Promise<RawSearchRow[]> {
+    try {
+      if (this.#overlay.size === 0) return this.#sqlite.searchAssetRowsSync(c, ascending, limit);
+      return this.#sqlite.snapshot((applied) => {
+        const rows = this.#sqlite.searchAssetRowsSync(c, ascending, limit);
+        const pend = this.#overlay.assetRows(c, applied).map(([p]): RawSearchRow => ({ id: `pending ${p.lsn}`, transaction_id: p.record.transactionId, tx_id: p.record.transactionId, transaction_data: p.record.data }));
+        // pending rows are newer than every row in the tables
+        const merged = ascending ? rows.concat(pend) : pend.reverse().concat(rows);
+        return limit > 0 ? merged.slice(0, limit) : merged;
+      });
+    } catch (cause) {
+      throw dbError("SQLite search failed", cause);
+    }
+  }
+
+  async count(c: SearchConditions): Promise<number> {
+    try {
+      if (this.#overlay.size === 0) return this.#sqlite.countSync(c);
+      return this.#sqlite.snapshot((applied) => {
+        const seen = new Set<string>();
+        let extra = 0;
+        for (const [p, i] of this.#overlay.assetRows(c, applied)) {
+          const k = idKey(p.record.transactionId);
+          if (seen.has(k)) continue;
+          seen.add(k);
+          // a transaction removed and inserted again still has its old asset rows in the tables: counted there
+          const aid = p.record.assets[i]!.assetId;
+          if (aid === null || !this.#sqlite.hasAssetRowSync(c, aid, p.record.transactionId)) extra++;
+        }
+        return this.#sqlite.countSync(c) + extra;
+      });
+    } catch (cause) {
+      throw dbError("SQLite count failed", cause);
+    }
+  }
+
+  async topology(transactionId: Uint8Array, toPast: boolean): Promise<Array<{ id: unknown; base: unknown; point_to: unknown }>> {
+    try {
+      if (this.#overlay.size === 0) return this.#sqlite.topologySync(transactionId, toPast);
+      return this.#sqlite.snapshot((applied) => {
+        const rows = this.#sqlite.topologySync(transactionId, toPast);
+        // edges of a pending record get provisional ids above every table id, in insertion order
+        const pend = this.#overlay.edges(transactionId, toPast, applied).map((e, i) => ({ id: PROVISIONAL + i, base: e.base, point_to: e.pointTo }));
+        return rows.concat(pend);
+      });
+    } catch (cause) {
+      throw dbError("SQLite topology read failed", cause);
+    }
+  }
+
+  async #exec(op: ExecOp): Promise<boolean> {
+    if (this.#closed) throw new StorageError("CLOSED", "the ledger store is closed");
+    await this.settle();
+    try {
+      return await this.#host.exec(op);
+    } catch (cause) {
+      throw dbError(`SQLite ${op.op} failed`, cause);
+    }
+  }
+
+  async insertCrossRef(transactionId: Uint8Array, outerDomainId: Uint8Array, txidHavingCrossRef: Uint8Array): Promise<void> {
+    await this.#exec({ op: "crossRef", transactionId, outerDomainId, txidHavingCrossRef });
+  }
+
+  searchCrossRefs(transactionId: Uint8Array | undefined) {
+    return this.#sqlite.searchCrossRefs(transactionId);
+  }
+
+  countCrossRefsByDomain(outerDomainId: Uint8Array): Promise<number> {
+    return this.#sqlite.countCrossRefsByDomain(outerDomainId);
+  }
+
+  removeTransaction(transactionId: Uint8Array, pointTo: Uint8Array[] | null): Promise<boolean> {
+    return this.#exec({ op: "remove", transactionId, pointTo });
+  }
+
+  async integrity(): Promise<IntegrityReport> {
+    await this.settle();
+    return this.#sqlite.integrity();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer) clearInterval(this.#timer);
+    await this.#syncing;
+    let synced: number | undefined;
+    try {
+      // the applier applies what is left, takes a last sync point and closes its connection
+      synced = await withTimeout(this.#host.close(), 60_000, "the applier did not finish within 60 s");
+    } catch (e) {
+      this.#args.logger.error({ err: e }, "closing the commit log's applier failed; the log is replayed at the next open");
+    }
+    try {
+      await this.#log.close(synced);
+    } finally {
+      if (this.#lock) releaseLogLock(this.#lock);
+      await this.#sqlite.close();
+    }
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<T>((_, rej) => (t = setTimeout(() => rej(new StorageError("IO_ERROR", what)), ms)))]).finally(() => clearTimeout(t));
+}
+
+export type { LoggedSqliteBackend };
