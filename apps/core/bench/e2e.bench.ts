@@ -12,7 +12,8 @@
  * median reported, default 1), BBC1_BENCH_BACKENDS (sqlite,postgres,mysql; default sqlite),
  * BBC1_BENCH_ROWS (comma list of seq,16,64,search; default all), BBC1_BENCH_PYREF=1 with
  * BBC1_PYREF set adds v1.1.1 reference rows, BBC1_BENCH_NODE_ARGS (extra bbc1-core flags),
- * BBC1_BENCH_CPU_PROF=<dir> runs the node with --cpu-prof into that directory.
+ * BBC1_BENCH_CPU_PROF=<dir> runs the node with --cpu-prof into that directory, BBC1_BENCH_DB is JSON merged into
+ * the domain's `db` section (`{"commit_log":false}`: SQLite without the commit log).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
@@ -108,7 +109,8 @@ async function loadMain(): Promise<void> {
     }),
   );
   for (const { c } of clients) await c.close().catch(() => undefined);
-  process.stdout.write(`${JSON.stringify(report)}\n`);
+  // stdout is a pipe (asynchronous): exit only once the report is written
+  await new Promise<void>((res) => process.stdout.write(`${JSON.stringify(report)}\n`, () => res()));
   rl.close();
   searchIds = [];
 }
@@ -359,7 +361,9 @@ async function withNode<T>(entry: string, backend: string, fn: (node: NodeProc, 
   const tag = toHex(getNewId("tag")).slice(0, 12);
   const db = dbSection(backend, tag);
   const section: Record<string, unknown> = { storage: { type: "internal" } };
-  if (db) section.db = db;
+  // BBC1_BENCH_DB: JSON merged into the domain's db section (e.g. {"commit_log":false} for the design without a log)
+  const extra = process.env.BBC1_BENCH_DB ? (JSON.parse(process.env.BBC1_BENCH_DB) as Record<string, unknown>) : {};
+  section.db = { ...(db ?? { db_type: "sqlite", db_name: "bbc_ledger.sqlite", replication_strategy: "all" }), ...extra };
   mkdirSync(wd, { recursive: true });
   writeFileSync(join(wd, "config.json"), JSON.stringify({ workingdir: wd, domains: { [toHex(domainId)]: section } }));
   const node = await startNode(entry, wd);

@@ -70,6 +70,14 @@ export class StorageLedger implements DomainLedger {
   close(): Promise<void> {
     return this.store.close();
   }
+
+  commitStats(): Record<string, number> {
+    const s = this.store.stats;
+    const out: Record<string, number> = { commits: s.batches, committed_tx: s.inserts, max_tx_per_commit: s.maxBatch };
+    const l = s.commitLog;
+    if (l !== undefined) Object.assign(out, { log_syncs: l.logSyncs, apply_transactions: l.applyTransactions, applied_tx: l.appliedRecords, pending: l.pending, sync_points: l.syncPoints });
+    return out;
+  }
 }
 
 /** The default {@link LedgerFactory}: `@bbc1/storage` with the domain's `db` / `storage` section. */

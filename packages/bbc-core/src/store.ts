@@ -58,6 +58,12 @@ export interface DomainLedger {
   readAssetFile(assetGroupId: Uint8Array, assetId: Uint8Array): Promise<Uint8Array | null>;
   /** Waits for pending writes and releases resources. */
   close(): Promise<void>;
+  /**
+   * Counters of the ledger's durable commits (shown by GET_STATS under `ledger`, summed over domains):
+   * `commits`, `committed_tx` (so committed_tx / commits is the group-commit size), `max_tx_per_commit`, and with
+   * SQLite's commit log `log_syncs`, `apply_transactions`, `applied_tx`, `pending`, `sync_points`.
+   */
+  commitStats?(): Record<string, number>;
 }
 
 /** Opens the ledger of a domain. */

@@ -63,13 +63,15 @@ class TaskLoop {
   readonly #tasks: Task[] = [];
   readonly #onApplied: (lsn: number) => void;
   readonly #onError: (e: unknown) => void;
+  readonly #delayMs: number;
   #scheduled = false;
   #busy = false;
 
-  constructor(applier: SqliteApplier, onApplied: (lsn: number) => void, onError: (e: unknown) => void) {
+  constructor(applier: SqliteApplier, onApplied: (lsn: number) => void, onError: (e: unknown) => void, delayMs = 0) {
     this.#applier = applier;
     this.#onApplied = onApplied;
     this.#onError = onError;
+    this.#delayMs = Math.max(0, delayMs);
   }
 
   get applier(): SqliteApplier {
@@ -80,7 +82,9 @@ class TaskLoop {
     this.#tasks.push(t);
     if (!this.#scheduled && !this.#busy) {
       this.#scheduled = true;
-      setImmediate(() => void this.#run());
+      // a delay gathers more records into one SQLite transaction; anything but an apply goes at once
+      if (this.#delayMs > 0 && t.kind === "apply") setTimeout(() => void this.#run(), this.#delayMs);
+      else setImmediate(() => void this.#run());
     }
   }
 
@@ -125,7 +129,7 @@ class TaskLoop {
 
 if (!isMainThread && (workerData as { role?: string } | null)?.role === MARKER && parentPort !== null) {
   const port = parentPort;
-  const { file, opts } = workerData as { file: string; opts: ApplierOptions };
+  const { file, opts, delayMs } = workerData as { file: string; opts: ApplierOptions; delayMs?: number };
   const send = (m: FromWorker) => port.postMessage(m);
   let loop: TaskLoop;
   let db: Database.Database;
@@ -137,6 +141,7 @@ if (!isMainThread && (workerData as { role?: string } | null)?.role === MARKER &
       applier,
       (lsn) => send({ t: "applied", lsn, transactions: applier.counts.transactions, records: applier.counts.records }),
       (e) => send({ t: "error", message: (e as Error).message ?? String(e) }),
+      delayMs,
     );
     send({ t: "ready" });
   } catch (e) {
@@ -200,8 +205,8 @@ export interface ApplyHost {
 class InlineHost implements ApplyHost {
   readonly threaded = false;
   readonly #loop: TaskLoop;
-  constructor(applier: SqliteApplier, events: ApplyEvents) {
-    this.#loop = new TaskLoop(applier, (lsn) => events.onApplied(lsn), (e) => events.onError((e as Error).message ?? String(e)));
+  constructor(applier: SqliteApplier, events: ApplyEvents, delayMs?: number) {
+    this.#loop = new TaskLoop(applier, (lsn) => events.onApplied(lsn), (e) => events.onError((e as Error).message ?? String(e)), delayMs);
   }
   get counts() {
     return this.#loop.applier.counts;
@@ -298,11 +303,11 @@ class ThreadHost implements ApplyHost {
  * Starts the applier: a worker thread on its own connection to `file` when possible (and `thread` is not false),
  * else on `mainDb` in this thread. Resolves once the worker has opened the ledger.
  */
-export async function startApplier(args: { file: string; mainDb: Database.Database; opts: ApplierOptions; events: ApplyEvents; thread?: boolean }): Promise<ApplyHost> {
+export async function startApplier(args: { file: string; mainDb: Database.Database; opts: ApplierOptions; events: ApplyEvents; thread?: boolean; delayMs?: number }): Promise<ApplyHost> {
   const url = new URL(import.meta.url);
   const canThread = args.thread !== false && url.protocol === "file:" && !/\.[cm]?tsx?$/.test(url.pathname);
   if (canThread) {
-    const w = new Worker(url, { workerData: { role: MARKER, file: args.file, opts: args.opts } });
+    const w = new Worker(url, { workerData: { role: MARKER, file: args.file, opts: args.opts, delayMs: args.delayMs } });
     const ok = await new Promise<boolean>((res) => {
       const onMsg = (m: FromWorker) => {
         if (m.t === "ready") cleanup(true);
@@ -324,5 +329,5 @@ export async function startApplier(args: { file: string; mainDb: Database.Databa
     }
     await w.terminate().catch(() => undefined);
   }
-  return new InlineHost(new SqliteApplier(args.mainDb, args.opts, readLogState(args.mainDb)), args.events);
+  return new InlineHost(new SqliteApplier(args.mainDb, args.opts, readLogState(args.mainDb)), args.events, args.delayMs);
 }

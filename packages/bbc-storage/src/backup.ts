@@ -1,16 +1,26 @@
 /**
  * Online, consistent backup of a SQLite ledger: SQLite's backup API on a connection that holds
  * one read transaction for the whole copy, so the copy is the database as of one moment while
- * the node goes on writing (WAL: readers and the writer do not block each other).
+ * the node goes on writing (WAL: readers and the writer do not block each other). With the ledger's commit log, a
+ * running node's tables trail its acknowledgements by the records not yet applied (milliseconds); a log left by a
+ * node that is not running is applied before the copy.
  * @module
  */
 import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { StorageError } from "./errors.js";
+import { recoverSqliteLedger } from "./logged-sqlite.js";
 
 /** Options of {@link backupSqliteLedger}. */
 export interface SqliteBackupOptions {
+  /**
+   * The domain's storage directory (asset files), for records the ledger's commit log still holds when no node
+   * owns it: they are applied (files included) before the copy. Default: the directory of `source`.
+   */
+  storageRoot?: string;
+  /** storage.type "external": asset files are not written by that replay. */
+  external?: boolean;
   /** Pages per step (default 1024); progress is reported after each step. */
   pagesPerStep?: number;
   /** Called after each step with pages copied and total pages. */
@@ -34,6 +44,9 @@ export interface SqliteBackupResult {
 export async function backupSqliteLedger(source: string, destination: string, options: SqliteBackupOptions = {}): Promise<SqliteBackupResult> {
   if (!existsSync(source)) throw new StorageError("BAD_ARGUMENT", `no SQLite ledger at ${source}`);
   if (existsSync(destination)) throw new StorageError("BAD_ARGUMENT", `${destination} exists; a backup never overwrites`);
+  // a commit log nobody owns (a node killed and not restarted) may hold acknowledged inserts the tables lack: apply
+  // them first. A running node owns its log: the copy is then its tables as of one moment.
+  await recoverSqliteLedger(source, { storageRoot: options.storageRoot ?? dirname(source), external: options.external });
   let db: Database.Database;
   try {
     db = new Database(source, { fileMustExist: true });

@@ -31,7 +31,9 @@ const MAGIC = Buffer.from("BBC1CLOG", "latin1");
 const HEADER = 64;
 /** Frame header of a record: length, CRC, lsn. */
 export const FRAME = 16;
+/** Size of the first preallocated segment (the next ones double, up to the maximum). */
 const FIRST_SPARE = 1 << 20;
+const MIN_SEGMENT = 4096;
 
 /** Options of the commit log. */
 export interface CommitLogOptions {
@@ -150,8 +152,9 @@ function listSegments(dir: string): Segment[] {
 }
 
 /**
- * Reads every segment of `dir` (the owner's lock held) and returns the valid records above `afterLsn`. Segments
- * after a torn or out-of-sequence record are deleted: nothing in them was acknowledged. A segment of another ledger
+ * Reads every segment of `dir` (the owner's lock held) and returns the valid records above `afterLsn`. A torn record
+ * ends its segment; a later segment that does not start exactly where the valid records end is deleted with all
+ * after it: nothing in them was acknowledged. A segment of another ledger
  * (a different id in its header) or a gap between the SQLite state and the log makes the whole directory move aside
  * to `<dir>.stale-<time>` (logged by the caller through `stoppedBecause`).
  */
@@ -216,11 +219,9 @@ export function scanLog(dir: string, ledgerId: Uint8Array, afterLsn: number): Re
       expected = lsn + 1;
       off = end;
     }
-    if (torn) {
-      stoppedBecause ??= `a torn record at offset ${off} of ${segName(seg.seq)}`;
-      stopAt = i + 1;
-      break;
-    }
+    // a torn record ends this segment; the next one counts only if it continues at the torn record's lsn (the
+    // segment recovery started after it), else it holds writes that were never acknowledged and goes
+    if (torn) stoppedBecause ??= `a torn record at offset ${off} of ${segName(seg.seq)}`;
   }
   // segments after the stop point hold nothing acknowledged; the one with the torn tail is kept (read-only)
   for (const seg of segs.slice(stopAt)) rmSync(seg.path, { force: true });
@@ -257,7 +258,7 @@ export class CommitLog {
   #nextLsn: number;
   #spare: { path: string; size: number } | undefined;
   #preparing: Promise<void> | undefined;
-  #nextSpareSize = FIRST_SPARE;
+  #nextSpareSize: number;
   #syncing: Promise<void> | undefined;
   #closed = false;
   /** fdatasync calls made (for the stats). */
@@ -266,7 +267,8 @@ export class CommitLog {
   private constructor(dir: string, ledgerId: Uint8Array, nextLsn: number, old: Segment[], options: CommitLogOptions) {
     this.dir = dir;
     this.#ledgerId = ledgerId;
-    this.#maxSegment = Math.max(FIRST_SPARE, options.segmentBytes ?? 32 << 20);
+    this.#maxSegment = Math.max(MIN_SEGMENT, options.segmentBytes ?? 32 << 20);
+    this.#nextSpareSize = Math.min(FIRST_SPARE, this.#maxSegment);
     this.#nextLsn = nextLsn;
     this.#old.push(...old);
     for (const f of readdirSync(dir)) if (f.startsWith("spare")) rmSync(join(dir, f), { force: true });

@@ -17,7 +17,13 @@ function commitLogOf(v: DbConfig["commit_log"]): CommitLogSettings {
     return x;
   };
   if (v.apply_thread !== undefined && typeof v.apply_thread !== "boolean") throw new StorageError("BAD_CONFIG", "db.commit_log.apply_thread must be a boolean");
-  return { segmentBytes: num(v.segment_bytes, "segment_bytes"), syncIntervalMs: num(v.sync_interval_ms, "sync_interval_ms"), maxPending: num(v.max_pending, "max_pending"), applyThread: v.apply_thread };
+  return {
+    segmentBytes: num(v.segment_bytes, "segment_bytes"),
+    syncIntervalMs: num(v.sync_interval_ms, "sync_interval_ms"),
+    maxPending: num(v.max_pending, "max_pending"),
+    applyDelayMs: num(v.apply_delay_ms, "apply_delay_ms"),
+    applyThread: v.apply_thread,
+  };
 }
 
 /** v1.1.1 `domain_default` storage and db sections. */

@@ -10,6 +10,8 @@ import { DEFAULT_MAX_TRAVERSE, DEFAULT_SEARCH_MAX_COUNT, resolveStorageConfig, t
 import { StorageError } from "./errors.js";
 import { asRecord, assetInfoOf } from "./record.js";
 import { LedgerTables } from "./tables.js";
+// static: in a bundle, the apply thread runs the bundle itself and must reach apply-thread.ts's worker code
+import { openSqliteLedger } from "./logged-sqlite.js";
 import type { LoggedFile } from "./log-codec.js";
 import type {
   CrossRefRow,
@@ -66,7 +68,6 @@ export async function openLedgerStore(options: OpenLedgerStoreOptions): Promise<
   try {
     for (const server of cfg.servers) {
       if (cfg.dbType === "sqlite") {
-        const { openSqliteLedger } = await import("./logged-sqlite.js");
         backends.push(
           await openSqliteLedger(server.file as string, server.dbNum, {
             storageRoot: cfg.storageRoot,

@@ -201,6 +201,12 @@ export function handleGetStats(ctx: RequestContext): void {
   const ret = response(ctx, MsgType.RESPONSE_GET_STATS);
   const stats = ctx.core.stats.toMaps();
   stats.set("resources", new Map(Object.entries(ctx.core.resources())));
+  // the ledgers' group-commit counters, summed over the domains (max_* as the maximum)
+  const ledger = new Map<string, number>();
+  for (const d of ctx.core.domains.values()) {
+    for (const [k, v] of Object.entries(d.ledger?.commitStats?.() ?? {})) ledger.set(k, k.startsWith("max_") ? Math.max(ledger.get(k) ?? 0, v) : (ledger.get(k) ?? 0) + v);
+  }
+  if (ledger.size > 0) stats.set("ledger", ledger);
   ret.stats = stats;
   direct(ctx, ret);
 }

@@ -1,0 +1,228 @@
+/**
+ * The SQLite store behind its commit log: what an acknowledged insert looks like before the apply step has put it
+ * in the tables (read-your-writes through the overlay) must be exactly what it looks like afterwards; a second
+ * opener commits directly; records left in the log are replayed at the next open (with their asset files); the
+ * config switch; backup of a ledger whose log holds records the tables do not have yet.
+ */
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { afterEach, describe, expect, it } from "vitest";
+import { sha256, toHex, type BBcTransaction } from "@bbc1/bbclib";
+import { backupSqliteLedger, openLedgerStore, toLedgerRecord, type LedgerStore, type SearchConditions } from "@bbc1/storage";
+import { CommitLog, FRAME } from "../src/commit-log.js";
+import { encodeInsert, insertSize } from "../src/log-codec.js";
+import { makeTx, newId } from "./txs.js";
+
+const cleanup: string[] = [];
+afterEach(() => {
+  for (const d of cleanup.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function place(): { workingDir: string; domainId: Uint8Array; file: string } {
+  const workingDir = mkdtempSync(join(tmpdir(), "bbc1-logstore-"));
+  cleanup.push(workingDir);
+  const domainId = newId();
+  return { workingDir, domainId, file: join(workingDir, toHex(domainId), "bbc_ledger.sqlite") };
+}
+
+const idOf = (tx: BBcTransaction) => tx.transactionId as Uint8Array;
+
+/** Everything the store answers about a set of transactions and conditions, as plain comparable values. */
+async function view(store: LedgerStore, txs: BBcTransaction[], conds: SearchConditions[]): Promise<unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [i, c] of conds.entries()) {
+    for (const direction of [0, 1]) {
+      for (const count of [0, 1, 2, 5]) {
+        const r = await store.searchTransactions({ ...c, direction, count });
+        out[`s${i}/${direction}/${count}`] = r.transactions.map((t) => toHex(t.transactionId));
+      }
+    }
+    out[`c${i}`] = await store.countTransactions(c);
+  }
+  for (const tx of txs) {
+    const id = idOf(tx);
+    const got = await store.getTransaction(id);
+    out[`g${toHex(id)}`] = got ? toHex(got.data) : null;
+    out[`tp${toHex(id)}`] = (await store.getTopology(id, true)).map((e) => toHex(e.pointTo));
+    out[`tf${toHex(id)}`] = (await store.getTopology(id, false)).map((e) => toHex(e.base));
+    const a = tx.events[0]!.asset!;
+    const f = await store.assetFiles.read(tx.events[0]!.assetGroupId!, a.assetId!);
+    out[`f${toHex(id)}`] = f ? toHex(f) : null;
+    out[`w${toHex(id)}`] = (await store.traverse(id, { direction: 1, hopCount: 3 })).tree.map((l) => l.map((t) => toHex(t.transactionId)));
+  }
+  return out;
+}
+
+describe("SQLite store behind the commit log", () => {
+  it("answers every read the same before and after the apply step (read-your-writes)", async () => {
+    const p = place();
+    // applyDelayMs holds the apply step back, so that the reads below meet records that are only in the overlay
+    const store = await openLedgerStore({ domainId: p.domainId, workingDir: p.workingDir, searchMaxCount: 100, commitLog: { applyDelayMs: 300 } });
+    try {
+      const groups = [newId(), newId()];
+      const users = [newId(), newId(), newId()];
+      const txs: BBcTransaction[] = [];
+      const conds: SearchConditions[] = [...groups.map((g) => ({ assetGroupId: g })), ...users.map((u) => ({ userId: u })), { assetGroupId: groups[0], userId: users[1] }];
+      for (let round = 0; round < 4; round++) {
+        // some applied, some pending: settle after the first rounds only
+        const batch: Promise<unknown>[] = [];
+        for (let i = 0; i < 12; i++) {
+          const file = i % 3 === 0 ? new TextEncoder().encode(`file ${round} ${i} ${Math.random()}`) : undefined;
+          const prev = txs.length > 0 ? [idOf(txs[Math.floor(Math.random() * txs.length)]!)] : undefined;
+          const tx = makeTx({ assetGroupId: groups[i % 2]!, userId: users[i % 3]!, file, pointTo: prev });
+          txs.push(tx);
+          conds.push({ assetId: tx.events[0]!.asset!.assetId! });
+          batch.push(store.insertTransaction(tx, file ? { assetFiles: new Map([[toHex(tx.events[0]!.asset!.assetId!), file]]) } : undefined));
+        }
+        const results = (await Promise.all(batch)) as Array<{ inserted: boolean }>;
+        expect(results.every((r) => r.inserted)).toBe(true);
+        // a duplicate of a pending transaction is refused like one in the tables
+        expect((await store.insertTransaction(txs[txs.length - 1]!)).inserted).toBe(false);
+        if (round < 2) await store.settle();
+      }
+      expect(store.stats.commitLog!.pending).toBeGreaterThan(0);
+      const pending = await view(store, txs, conds);
+      expect(store.stats.commitLog!.pending).toBeGreaterThan(0); // the reads above ran on the overlay
+      await store.settle();
+      expect(store.stats.commitLog!.pending).toBe(0);
+      expect(await view(store, txs, conds)).toEqual(pending);
+
+      // removed, then inserted again while pending: its old asset rows stay (v1.1.1), counted once
+      const t = txs[5]!;
+      const g = { assetGroupId: t.events[0]!.assetGroupId! };
+      const before = await store.countTransactions(g);
+      expect(await store.removeTransaction(idOf(t))).toBe(true);
+      await store.restoreTransaction(0, idOf(t), t);
+      expect(store.stats.commitLog!.pending).toBeGreaterThan(0);
+      const restored = await view(store, [t], [g]);
+      expect(await store.countTransactions(g)).toBe(before);
+      await store.settle();
+      expect(await view(store, [t], [g])).toEqual(restored);
+      expect(store.stats.commitLog!.applyThread).toBe(false); // from TypeScript sources: the main thread applies
+    } finally {
+      await store.close();
+    }
+    // a clean close leaves every record in the tables and no segment behind
+    expect(readdirSync(`${p.file}.commit-log`).filter((f) => f.endsWith(".log"))).toEqual([]);
+  });
+
+  it("a second opener of the same ledger commits directly; each sees the other's inserts", async () => {
+    const p = place();
+    const a = await openLedgerStore({ domainId: p.domainId, workingDir: p.workingDir });
+    const b = await openLedgerStore({ domainId: p.domainId, workingDir: p.workingDir });
+    try {
+      expect(a.stats.commitLog).toBeDefined();
+      expect(b.stats.commitLog).toBeUndefined();
+      const g = newId();
+      const t1 = makeTx({ assetGroupId: g, userId: newId() });
+      const t2 = makeTx({ assetGroupId: g, userId: newId() });
+      await a.insertTransaction(t1);
+      await b.insertTransaction(t2);
+      await a.settle();
+      expect(await b.getTransaction(idOf(t1))).not.toBeNull();
+      expect(await a.getTransaction(idOf(t2))).not.toBeNull();
+      expect((await b.insertTransaction(t1)).inserted).toBe(false);
+      expect(await a.countTransactions({ assetGroupId: g })).toBe(2);
+    } finally {
+      await b.close();
+      await a.close();
+    }
+  });
+
+  it("replays records left in the log at the next open, asset files first", async () => {
+    const p = place();
+    const g = newId();
+    const txs = Array.from({ length: 5 }, (_, i) => makeTx({ assetGroupId: g, userId: newId(), file: i % 2 === 0 ? new TextEncoder().encode(`replayed ${i}`) : undefined }));
+    const first = await openLedgerStore({ domainId: p.domainId, workingDir: p.workingDir });
+    await first.insertTransaction(txs[0]!, { assetFiles: new Map([[toHex(txs[0]!.events[0]!.asset!.assetId!), new TextEncoder().encode("replayed 0")]]) });
+    await first.close();
+    // what a process killed right after its fdatasync leaves: records in the log, not in the tables
+    const db = new Database(p.file);
+    const { ledger_id, applied_lsn } = db.prepare("SELECT ledger_id, applied_lsn FROM commit_log_state").get() as { ledger_id: Buffer; applied_lsn: number };
+    db.close();
+    const log = CommitLog.open(`${p.file}.commit-log`, new Uint8Array(ledger_id), applied_lsn + 1);
+    const items = txs.slice(1).map((tx) => {
+      const a = tx.events[0]!.asset!;
+      return { record: toLedgerRecord(tx), files: a.assetFileSize > 0 ? [{ assetGroupId: g, assetId: a.assetId!, content: new TextEncoder().encode(`replayed ${txs.indexOf(tx)}`) }] : [] };
+    });
+    const sizes = items.map((it) => insertSize(it.record, it.files));
+    const buf = new Uint8Array(sizes.reduce((n, s) => n + FRAME + s, 0));
+    let off = 0;
+    for (const it of items) off = encodeInsert(buf, new DataView(buf.buffer), off + FRAME, it.record, it.files);
+    log.append(buf, sizes);
+    await log.close();
+
+    const store = await openLedgerStore({ domainId: p.domainId, workingDir: p.workingDir });
+    try {
+      expect(store.stats.commitLog!.recovered).toBe(4);
+      expect((await store.searchTransactions({ assetGroupId: g, count: 0, direction: 1 })).transactions.map((t) => toHex(t.transactionId))).toEqual(txs.map((t) => toHex(idOf(t))));
+      for (const tx of txs) {
+        const a = tx.events[0]!.asset!;
+        if (a.assetFileSize === 0) continue;
+        expect(existsSync(store.assetFiles.pathOf(g, a.assetId!))).toBe(true);
+        expect((await store.assetFiles.verify(g, a.assetId!, a.assetFileDigest!)).status).toBe("ok");
+      }
+      expect(await store.checkIntegrity()).toEqual({ ok: true, messages: ["ok"] });
+    } finally {
+      await store.close();
+    }
+    // replayed once: a further open finds nothing to do
+    const again = await openLedgerStore({ domainId: p.domainId, workingDir: p.workingDir });
+    expect(again.stats.commitLog!.recovered).toBe(0);
+    expect(await again.countTransactions({ assetGroupId: g })).toBe(5);
+    await again.close();
+  });
+
+  it("backs up a ledger whose log still holds records (replayed first when no process owns it)", async () => {
+    const p = place();
+    const g = newId();
+    const store = await openLedgerStore({ domainId: p.domainId, workingDir: p.workingDir });
+    const txs = Array.from({ length: 6 }, () => makeTx({ assetGroupId: g, userId: newId() }));
+    await Promise.all(txs.map((t) => store.insertTransaction(t)));
+    // the node runs: the backup is the tables as of one moment; settled, it holds every acknowledged insert
+    await store.settle();
+    const live = join(p.workingDir, "live.sqlite");
+    await backupSqliteLedger(p.file, live);
+    await store.close();
+    const counted = (f: string) => {
+      const d = new Database(f, { readonly: true });
+      try {
+        return (d.prepare("SELECT count(*) AS n FROM transaction_table").get() as { n: number }).n;
+      } finally {
+        d.close();
+      }
+    };
+    expect(counted(live)).toBe(6);
+
+    // records in the log only (a node killed before applying them): the backup replays them first
+    const db = new Database(p.file);
+    const { ledger_id, applied_lsn } = db.prepare("SELECT ledger_id, applied_lsn FROM commit_log_state").get() as { ledger_id: Buffer; applied_lsn: number };
+    db.close();
+    const log = CommitLog.open(`${p.file}.commit-log`, new Uint8Array(ledger_id), applied_lsn + 1);
+    const extra = makeTx({ assetGroupId: g, userId: newId() });
+    const rec = toLedgerRecord(extra);
+    const buf = new Uint8Array(FRAME + insertSize(rec, []));
+    encodeInsert(buf, new DataView(buf.buffer), FRAME, rec, []);
+    log.append(buf, [insertSize(rec, [])]);
+    await log.close();
+    const stopped = join(p.workingDir, "stopped.sqlite");
+    await backupSqliteLedger(p.file, stopped);
+    expect(counted(stopped)).toBe(7);
+  });
+
+  it("db.commit_log false: no log, every batch commits to SQLite; bad settings are BAD_CONFIG", async () => {
+    const p = place();
+    const store = await openLedgerStore({ domainId: p.domainId, workingDir: p.workingDir, config: { db: { db_type: "sqlite", commit_log: false } } });
+    const tx = makeTx({ assetGroupId: newId(), userId: newId(), file: new Uint8Array([1, 2, 3]) });
+    const a = tx.events[0]!.asset!;
+    await store.insertTransaction(tx, { assetFiles: new Map([[toHex(a.assetId!), new Uint8Array([1, 2, 3])]]) });
+    expect(store.stats.commitLog).toBeUndefined();
+    expect(existsSync(`${p.file}.commit-log`)).toBe(false);
+    expect(toHex(sha256((await store.assetFiles.read(tx.events[0]!.assetGroupId!, a.assetId!))!))).toBe(toHex(a.assetFileDigest!));
+    await store.close();
+    await expect(openLedgerStore({ domainId: p.domainId, workingDir: p.workingDir, config: { db: { commit_log: { sync_interval_ms: -1 } } } })).rejects.toMatchObject({ code: "BAD_CONFIG" });
+    await expect(openLedgerStore({ domainId: p.domainId, workingDir: p.workingDir, config: { db: { commit_log: "yes" as never } } })).rejects.toMatchObject({ code: "BAD_CONFIG" });
+  });
+});
