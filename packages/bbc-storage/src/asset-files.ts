@@ -114,13 +114,22 @@ export class AssetFileStore {
 
   /** Content of an asset file, or null when it does not exist. */
   async read(assetGroupId: Uint8Array, assetId: Uint8Array): Promise<Uint8Array | null> {
+    const first = await this.#readDisk(assetGroupId, assetId);
+    if (first !== null || this.#pending === undefined) return first;
+    const pending = this.#pending(assetGroupId, assetId);
+    if (pending !== undefined) return pending;
+    // no longer pending: written to its place while the first read ran
+    return this.#readDisk(assetGroupId, assetId);
+  }
+
+  async #readDisk(assetGroupId: Uint8Array, assetId: Uint8Array): Promise<Uint8Array | null> {
     const path = this.pathOf(assetGroupId, assetId);
     try {
       const b = await fsp.readFile(path);
       return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
     } catch (cause) {
       const code = (cause as NodeJS.ErrnoException).code;
-      if (code === "ENOENT" || code === "ENOTDIR") return this.#pending?.(assetGroupId, assetId) ?? null;
+      if (code === "ENOENT" || code === "ENOTDIR") return null;
       throw new StorageError("IO_ERROR", `cannot read asset file ${path}: ${(cause as Error).message}`, { cause, details: { path } });
     }
   }
