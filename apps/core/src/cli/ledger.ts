@@ -149,6 +149,7 @@ function copyAssetTree(from: string, to: string, skip: Set<string>): { files: nu
   for (const e of readdirSync(from, { withFileTypes: true })) {
     const src = join(from, e.name);
     if (e.isDirectory()) {
+      if (skip.has(src)) continue;
       const r = copyAssetTree(src, join(to, e.name), skip);
       files += r.files;
       bytes += r.bytes;
@@ -184,10 +185,11 @@ async function backup(dest: string, o: { domain?: Uint8Array[]; json?: boolean }
     const rel = relative(resolve(g.workingdir), resolve(src));
     const target = rel.startsWith("..") ? join(dest, hex, basename(src)) : join(dest, rel);
     const bar = new Progress(`backup ${hex.slice(0, 8)}`, 1, "pages");
-    const r = await backupSqliteLedger(src, target, { onProgress: (c, t) => bar.update(c, undefined, t) });
+    const r = await backupSqliteLedger(src, target, { storageRoot: rc.storageRoot, external: rc.external, onProgress: (c, t) => bar.update(c, undefined, t) });
     bar.end();
-    // asset files after the database snapshot: every row of the copy has its file (files are written before rows)
-    const assets = copyAssetTree(rc.storageRoot, join(dest, hex), new Set([src, `${src}-wal`, `${src}-shm`]));
+    // asset files after the database snapshot: every row of the copy has its file (files are written before rows);
+    // the commit log stays behind (the copy's tables hold everything it had applied)
+    const assets = copyAssetTree(rc.storageRoot, join(dest, hex), new Set([src, `${src}-wal`, `${src}-shm`, `${src}.commit-log`]));
     (manifest.domains as Record<string, unknown>)[hex] = { ledger: relative(dest, target), bytes: r.bytes, integrity: r.integrity, asset_files: assets.files, asset_file_bytes: assets.bytes };
     process.stderr.write(`domain ${hex}: ledger ${mb(r.bytes)} (integrity ${r.integrity}), ${assets.files} asset file(s) (${mb(assets.bytes)})\n`);
   }
