@@ -24,7 +24,15 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { KeyPair, addEventAsset, getNewId, makeTransaction, toHex, fromHex, type BBcTransaction } from "@bbc1/bbclib";
 import { BBcAppClient } from "@bbc1/client";
-import type { BenchRow } from "../../../bench/harness.js";
+
+/** A row of the root bench table (bench/harness.ts; not imported: outside this package's rootDir). */
+interface BenchRow {
+  name: string;
+  opsPerSec: number;
+  p50us?: number;
+  p99us?: number;
+  note?: string;
+}
 
 const ROLE = process.env.BBC1_BENCH_ROLE;
 
