@@ -108,6 +108,44 @@ describe("SQLite store behind the commit log", () => {
     expect(readdirSync(`${p.file}.commit-log`).filter((f) => f.endsWith(".log"))).toEqual([]);
   });
 
+  it("assetConflict 'refuse' sees files that are still pending, and earlier ones in the same batch", async () => {
+    const p = place();
+    const store = await openLedgerStore({ domainId: p.domainId, workingDir: p.workingDir, commitLog: { applyDelayMs: 300 } });
+    try {
+      const g = newId();
+      const file = new TextEncoder().encode("first " + Math.random());
+      const tx = makeTx({ assetGroupId: g, userId: newId(), file });
+      const aid = tx.events[0]!.asset!.assetId!;
+      await store.insertTransaction(tx, { assetFiles: new Map([[toHex(aid), file]]), assetConflict: "refuse" });
+      expect(store.stats.commitLog!.pending).toBe(1);
+      // another record claiming the same slot with other content, while the first is only in the log
+      const claim = (content: Uint8Array) => {
+        const r = toLedgerRecord(makeTx({ assetGroupId: g, userId: newId() }));
+        r.assets = [{ ...r.assets[0]!, assetGroupId: g, assetId: aid }];
+        return store.insertTransaction(r, { assetFiles: new Map([[toHex(aid), content]]), assetConflict: "refuse" });
+      };
+      await expect(claim(new TextEncoder().encode("squatter"))).rejects.toMatchObject({ code: "ASSET_CONFLICT" });
+      expect((await claim(file)).inserted).toBe(true); // the same content is no conflict
+      // two new claims in one batch: the second, different one is refused
+      const g2 = newId();
+      const t2 = makeTx({ assetGroupId: g2, userId: newId(), file: new Uint8Array([1]) });
+      const a2 = t2.events[0]!.asset!.assetId!;
+      const r3 = toLedgerRecord(makeTx({ assetGroupId: g2, userId: newId() }));
+      r3.assets = [{ ...r3.assets[0]!, assetGroupId: g2, assetId: a2 }];
+      const [first, second] = await Promise.allSettled([
+        store.insertTransaction(t2, { assetFiles: new Map([[toHex(a2), new Uint8Array([1])]]), assetConflict: "refuse" }),
+        store.insertTransaction(r3, { assetFiles: new Map([[toHex(a2), new Uint8Array([2])]]), assetConflict: "refuse" }),
+      ]);
+      expect(first.status).toBe("fulfilled");
+      expect(second.status === "rejected" && (second.reason as { code: string }).code).toBe("ASSET_CONFLICT");
+      await store.settle();
+      expect(Buffer.from((await store.assetFiles.read(g, aid))!).equals(Buffer.from(file))).toBe(true);
+      expect(Array.from((await store.assetFiles.read(g2, a2))!)).toEqual([1]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it("a second opener of the same ledger commits directly; each sees the other's inserts", async () => {
     const p = place();
     const a = await openLedgerStore({ domainId: p.domainId, workingDir: p.workingDir });
