@@ -11,7 +11,8 @@
  * Environment: BBC1_BENCH_MS (time per row, default 3000), BBC1_BENCH_RUNS (runs per row,
  * median reported, default 1), BBC1_BENCH_BACKENDS (sqlite,postgres,mysql; default sqlite),
  * BBC1_BENCH_ROWS (comma list of seq,16,64,search; default all), BBC1_BENCH_PYREF=1 with
- * BBC1_PYREF set adds v1.1.1 reference rows, BBC1_BENCH_NODE_ARGS (extra bbc1-core flags),
+ * BBC1_PYREF set adds v1.1.1 reference rows, BBC1_BENCH_1M=1 adds the million-transaction rows (BBC1_BENCH_1M_DIR
+ * keeps that ledger for the next run), BBC1_BENCH_NODE=bundle runs the node from an esbuild bundle instead of dist/, BBC1_BENCH_NODE_ARGS (extra bbc1-core flags),
  * BBC1_BENCH_CPU_PROF=<dir> runs the node with --cpu-prof into that directory, BBC1_BENCH_DB is JSON merged into
  * the domain's `db` section (`{"commit_log":false}`: SQLite without the commit log).
  */
@@ -44,10 +45,15 @@ interface LoadJob {
   clients: number;
   /** transactions signed per client before the timed phase */
   perClient: number;
-  mode: "insert" | "search";
+  mode: "insert" | "search" | "fill";
+  /** fill: transactions each client inserts (signed as it goes: the fill is not measured) */
+  fillPerClient?: number;
+  /** search: a file with transaction ids (hex, one a line) to look up instead of inserting its own */
+  idsFile?: string;
 }
 
 interface LoadReport {
+  sample?: string[];
   done: number;
   errors: number;
   exhausted: number;
@@ -83,7 +89,9 @@ async function loadMain(): Promise<void> {
     clients.push({ c, txs, user });
   }
   let searchIds: Uint8Array[] = [];
-  if (job.mode === "search") {
+  if (job.mode === "search" && job.idsFile !== undefined) {
+    searchIds = readFileSync(job.idsFile, "utf8").split("\n").filter((l) => l.length > 0).map(fromHex);
+  } else if (job.mode === "search") {
     // what is searched was inserted (untimed) by this client
     const first = clients[0]!;
     for (const tx of first.txs.splice(0, Math.min(500, first.txs.length))) searchIds.push((await first.c.insertTransaction(tx)).transactionId);
@@ -91,6 +99,26 @@ async function loadMain(): Promise<void> {
   process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
   const rl = createInterface({ input: process.stdin });
   const go = await new Promise<number>((res) => rl.once("line", (l) => res(Number(l.trim()))));
+  if (job.mode === "fill") {
+    // fill a ledger: sign and insert, keep a sample of ids for later searches
+    const sample: string[] = [];
+    let done = 0;
+    await Promise.all(
+      clients.map(async ({ c, user }) => {
+        for (let k = 0; k < (job.fillPerClient ?? 0); k++) {
+          const tx = oneTx(key, user, group, k);
+          const id = (await c.insertTransaction(tx)).transactionId;
+          done++;
+          if (sample.length < 2000) sample.push(toHex(id));
+          else if (Math.random() < 2000 / done) sample[Math.floor(Math.random() * 2000)] = toHex(id);
+        }
+      }),
+    );
+    for (const { c } of clients) await c.close().catch(() => undefined);
+    await new Promise<void>((res) => process.stdout.write(`${JSON.stringify({ done, errors: 0, exhausted: 0, latUs: [], sample })}\n`, () => res()));
+    rl.close();
+    return;
+  }
   const report: LoadReport = { done: 0, errors: 0, exhausted: 0, latUs: [] };
   const deadline = performance.now() + go;
   await Promise.all(
@@ -139,6 +167,18 @@ function repoRoot(): string {
   let d = here;
   while (d !== "/" && !existsSync(join(d, "apps", "core", "src", "bbc1-core.ts"))) d = dirname(d);
   return d;
+}
+
+/**
+ * The node as users run it: apps/core/dist/bbc1-core.js (what `npm start` runs), built first through turbo (cached
+ * when nothing changed). BBC1_BENCH_NODE=bundle runs an esbuild bundle of the sources instead (its worker threads
+ * then load the whole bundle).
+ */
+async function nodeEntry(root: string): Promise<string> {
+  if (process.env.BBC1_BENCH_NODE === "bundle") return bundleNode(root);
+  const { execFileSync } = await import("node:child_process");
+  execFileSync(process.execPath, [join(root, "node_modules", "turbo", "bin", "turbo"), "run", "build", "--output-logs=errors-only"], { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
+  return join(root, "apps", "core", "dist", "bbc1-core.js");
 }
 
 async function bundleNode(root: string): Promise<string> {
@@ -281,9 +321,9 @@ interface Measured {
   exhausted: number;
 }
 
-async function measureLoad(node: NodeProc, domainId: Uint8Array, procs: number, perProc: number, mode: "insert" | "search", expectRate: number): Promise<Measured> {
-  const perClient = mode === "search" ? 520 : Math.ceil(((expectRate * MS) / 1000) * 1.5 / (procs * perProc)) + 50;
-  const loaders = Array.from({ length: procs }, () => spawnLoader({ port: node.port, domainHex: toHex(domainId), clients: perProc, perClient, mode }));
+async function measureLoad(node: NodeProc, domainId: Uint8Array, procs: number, perProc: number, mode: "insert" | "search", expectRate: number, idsFile?: string): Promise<Measured> {
+  const perClient = mode === "search" ? (idsFile ? 0 : 520) : Math.ceil(((expectRate * MS) / 1000) * 1.5 / (procs * perProc)) + 50;
+  const loaders = Array.from({ length: procs }, () => spawnLoader({ port: node.port, domainHex: toHex(domainId), clients: perProc, perClient, mode, idsFile }));
   await Promise.all(loaders.map((l) => l.ready));
   const before = await stats(node.port, domainId);
   const cpu0 = cpuUs(node.pid);
@@ -389,7 +429,7 @@ const ROWS = (process.env.BBC1_BENCH_ROWS ?? "seq,16,64,search").split(",");
 
 export async function run(): Promise<BenchRow[]> {
   const root = repoRoot();
-  const entry = await bundleNode(root);
+  const entry = await nodeEntry(root);
   const rows: BenchRow[] = [];
   const backends = (process.env.BBC1_BENCH_BACKENDS ?? "sqlite").split(",").filter((b) => b !== "");
   for (const backend of backends) {
@@ -414,6 +454,87 @@ export async function run(): Promise<BenchRow[]> {
     if (search.length) rows.push(toRow(`${label}: search by transaction_id, 1 client`, search, ""));
   }
   if (process.env.BBC1_BENCH_PYREF === "1" && process.env.BBC1_PYREF) rows.push(...(await pyrefRows(process.env.BBC1_PYREF)));
+  if (process.env.BBC1_BENCH_1M) rows.push(...(await millionRows(entry, Number(process.env.BBC1_BENCH_1M) > 1 ? Number(process.env.BBC1_BENCH_1M) : 1_000_000)));
+  return rows;
+}
+
+/**
+ * BBC1_BENCH_1M=1 (or a count): fill a SQLite ledger through the node to a million transactions, then measure a
+ * search by id (ids sampled over the whole fill), the node's RSS, inserts at that size, and the restart after
+ * kill -9 during inserts (spawn to "ready", and to the first search answered).
+ */
+async function millionRows(entry: string, total: number): Promise<BenchRow[]> {
+  const wd = process.env.BBC1_BENCH_1M_DIR ?? mkdtempSync(join(tmpdir(), "bbc1-e2e-1m-"));
+  const keep = process.env.BBC1_BENCH_1M_DIR !== undefined;
+  const rows: BenchRow[] = [];
+  const cfgFile = join(wd, "config.json");
+  let domainId: Uint8Array;
+  if (existsSync(cfgFile)) domainId = fromHex(Object.keys((JSON.parse(readFileSync(cfgFile, "utf8")) as { domains: Record<string, unknown> }).domains)[0]!);
+  else {
+    domainId = getNewId("e2e 1m domain");
+    writeFileSync(cfgFile, JSON.stringify({ workingdir: wd, domains: { [toHex(domainId)]: { storage: { type: "internal" }, db: { db_type: "sqlite", db_name: "bbc_ledger.sqlite", replication_strategy: "all" } } } }));
+  }
+  const idsFile = join(wd, "sample-ids.txt");
+  let node = await startNode(entry, wd);
+  try {
+    const st = await stats(node.port, domainId);
+    const have = st.ledger?.committed_tx ?? 0;
+    void have;
+    const existing = existsSync(idsFile) ? readFileSync(idsFile, "utf8").split("\n").filter((l) => l).length : 0;
+    if (existing === 0) {
+      const t0 = performance.now();
+      const procs = 4;
+      const per = 16;
+      const fillPerClient = Math.ceil(total / (procs * per));
+      const loaders = Array.from({ length: procs }, () => spawnLoader({ port: node.port, domainHex: toHex(domainId), clients: per, perClient: 0, mode: "fill", fillPerClient }));
+      await Promise.all(loaders.map((l) => l.ready));
+      for (const l of loaders) l.child.stdin!.write("0\n");
+      const reports = await Promise.all(loaders.map((l) => l.result));
+      const filled = reports.reduce((n, r) => n + r.done, 0);
+      writeFileSync(idsFile, `${reports.flatMap((r) => r.sample ?? []).join("\n")}\n`);
+      const secs = (performance.now() - t0) / 1000;
+      rows.push({ name: `sqlite @${filled.toLocaleString("en-US")}: fill, 64 clients / 4 processes (signing in the loop)`, opsPerSec: filled / secs, note: `${secs.toFixed(0)} s` });
+    }
+    const search: Measured[] = [];
+    for (let r = 0; r < RUNS; r++) search.push(await measureLoad(node, domainId, 1, 1, "search", 0, idsFile));
+    rows.push(toRow(`sqlite @1M: search by transaction_id (ids sampled over the fill), 1 client`, search, `; node RSS ${rssMb(node.pid)?.toFixed(0)} MB`));
+    const seq: Measured[] = [];
+    const c16: Measured[] = [];
+    for (let r = 0; r < RUNS; r++) {
+      seq.push(await measureLoad(node, domainId, 1, 1, "insert", 4000));
+      c16.push(await measureLoad(node, domainId, 4, 4, "insert", 16000));
+    }
+    rows.push(toRow("sqlite @1M: insert, 1 client sequential", seq));
+    rows.push(toRow("sqlite @1M: insert, 16 clients / 4 processes", c16, `; node RSS ${rssMb(node.pid)?.toFixed(0)} MB`));
+    // kill -9 under load, then restart
+    const restart: number[] = [];
+    const firstAnswer: number[] = [];
+    for (let r = 0; r < Math.max(3, RUNS); r++) {
+      const loaders = Array.from({ length: 4 }, () => spawnLoader({ port: node.port, domainHex: toHex(domainId), clients: 4, perClient: 400, mode: "insert" }));
+      await Promise.all(loaders.map((l) => l.ready));
+      for (const l of loaders) {
+        l.result.catch(() => undefined); // killed below, with the node
+        l.child.stdin!.write("5000\n");
+      }
+      await new Promise((res) => setTimeout(res, 300 + Math.random() * 700));
+      node.child.kill("SIGKILL");
+      await node.exit;
+      for (const l of loaders) l.child.kill("SIGKILL");
+      const t0 = performance.now();
+      node = await startNode(entry, wd);
+      restart.push(node.startMs);
+      const c = await BBcAppClient.connect({ port: node.port, domainId, userId: getNewId("after restart") });
+      await c.register();
+      await c.searchTransaction(fromHex(readFileSync(idsFile, "utf8").split("\n")[0]!));
+      firstAnswer.push(performance.now() - t0);
+      await c.close();
+    }
+    rows.push({ name: "sqlite @1M: restart after kill -9 during inserts (spawn to ready)", opsPerSec: 0, p50us: median(restart) * 1000, p99us: Math.max(...restart) * 1000, note: `to the first search answered: median ${median(firstAnswer).toFixed(0)} ms, max ${Math.max(...firstAnswer).toFixed(0)} ms; RSS ${rssMb(node.pid)?.toFixed(0)} MB` });
+  } finally {
+    node.child.kill("SIGTERM");
+    await node.exit;
+    if (!keep) rmSync(wd, { recursive: true, force: true });
+  }
   return rows;
 }
 
