@@ -121,6 +121,7 @@ export class ServerBackend implements DbBackend {
 
   async insertBatch(records: LedgerRecord[]): Promise<boolean[]> {
     try {
+      if (this.dialect === "postgres" && records.length <= CHUNK) return await this.insertPgStatement(records);
       return await this.k.transaction().execute((trx) => this.insertInTrx(trx, records, false));
     } catch (cause) {
       if (this.dialect === "mysql" && isDuplicate(cause)) {
@@ -133,6 +134,51 @@ export class ServerBackend implements DbBackend {
       }
       throw dbError(`${this.dialect} insert of ${records.length} transaction(s) failed`, cause);
     }
+  }
+
+  /**
+   * PostgreSQL, one statement (one round trip, one commit): the transaction rows with ON CONFLICT DO NOTHING, and the
+   * asset and topology rows of exactly the ones it inserted, through data-modifying CTEs; rows keep the batch order.
+   */
+  private async insertPgStatement(records: LedgerRecord[]): Promise<boolean[]> {
+    const firstIdx = new Map<string, number>();
+    records.forEach((r, i) => {
+      const key = Buffer.from(r.transactionId).toString("hex");
+      if (!firstIdx.has(key)) firstIdx.set(key, i);
+    });
+    const candidates = [...firstIdx.values()];
+    const b = (v: Uint8Array | null) => (v ? toBuf(v) : null);
+    const txValues = candidates.map((i, ord) => sql`(${ord}::int, ${toBuf(records[i]!.transactionId)}::bytea, ${toBuf(records[i]!.data)}::bytea)`);
+    const assetValues: ReturnType<typeof sql>[] = [];
+    const edgeValues: ReturnType<typeof sql>[] = [];
+    for (const i of candidates) {
+      const r = records[i]!;
+      const id = toBuf(r.transactionId);
+      for (const a of r.assets) {
+        assetValues.push(sql`(${assetValues.length}::int, ${id}::bytea, ${b(a.assetGroupId)}::bytea, ${b(a.assetId)}::bytea, ${b(a.userId)}::bytea, ${a.assetFileSize ?? 0}::bigint, ${b(a.assetFileDigest)}::bytea)`);
+      }
+      for (const p of r.pointTo) edgeValues.push(sql`(${edgeValues.length}::int, ${id}::bytea, ${toBuf(p)}::bytea)`);
+    }
+    const parts = [
+      sql`v(ord, transaction_id, transaction_data) AS (VALUES ${sql.join(txValues)})`,
+      sql`ins AS (INSERT INTO transaction_table (transaction_id, transaction_data) SELECT transaction_id, transaction_data FROM v ORDER BY ord ON CONFLICT (transaction_id) DO NOTHING RETURNING transaction_id)`,
+    ];
+    if (assetValues.length > 0) {
+      parts.push(sql`a(ord, transaction_id, asset_group_id, asset_id, user_id, asset_file_size, asset_file_digest) AS (VALUES ${sql.join(assetValues)})`);
+      parts.push(
+        sql`ia AS (INSERT INTO asset_info_table (transaction_id, asset_group_id, asset_id, user_id, asset_file_size, asset_file_digest) SELECT a.transaction_id, a.asset_group_id, a.asset_id, a.user_id, a.asset_file_size, a.asset_file_digest FROM a JOIN ins ON ins.transaction_id = a.transaction_id ORDER BY a.ord)`,
+      );
+    }
+    if (edgeValues.length > 0) {
+      parts.push(sql`e(ord, base, point_to) AS (VALUES ${sql.join(edgeValues)})`);
+      parts.push(sql`ie AS (INSERT INTO topology_table (base, point_to) SELECT e.base, e.point_to FROM e JOIN ins ON ins.transaction_id = e.base ORDER BY e.ord)`);
+    }
+    const res = await sql<{ transaction_id: unknown }>`WITH ${sql.join(parts)} SELECT transaction_id FROM ins`.execute(this.k);
+    const inserted = new Set(res.rows.map((row) => Buffer.from(asBytes(row.transaction_id) ?? new Uint8Array(0)).toString("hex")));
+    return records.map((r, i) => {
+      const key = Buffer.from(r.transactionId).toString("hex");
+      return firstIdx.get(key) === i && inserted.has(key);
+    });
   }
 
   private async insertInTrx(trx: Transaction<LedgerDatabase>, records: LedgerRecord[], rowByRow: boolean): Promise<boolean[]> {
