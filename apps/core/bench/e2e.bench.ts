@@ -98,6 +98,7 @@ async function loadMain(): Promise<void> {
   }
   process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
   const rl = createInterface({ input: process.stdin });
+  rl.once("close", () => process.exit(0)); // the orchestrator is gone
   const go = await new Promise<number>((res) => rl.once("line", (l) => res(Number(l.trim()))));
   if (job.mode === "fill") {
     // fill a ledger: sign and insert, keep a sample of ids for later searches
@@ -159,6 +160,19 @@ if (ROLE === "load") {
 // ------------------------------------------------------------------ orchestrator
 
 const MS = Number(process.env.BBC1_BENCH_MS ?? 3000);
+// every process this bench starts goes with it, however it ends
+const children = new Set<ChildProcess>();
+function track(c: ChildProcess): ChildProcess {
+  children.add(c);
+  c.on("exit", () => children.delete(c));
+  return c;
+}
+if (ROLE !== "load") {
+  process.on("exit", () => {
+    for (const c of children) c.kill("SIGKILL");
+  });
+  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.once(sig, () => process.exit(130));
+}
 const RUNS = Math.max(1, Number(process.env.BBC1_BENCH_RUNS ?? 1));
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -238,10 +252,10 @@ async function startNode(entry: string, wd: string, extra: string[] = []): Promi
   const execArgv = prof ? ["--cpu-prof", "--cpu-prof-dir", prof] : [];
   const nodeArgs = (process.env.BBC1_BENCH_NODE_ARGS ?? "").split(" ").filter((x) => x !== "");
   const t0 = performance.now();
-  const child = spawn(process.execPath, [...execArgv, entry, "--coreport", String(port), "--no_nodekey", "-w", wd, "-v", "info", ...nodeArgs, ...extra], {
+  const child = track(spawn(process.execPath, [...execArgv, entry, "--coreport", String(port), "--no_nodekey", "-w", wd, "-v", "info", ...nodeArgs, ...extra], {
     cwd: wd,
     stdio: ["ignore", "pipe", "pipe"],
-  });
+  }));
   let err = "";
   child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
   child.stdout!.on("data", (d: Buffer) => (err += d.toString()));
@@ -282,7 +296,7 @@ interface Loader {
 
 function spawnLoader(job: LoadJob): Loader {
   const self = fileURLToPath(import.meta.url);
-  const child = spawn(process.execPath, [self, JSON.stringify(job)], { env: { ...process.env, BBC1_BENCH_ROLE: "load" }, stdio: ["pipe", "pipe", "inherit"] });
+  const child = track(spawn(process.execPath, [self, JSON.stringify(job)], { env: { ...process.env, BBC1_BENCH_ROLE: "load" }, stdio: ["pipe", "pipe", "inherit"] }));
   const lines = createInterface({ input: child.stdout! });
   let readyRes!: () => void;
   let readyRej!: (e: Error) => void;

@@ -233,9 +233,14 @@ class ThreadHost implements ApplyHost {
   #next = 1;
   #dead: Error | undefined;
   #closing = false;
+  readonly #delayMs: number;
+  #outgoing: Uint8Array[] = [];
+  #outgoingBytes = 0;
+  #flushTimer: NodeJS.Timeout | NodeJS.Immediate | undefined;
 
-  constructor(w: Worker, events: ApplyEvents) {
+  constructor(w: Worker, events: ApplyEvents, delayMs = 0) {
     this.#w = w;
+    this.#delayMs = Math.max(0, delayMs);
     w.on("message", (m: FromWorker) => {
       if (m.t === "applied") {
         this.counts.transactions = m.transactions;
@@ -269,6 +274,7 @@ class ThreadHost implements ApplyHost {
 
   #call<T>(m: (id: number) => ToWorker): Promise<T> {
     if (this.#dead) return Promise.reject(this.#dead);
+    this.#flush(); // in order: every batch posted before this call goes first
     const id = this.#next++;
     return new Promise<T>((done, fail) => {
       this.#calls.set(id, { done: done as (v: never) => void, fail });
@@ -280,9 +286,34 @@ class ThreadHost implements ApplyHost {
 
   post(_items: LoggedInsert[], frames: Uint8Array): void {
     if (this.#dead) return;
-    // the frames buffer is the batch's own allocation, handed over without a copy
-    const whole = frames.byteOffset === 0 && frames.byteLength === frames.buffer.byteLength;
-    const f = whole ? frames : frames.slice();
+    // batches of one event-loop turn (or of `delayMs`) go over in one message: one wake-up of the thread
+    this.#outgoing.push(frames);
+    this.#outgoingBytes += frames.byteLength;
+    if (this.#outgoingBytes >= 1 << 20) this.#flush();
+    else if (this.#flushTimer === undefined) this.#flushTimer = this.#delayMs > 0 ? setTimeout(() => this.#flush(), this.#delayMs) : setImmediate(() => this.#flush());
+  }
+
+  #flush(): void {
+    if (this.#flushTimer !== undefined) {
+      clearTimeout(this.#flushTimer as NodeJS.Timeout);
+      clearImmediate(this.#flushTimer as NodeJS.Immediate);
+      this.#flushTimer = undefined;
+    }
+    if (this.#outgoing.length === 0 || this.#dead) return;
+    const parts = this.#outgoing;
+    this.#outgoing = [];
+    this.#outgoingBytes = 0;
+    let f: Uint8Array;
+    if (parts.length === 1 && parts[0]!.byteOffset === 0 && parts[0]!.byteLength === parts[0]!.buffer.byteLength) f = parts[0]!;
+    else {
+      f = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+      let off = 0;
+      for (const p of parts) {
+        f.set(p, off);
+        off += p.byteLength;
+      }
+    }
+    // handed over without a copy
     this.#w.postMessage({ t: "apply", frames: f } satisfies ToWorker, [f.buffer as ArrayBuffer]);
   }
   sync(): Promise<number> {
@@ -307,7 +338,8 @@ export async function startApplier(args: { file: string; mainDb: Database.Databa
   const url = new URL(import.meta.url);
   const canThread = args.thread !== false && url.protocol === "file:" && !/\.[cm]?tsx?$/.test(url.pathname);
   if (canThread) {
-    const w = new Worker(url, { workerData: { role: MARKER, file: args.file, opts: args.opts, delayMs: args.delayMs } });
+    // the main thread gathers batches for delayMs; the thread applies what it gets at once
+    const w = new Worker(url, { workerData: { role: MARKER, file: args.file, opts: args.opts } });
     const ok = await new Promise<boolean>((res) => {
       const onMsg = (m: FromWorker) => {
         if (m.t === "ready") cleanup(true);
@@ -325,7 +357,7 @@ export async function startApplier(args: { file: string; mainDb: Database.Databa
     if (ok) {
       // the log holds whatever the thread has not applied yet: it need not keep the process alive
       w.unref();
-      return new ThreadHost(w, args.events);
+      return new ThreadHost(w, args.events, args.delayMs);
     }
     await w.terminate().catch(() => undefined);
   }

@@ -21,7 +21,7 @@
  * @internal
  * @module
  */
-import { closeSync, fdatasync, fsync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, writeSync, close as closeCb, promises as fsp } from "node:fs";
+import { closeSync, fdatasync, fdatasyncSync, fsync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, writeSync, close as closeCb, promises as fsp } from "node:fs";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
 import Database from "better-sqlite3";
@@ -39,6 +39,11 @@ const MIN_SEGMENT = 4096;
 export interface CommitLogOptions {
   /** Largest size of a segment file (default 32 MiB); the first segments are smaller (1 MiB, doubling). */
   segmentBytes?: number;
+  /**
+   * Where the fdatasync runs: "pool" (libuv's thread pool: the event loop goes on meanwhile) or "inline" (on the
+   * calling thread: no hand-off, the loop waits). Default "pool".
+   */
+  fdatasync?: "pool" | "inline";
 }
 
 /** A record found by recovery. Its payload is `buf[start, end)`. */
@@ -260,6 +265,7 @@ export class CommitLog {
   #preparing: Promise<void> | undefined;
   #nextSpareSize: number;
   #syncing: Promise<void> | undefined;
+  readonly #inlineSync: boolean;
   #closed = false;
   /** fdatasync calls made (for the stats). */
   syncs = 0;
@@ -269,6 +275,7 @@ export class CommitLog {
     this.#ledgerId = ledgerId;
     this.#maxSegment = Math.max(MIN_SEGMENT, options.segmentBytes ?? 32 << 20);
     this.#nextSpareSize = Math.min(FIRST_SPARE, this.#maxSegment);
+    this.#inlineSync = options.fdatasync === "inline";
     this.#nextLsn = nextLsn;
     this.#old.push(...old);
     for (const f of readdirSync(dir)) if (f.startsWith("spare")) rmSync(join(dir, f), { force: true });
@@ -402,21 +409,30 @@ export class CommitLog {
     this.#dirty = new Set();
     this.#dirDirty = false;
     this.#retired = [];
-    this.#syncing = (async () => {
+    const run = async () => {
       try {
-        await Promise.all(fds.map((fd) => datasync(fd)));
-        if (dir) await syncDir(this.dir);
+        if (this.#inlineSync) {
+          for (const fd of fds) fdatasyncSync(fd);
+          if (dir) syncDirSync(this.dir);
+        } else {
+          await Promise.all(fds.map((fd) => datasync(fd)));
+          if (dir) await syncDir(this.dir);
+        }
         this.syncs += fds.length;
       } catch (cause) {
         for (const fd of fds) this.#dirty.add(fd);
         this.#dirDirty ||= dir;
         throw new StorageError("IO_ERROR", `commit log fdatasync failed: ${(cause as Error).message}`, { cause });
-      } finally {
-        this.#syncing = undefined;
       }
       for (const fd of retired) closeCb(fd, () => undefined);
-    })();
-    await this.#syncing;
+    };
+    // (inline, `run` completes before it returns: the marker is cleared after it either way)
+    this.#syncing = run();
+    try {
+      await this.#syncing;
+    } finally {
+      this.#syncing = undefined;
+    }
   }
 
   /** Deletes the closed segments whose records are all at or below `durableLsn`. */

@@ -6,6 +6,10 @@ import { isAbsolute, join } from "node:path";
 import { StorageError } from "./errors.js";
 import type { CommitLogSettings, DbConfig, DbType, DomainStorageConfig, OpenLedgerStoreOptions, ReplicationStrategy } from "./types.js";
 
+function badFdatasync(): never {
+  throw new StorageError("BAD_CONFIG", 'db.commit_log.fdatasync must be "pool" or "inline"');
+}
+
 /** `db.commit_log` to settings (a wrong type is a BAD_CONFIG). */
 function commitLogOf(v: DbConfig["commit_log"]): CommitLogSettings {
   if (v === undefined || v === null || v === true) return {};
@@ -23,6 +27,7 @@ function commitLogOf(v: DbConfig["commit_log"]): CommitLogSettings {
     maxPending: num(v.max_pending, "max_pending"),
     applyDelayMs: num(v.apply_delay_ms, "apply_delay_ms"),
     applyThread: v.apply_thread,
+    fdatasync: v.fdatasync === undefined ? undefined : v.fdatasync === "inline" || v.fdatasync === "pool" ? v.fdatasync : badFdatasync(),
   };
 }
 

@@ -39,6 +39,8 @@ export interface CommitLogSettings {
   maxPending?: number;
   /** False: apply on the main thread even where a worker thread could be used. */
   applyThread?: boolean;
+  /** Where the log's fdatasync runs (see {@link CommitLogOptions.fdatasync}). */
+  fdatasync?: "pool" | "inline";
   /**
    * Wait this long after a batch arrives before applying (default 0): fewer, larger SQLite transactions (less CPU
    * per insert) for records that stay in the overlay a little longer.
@@ -101,7 +103,7 @@ export async function openSqliteLedger(
     if (check.length > 0) applier.repairFiles(check);
     for (let i = 0; i < replay.length; i += 4096) applier.apply(replay.slice(i, i + 4096), true);
     applier.syncNow();
-    const log = CommitLog.open(dir, state.ledgerId, Math.max(scan.nextLsn, applier.appliedLsn + 1), { segmentBytes: settings.segmentBytes });
+    const log = CommitLog.open(dir, state.ledgerId, Math.max(scan.nextLsn, applier.appliedLsn + 1), { segmentBytes: settings.segmentBytes, fdatasync: settings.fdatasync });
     log.release(applier.appliedLsn);
     if (replay.length > 0 || scan.stoppedBecause !== undefined) {
       args.logger.info({ file, replayed: replay.length, ms: Math.round(performance.now() - t0) }, "commit log recovered");

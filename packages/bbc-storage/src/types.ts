@@ -62,7 +62,7 @@ export interface DbConfig {
    * `false` (every insert batch commits to SQLite with synchronous=FULL), or settings:
    * `{ "segment_bytes": 33554432, "sync_interval_ms": 1000, "max_pending": 20000, "apply_thread": true }`.
    */
-  commit_log?: boolean | { segment_bytes?: number; sync_interval_ms?: number; max_pending?: number; apply_delay_ms?: number; apply_thread?: boolean };
+  commit_log?: boolean | { segment_bytes?: number; sync_interval_ms?: number; max_pending?: number; apply_delay_ms?: number; apply_thread?: boolean; fdatasync?: "pool" | "inline" };
 }
 
 /** The `storage` section of a domain's config (v1.1.1 `domain_default.storage`). */
