@@ -13,7 +13,7 @@
  * BBC1_BENCH_ROWS (comma list of seq,16,64,search; default all), BBC1_BENCH_PYREF=1 with
  * BBC1_PYREF set adds v1.1.1 reference rows, BBC1_BENCH_1M=1 adds the million-transaction rows (BBC1_BENCH_1M_DIR
  * keeps that ledger for the next run), BBC1_BENCH_NODE=bundle runs the node from an esbuild bundle instead of dist/, BBC1_BENCH_NODE_ARGS (extra bbc1-core flags),
- * BBC1_BENCH_CPU_PROF=<dir> runs the node with --cpu-prof into that directory, BBC1_BENCH_DB is JSON merged into
+ * BBC1_BENCH_CPU_PROF=<dir> runs the node with --cpu-prof into that directory (BBC1_BENCH_CLIENT_PROF: the clients), BBC1_BENCH_DB is JSON merged into
  * the domain's `db` section (`{"commit_log":false}`: SQLite without the commit log).
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -54,6 +54,8 @@ interface LoadJob {
 
 interface LoadReport {
   sample?: string[];
+  /** CPU of this client process during the timed phase, µs */
+  cpuUs?: number;
   done: number;
   errors: number;
   exhausted: number;
@@ -121,6 +123,7 @@ async function loadMain(): Promise<void> {
     return;
   }
   const report: LoadReport = { done: 0, errors: 0, exhausted: 0, latUs: [] };
+  const cpu0 = process.cpuUsage();
   const deadline = performance.now() + go;
   await Promise.all(
     clients.map(async ({ c, txs }) => {
@@ -145,6 +148,8 @@ async function loadMain(): Promise<void> {
       }
     }),
   );
+  const cpu = process.cpuUsage(cpu0);
+  report.cpuUs = cpu.user + cpu.system;
   for (const { c } of clients) await c.close().catch(() => undefined);
   // stdout is a pipe (asynchronous): exit only once the report is written
   await new Promise<void>((res) => process.stdout.write(`${JSON.stringify(report)}\n`, () => res()));
@@ -279,6 +284,17 @@ function cpuUs(pid: number): number | undefined {
   }
 }
 
+/** utime + stime in µs of the process's main thread (tid = pid); the rest is worker, pool and GC threads. */
+function mainThreadCpuUs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(f[11]) + Number(f[12])) * 1e6) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
 function rssMb(pid: number): number | undefined {
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
@@ -296,7 +312,8 @@ interface Loader {
 
 function spawnLoader(job: LoadJob): Loader {
   const self = fileURLToPath(import.meta.url);
-  const child = track(spawn(process.execPath, [self, JSON.stringify(job)], { env: { ...process.env, BBC1_BENCH_ROLE: "load" }, stdio: ["pipe", "pipe", "inherit"] }));
+  const prof = process.env.BBC1_BENCH_CLIENT_PROF;
+  const child = track(spawn(process.execPath, [...(prof ? ["--cpu-prof", "--cpu-prof-dir", prof] : []), self, JSON.stringify(job)], { env: { ...process.env, BBC1_BENCH_ROLE: "load" }, stdio: ["pipe", "pipe", "inherit"] }));
   const lines = createInterface({ input: child.stdout! });
   let readyRes!: () => void;
   let readyRej!: (e: Error) => void;
@@ -330,6 +347,10 @@ interface Measured {
   p50: number;
   p99: number;
   cpuPerTx?: number;
+  /** of which the main thread */
+  mainCpuPerTx?: number;
+  /** the client processes' CPU per transaction */
+  clientCpuPerTx?: number;
   txPerCommit?: number;
   errors: number;
   exhausted: number;
@@ -341,11 +362,13 @@ async function measureLoad(node: NodeProc, domainId: Uint8Array, procs: number, 
   await Promise.all(loaders.map((l) => l.ready));
   const before = await stats(node.port, domainId);
   const cpu0 = cpuUs(node.pid);
+  const main0 = mainThreadCpuUs(node.pid);
   const t0 = performance.now();
   for (const l of loaders) l.child.stdin!.write(`${MS}\n`);
   const reports = await Promise.all(loaders.map((l) => l.result));
   const seconds = (performance.now() - t0) / 1000;
   const cpu1 = cpuUs(node.pid);
+  const main1 = mainThreadCpuUs(node.pid);
   const after = await stats(node.port, domainId);
   const lat = reports.flatMap((r) => r.latUs).sort((a, b) => a - b);
   const txs = reports.reduce((n, r) => n + r.done, 0);
@@ -358,6 +381,8 @@ async function measureLoad(node: NodeProc, domainId: Uint8Array, procs: number, 
     p50: at(0.5),
     p99: at(0.99),
     cpuPerTx: cpu0 !== undefined && cpu1 !== undefined && txs > 0 ? (cpu1 - cpu0) / txs : undefined,
+    clientCpuPerTx: txs > 0 ? reports.reduce((n, r) => n + (r.cpuUs ?? 0), 0) / txs : undefined,
+    mainCpuPerTx: main0 !== undefined && main1 !== undefined && txs > 0 ? (main1 - main0) / txs : undefined,
     txPerCommit: commits > 0 ? committed / commits : undefined,
     errors: reports.reduce((n, r) => n + r.errors, 0),
     exhausted: reports.reduce((n, r) => n + r.exhausted, 0),
@@ -373,6 +398,8 @@ function toRow(name: string, runs: Measured[], extra = ""): BenchRow {
   const rate = runs.map((r) => r.txs / r.seconds);
   const f = (n: number | undefined, d = 0) => (n === undefined || Number.isNaN(n) ? "–" : n.toFixed(d));
   const cpu = runs.map((r) => r.cpuPerTx).filter((x): x is number => x !== undefined);
+  const mainCpu = runs.map((r) => r.mainCpuPerTx).filter((x): x is number => x !== undefined);
+  const clientCpu = runs.map((r) => r.clientCpuPerTx).filter((x): x is number => x !== undefined);
   const tpc = runs.map((r) => r.txPerCommit).filter((x): x is number => x !== undefined);
   const errs = runs.reduce((n, r) => n + r.errors + r.exhausted, 0);
   const range = runs.length > 1 ? `; ${runs.length} runs ${f(Math.min(...rate))}–${f(Math.max(...rate))} tx/s` : "";
@@ -381,7 +408,7 @@ function toRow(name: string, runs: Measured[], extra = ""): BenchRow {
     opsPerSec: median(rate),
     p50us: median(runs.map((r) => r.p50)),
     p99us: median(runs.map((r) => r.p99)),
-    note: `node CPU ${cpu.length ? f(median(cpu)) : "–"} µs/tx; ${tpc.length ? f(median(tpc), 1) : "–"} tx/commit${range}${errs ? `; ${errs} errors/exhausted` : ""}${extra}`,
+    note: `node CPU ${cpu.length ? f(median(cpu)) : "–"} µs/tx (main thread ${mainCpu.length ? f(median(mainCpu)) : "–"}), clients ${clientCpu.length ? f(median(clientCpu)) : "–"} µs/tx; ${tpc.length ? f(median(tpc), 1) : "–"} tx/commit${range}${errs ? `; ${errs} errors/exhausted` : ""}${extra}`,
   };
 }
 

@@ -100,7 +100,7 @@ describe("SQLite store behind the commit log", () => {
       expect(await store.countTransactions(g)).toBe(before);
       await store.settle();
       expect(await view(store, [t], [g])).toEqual(restored);
-      expect(store.stats.commitLog!.applyThread).toBe(false); // from TypeScript sources: the main thread applies
+      expect(store.stats.commitLog!.applyThread).toBe(false); // the default: applied on the main thread
     } finally {
       await store.close();
     }

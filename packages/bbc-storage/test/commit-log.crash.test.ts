@@ -90,6 +90,27 @@ function runAndKill(domainHex: string, killAfterMs: number, duringOpen = false):
   });
 }
 
+describe("the worker-thread applier (apply_thread: true), in a process of its own", () => {
+  it("applies behind the log, serves pending reads, runs writes in order, closes and reopens cleanly", async () => {
+    const wd = mkdtempSync(join(tmpdir(), "bbc1-logthread-"));
+    try {
+      const out = await new Promise<string>((res, rej) => {
+        const c = spawn(process.execPath, [childFile, wd, toHex(getRandomId()), "thread-roundtrip"], { stdio: ["ignore", "pipe", "pipe"] });
+        let o = "";
+        let e = "";
+        c.stdout.on("data", (d) => (o += d));
+        c.stderr.on("data", (d) => (e += d));
+        c.on("exit", (code) => (code === 0 ? res(o) : rej(new Error(`exit ${code}: ${e}`))));
+      });
+      const report = JSON.parse(out.slice(out.indexOf("ok ") + 3));
+      expect(report).toMatchObject({ applyThread: true, countPending: 50, count: 50, removedGone: true, present: true, crossRefs: 1, filesOk: true, recovered: 0, applied: 50 });
+      expect(report.pendingSeen).toBeGreaterThan(0);
+    } finally {
+      rmSync(wd, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
 describe("crash safety of the commit log and the apply step (SIGKILL at random points)", () => {
   it(`keeps every acknowledged transaction whole and nothing half-visible over ${TRIALS} kills`, async () => {
     const domainHex = toHex(getRandomId());
