@@ -71,6 +71,10 @@ export class StorageLedger implements DomainLedger {
     return this.store.close();
   }
 
+  settle(): Promise<void> {
+    return this.store.settle();
+  }
+
   commitStats(): Record<string, number> {
     const s = this.store.stats;
     const out: Record<string, number> = { commits: s.batches, committed_tx: s.inserts, max_tx_per_commit: s.maxBatch };

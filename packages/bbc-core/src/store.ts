@@ -59,6 +59,11 @@ export interface DomainLedger {
   /** Waits for pending writes and releases resources. */
   close(): Promise<void>;
   /**
+   * Resolves once every acknowledged insert is in the ledger's tables and its asset files in their place (a commit
+   * log applies a few ms behind its acknowledgements; reads see everything at once either way).
+   */
+  settle?(): Promise<void>;
+  /**
    * Counters of the ledger's durable commits (shown by GET_STATS under `ledger`, summed over domains):
    * `commits`, `committed_tx` (so committed_tx / commits is the group-commit size), `max_tx_per_commit`, and with
    * SQLite's commit log `log_syncs`, `apply_transactions`, `applied_tx`, `pending`, `sync_points`.

@@ -31,6 +31,7 @@ function tamperingFactory(): LedgerFactory {
       topology: (id, past) => l.topology(id, past),
       crossRefTransactionIds: () => l.crossRefTransactionIds(),
       readAssetFile: (g, a) => l.readAssetFile(g, a),
+      settle: () => l.settle?.() ?? Promise.resolve(),
       close: () => l.close(),
     };
   };
@@ -73,6 +74,8 @@ describe("stored data that fails validation (compromised) and missing files", ()
     const s = signedTx(key, user, g, { file: content });
     const assetId = s.tx.events[0]!.asset!.assetId!;
     await insert(s, new Map([[assetId, content]]));
+    // the test alters the file on disk: it must be in its place (written a few ms after the acknowledgement)
+    await t.node.domains.get(hex(domainId))!.ledger!.settle!();
     return { s, assetId, path: join(t.dir, hex(domainId), hex(g), hex(assetId)) };
   }
 
@@ -314,6 +317,11 @@ describe("REQUEST_GET_STATS counters of the insert / search path (bbc_stats name
       expect(flat.user_message).toMatchObject({ sent_msg_to_user: 6 });
       // the admin connection of setupDomain (1 message, closed) and this one (10 messages)
       expect(flat.client).toMatchObject({ total_num: 1, num_message_receive: 11 });
+      // the ledger's durable commits (our extension): one insert and one duplicate reached it, the commit log applied
+      // the one it stored
+      expect(flat.ledger).toMatchObject({ committed_tx: 2, max_tx_per_commit: 1 });
+      expect(flat.ledger!.commits).toBe(2);
+      expect(flat.ledger!.log_syncs).toBe(1);
       await c.close();
     } finally {
       await t.stop();

@@ -1,34 +1,12 @@
 import { deserialize, toHex, type BBcTransaction, type DeserializeOptions } from "@bbc1/bbclib";
 import { ErrorCode, MsgType, type WireMessage, type WireValue } from "@bbc1/wire";
-import type { AssetCondition, AssetIndexRow, DomainLedger, LedgerEntry } from "../store.js";
+import type { AssetCondition, DomainLedger } from "../store.js";
 import { VerifiedCache, validateStored } from "../validator.js";
-import { isCoreError } from "../errors.js";
+import { insertVerified } from "../insert.js";
+import { assetRowsOf } from "../ledger-rows.js";
 import { CANNOT_FIND, LACK_OF_PARAMS, bytes, fail, has, int, reply, response, type RequestContext } from "./context.js";
 
-/** Asset-index rows of a transaction: events with an asset, then relations with an asset. */
-export function assetRowsOf(tx: BBcTransaction): (AssetIndexRow & { fileDigest: Uint8Array | null })[] {
-  const rows: (AssetIndexRow & { fileDigest: Uint8Array | null })[] = [];
-  for (const holder of [...tx.events, ...tx.relations]) {
-    const a = holder.asset;
-    if (a === null) continue;
-    rows.push({
-      assetGroupId: holder.assetGroupId ?? new Uint8Array(0),
-      assetId: a.assetId ?? new Uint8Array(0),
-      userId: a.userId,
-      hasFile: a.assetFileSize > 0,
-      fileDigest: a.assetFileDigest,
-    });
-  }
-  return rows;
-}
-
-/** Topology edges: references, then the pointers of each relation (duplicates kept). */
-export function edgesOf(tx: BBcTransaction): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  for (const r of tx.references) if (r.transactionId) out.push(r.transactionId);
-  for (const rel of tx.relations) for (const p of rel.pointers) if (p.transactionId) out.push(p.transactionId);
-  return out;
-}
+export { assetRowsOf, edgesOf } from "../ledger-rows.js";
 
 function isDomainGlobal0(id: Uint8Array): boolean {
   return id.length === 32 && id.every((b) => b === 0);
@@ -49,55 +27,9 @@ export async function handleInsert(ctx: RequestContext): Promise<void> {
   const data = bytes(msg.transaction_data);
   const files = msg.all_asset_files;
   if (data === undefined || (files !== null && !(files instanceof Map))) return failWith("Bad transaction format");
-  const verdict = await core.validate(data, files as ReadonlyMap<unknown, unknown> | null);
-  if (!verdict.ok) {
-    if (verdict.why === "asset_file") core.stats.increment("asset_file", "invalid");
-    else core.stats.increment("transaction", "invalid");
-    ctx.log.debug({ why: verdict.why }, "insert: bad transaction");
-    return failWith("Bad transaction format");
-  }
-  const domain = ctx.domain;
-  if (domain === undefined || domain.ledger === null) return failWith("Set up the domain, first!");
-  const tx = verdict.tx;
-  const txid = tx.transactionId!;
-  const rows = assetRowsOf(tx);
-  const entry: LedgerEntry = {
-    transactionId: txid,
-    transactionData: data,
-    assets: rows.map(({ assetGroupId, assetId, userId, hasFile }) => ({ assetGroupId, assetId, userId, hasFile })),
-    pointsTo: edgesOf(tx),
-    files: [],
-  };
-  const external = (domain.section.storage as { type?: unknown } | undefined)?.type === "external";
-  if (!external) {
-    for (const r of rows) {
-      const content = verdict.files.get(toHex(r.assetId));
-      if (content !== undefined) entry.files.push({ assetGroupId: r.assetGroupId, assetId: r.assetId, content });
-    }
-  }
-  // v1.1.1's DataHandler.insert_transaction counts every attempt, duplicates included
-  core.stats.increment("data_handler", "insert_transaction");
-  let inserted = false;
-  try {
-    inserted = await domain.ledger.insert(entry);
-    // an id already stored: v1.1.1's INSERT fails in exec_sql
-    if (!inserted) core.stats.increment("data_handler", "fail_exec_sql");
-  } catch (e) {
-    if (isCoreError(e) && e.code === "ASSET_CONFLICT") {
-      // never acknowledge an insert while another file is served for one of its assets
-      core.stats.increment("asset_file", "conflict");
-      ctx.log.warn({ transaction_id: toHex(txid), err: e.message }, "insert refused: an asset file slot holds other content");
-      return failWith("Asset file conflicts with a stored file");
-    }
-    ctx.log.error({ err: e }, "insert: ledger failure");
-    core.stats.increment("data_handler", "fail_exec_sql");
-  }
-  if (!inserted) return failWith("Failed to insert a transaction into the ledger");
-  if (entry.files.length > 0) core.stats.increment("data_handler", "store_in_storage", entry.files.length);
-  const groups = new Map<string, Uint8Array>();
-  for (const r of rows) groups.set(toHex(r.assetGroupId), r.assetGroupId);
-  core.verified.add(VerifiedCache.keyOf(data));
-  domain.notifyInserted(txid, [...groups.values()]);
+  const done = await insertVerified(core, ctx.domain, data, files as ReadonlyMap<unknown, unknown> | null, ctx.log);
+  if (!done.ok) return failWith(done.text);
+  const txid = done.transactionId;
   ret.transaction_id = txid;
   reply(ctx, ret);
 }

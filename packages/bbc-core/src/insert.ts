@@ -1,0 +1,78 @@
+/**
+ * The one verified, durable insert of a transaction into a domain's ledger. Client inserts (REQUEST_INSERT) go
+ * through it, and so will transactions replicated from other nodes: decode and verify (signatures, asset-file
+ * digests), insert with asset files (resolved only once durable, see @bbc1/storage), then the counters, the
+ * verified-bytes cache and the insert notifications. The caller turns the outcome into its protocol's answer.
+ * @module
+ */
+import { toHex } from "@bbc1/bbclib";
+import type { Logger } from "pino";
+import type { Domain } from "./domain.js";
+import { isCoreError } from "./errors.js";
+import type { CoreInternals } from "./handlers/context.js";
+import { assetRowsOf, edgesOf } from "./ledger-rows.js";
+import type { LedgerEntry } from "./store.js";
+import { VerifiedCache, type WireAssetFiles } from "./validator.js";
+
+/** What {@link insertVerified} did. `text` is v1.1.1's reason for a refusal. */
+export type InsertOutcome =
+  | { ok: true; transactionId: Uint8Array; assetGroupIds: Uint8Array[] }
+  | { ok: false; why: "bad_transaction" | "no_domain" | "duplicate" | "asset_conflict" | "ledger_failure"; text: string; transactionId?: Uint8Array };
+
+/**
+ * Verifies `data` (+ `files`, asset id → content) and inserts it into `domain`'s ledger; resolves once the insert
+ * is durable (or refused). Counts as v1.1.1 does (`transaction.invalid`, `asset_file.invalid`,
+ * `data_handler.insert_transaction`, `fail_exec_sql`, `store_in_storage`) plus `asset_file.conflict`.
+ */
+export async function insertVerified(core: CoreInternals, domain: Domain | undefined, data: Uint8Array, files: WireAssetFiles, log: Logger): Promise<InsertOutcome> {
+  const verdict = await core.validate(data, files);
+  if (!verdict.ok) {
+    if (verdict.why === "asset_file") core.stats.increment("asset_file", "invalid");
+    else core.stats.increment("transaction", "invalid");
+    log.debug({ why: verdict.why }, "insert: bad transaction");
+    return { ok: false, why: "bad_transaction", text: "Bad transaction format" };
+  }
+  if (domain === undefined || domain.ledger === null) return { ok: false, why: "no_domain", text: "Set up the domain, first!" };
+  const tx = verdict.tx;
+  const txid = tx.transactionId!;
+  const rows = assetRowsOf(tx);
+  const entry: LedgerEntry = {
+    transactionId: txid,
+    transactionData: data,
+    assets: rows.map(({ assetGroupId, assetId, userId, hasFile }) => ({ assetGroupId, assetId, userId, hasFile })),
+    pointsTo: edgesOf(tx),
+    files: [],
+  };
+  const external = (domain.section.storage as { type?: unknown } | undefined)?.type === "external";
+  if (!external) {
+    for (const r of rows) {
+      const content = verdict.files.get(toHex(r.assetId));
+      if (content !== undefined) entry.files.push({ assetGroupId: r.assetGroupId, assetId: r.assetId, content });
+    }
+  }
+  // v1.1.1's DataHandler.insert_transaction counts every attempt, duplicates included
+  core.stats.increment("data_handler", "insert_transaction");
+  let inserted = false;
+  try {
+    inserted = await domain.ledger.insert(entry);
+    // an id already stored: v1.1.1's INSERT fails in exec_sql
+    if (!inserted) core.stats.increment("data_handler", "fail_exec_sql");
+  } catch (e) {
+    if (isCoreError(e) && e.code === "ASSET_CONFLICT") {
+      // never acknowledge an insert while another file is served for one of its assets
+      core.stats.increment("asset_file", "conflict");
+      log.warn({ transaction_id: toHex(txid), err: e.message }, "insert refused: an asset file slot holds other content");
+      return { ok: false, why: "asset_conflict", text: "Asset file conflicts with a stored file", transactionId: txid };
+    }
+    log.error({ err: e }, "insert: ledger failure");
+    core.stats.increment("data_handler", "fail_exec_sql");
+    return { ok: false, why: "ledger_failure", text: "Failed to insert a transaction into the ledger", transactionId: txid };
+  }
+  if (!inserted) return { ok: false, why: "duplicate", text: "Failed to insert a transaction into the ledger", transactionId: txid };
+  if (entry.files.length > 0) core.stats.increment("data_handler", "store_in_storage", entry.files.length);
+  const groups = new Map<string, Uint8Array>();
+  for (const r of rows) groups.set(toHex(r.assetGroupId), r.assetGroupId);
+  core.verified.add(VerifiedCache.keyOf(data));
+  domain.notifyInserted(txid, [...groups.values()]);
+  return { ok: true, transactionId: txid, assetGroupIds: [...groups.values()] };
+}
