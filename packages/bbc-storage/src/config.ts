@@ -74,6 +74,8 @@ export interface ResolvedStorageConfig {
   servers: ResolvedServer[];
   /** SQLite: the commit log's settings from `db.commit_log`. */
   commitLog: CommitLogSettings;
+  /** SQLite: `db.sqlite_cache_mb`, `db.sqlite_mmap_mb`. */
+  sqliteMemory: { cacheMb?: number; mmapMb?: number };
 }
 
 /** Map v1.1.1 `replication_strategy` to its meaning ("all", "p2p", anything else external). */
@@ -144,5 +146,19 @@ export function resolveStorageConfig(options: OpenLedgerStoreOptions): ResolvedS
       }
     });
   }
-  return { dbType, domainIdHex: hexId, storageRoot, external, replicationStrategy: replicationStrategyOf(db.replication_strategy), servers, commitLog: dbType === "sqlite" ? commitLogOf(db.commit_log) : {} };
+  const mb = (v: unknown, k: string): number | undefined => {
+    if (v === undefined) return undefined;
+    if (typeof v !== "number" || !Number.isFinite(v) || v < 0) throw new StorageError("BAD_CONFIG", `db.${k} must be a number of MiB (0 or more)`);
+    return v;
+  };
+  return {
+    dbType,
+    domainIdHex: hexId,
+    storageRoot,
+    external,
+    replicationStrategy: replicationStrategyOf(db.replication_strategy),
+    servers,
+    commitLog: dbType === "sqlite" ? commitLogOf(db.commit_log) : {},
+    sqliteMemory: { cacheMb: mb(db.sqlite_cache_mb, "sqlite_cache_mb"), mmapMb: mb(db.sqlite_mmap_mb, "sqlite_mmap_mb") },
+  };
 }

@@ -25,7 +25,7 @@ import { CommitLog, FRAME, acquireLogLock, releaseLogLock, scanLog } from "./com
 import { StorageError } from "./errors.js";
 import { decodeInsert, encodeInsert, insertSize, type LoggedFile, type LoggedInsert } from "./log-codec.js";
 import { Overlay, idKey } from "./overlay.js";
-import { openSqliteBackend, type SqliteBackend } from "./sqlite.js";
+import { openSqliteBackend, type SqliteBackend, type SqliteMemory } from "./sqlite.js";
 import type { IntegrityReport, LedgerRecord, SearchConditions, StorageLogger } from "./types.js";
 
 /** Commit-log settings of a SQLite ledger (`OpenLedgerStoreOptions.commitLog`, or `db.commit_log` in the config). */
@@ -76,9 +76,9 @@ const PROVISIONAL = 2 ** 52;
 export async function openSqliteLedger(
   file: string,
   dbNum: number,
-  args: { storageRoot: string; external: boolean; logger: StorageLogger; settings?: CommitLogSettings },
+  args: { storageRoot: string; external: boolean; logger: StorageLogger; settings?: CommitLogSettings; memory?: SqliteMemory },
 ): Promise<DbBackend> {
-  const sqlite = await openSqliteBackend(file, dbNum);
+  const sqlite = await openSqliteBackend(file, dbNum, args.memory);
   const settings = args.settings ?? {};
   if (settings.enabled === false) return sqlite;
   const dir = `${file}.commit-log`;

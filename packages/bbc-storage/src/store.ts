@@ -74,6 +74,7 @@ export async function openLedgerStore(options: OpenLedgerStoreOptions): Promise<
             external: cfg.external,
             logger: options.logger ?? silent,
             settings: { ...cfg.commitLog, ...options.commitLog },
+            memory: cfg.sqliteMemory,
           }),
         );
       } else {

@@ -62,6 +62,10 @@ export interface DbConfig {
    * `false` (every insert batch commits to SQLite with synchronous=FULL), or settings:
    * `{ "segment_bytes": 33554432, "sync_interval_ms": 1000, "max_pending": 20000, "apply_thread": true }`.
    */
+  /** TS extension, SQLite: page cache of the ledger's connection in MiB (default 32). */
+  sqlite_cache_mb?: number;
+  /** TS extension, SQLite: MiB of the file read through mmap (default 0: mmap grows the RSS on random reads). */
+  sqlite_mmap_mb?: number;
   commit_log?: boolean | { segment_bytes?: number; sync_interval_ms?: number; max_pending?: number; apply_delay_ms?: number; apply_thread?: boolean; fdatasync?: "pool" | "inline" };
 }
 
