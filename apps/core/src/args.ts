@@ -20,6 +20,12 @@ export interface CoreArgs {
   bind: string;
   /** Extension: address the P2P port binds to (default 0.0.0.0, as v1.1.1). */
   p2pbind: string;
+  /** Extension: port of the HTTP endpoint (metrics, health, explorer); default config `http.port` (9180). */
+  http_port?: number;
+  /** Extension: address of the HTTP endpoint; default config `http.host` (127.0.0.1). */
+  http_bind?: string;
+  /** Extension: no HTTP endpoint. */
+  no_http: boolean;
   help: boolean;
 }
 
@@ -27,7 +33,8 @@ export const USAGE = `usage: bbc1-core [--coreport <number>] [--p2pport <number>
                  [--config <filename>] [--default_config <filename>] [--nodekey] [--no_nodekey]
                  [--domain0] [--ledgersubsystem] [--ip4addr <IP addr>] [--ip6addr <IPv6 addr>]
                  [--log <filename>] [--verbose_level <string>] [--daemon] [--kill]
-                 [--bind <addr>] [--p2pbind <addr>] [--help]
+                 [--bind <addr>] [--p2pbind <addr>] [--http_port <number>] [--http_bind <addr>]
+                 [--no_http] [--help]
 
   -cp, --coreport N        client TCP port (default 9000)
   -pp, --p2pport N         P2P port, UDP and TCP (default 6641; 0 = any free port)
@@ -46,6 +53,9 @@ export const USAGE = `usage: bbc1-core [--coreport <number>] [--p2pport <number>
   -k,  --kill              stop the daemon and exit
        --bind ADDR         address the client port binds to (default 127.0.0.1; "::" = all)
        --p2pbind ADDR      IPv4 address the P2P port binds to (default 0.0.0.0 = all)
+       --http_port N       port of the HTTP endpoint: /metrics, /healthz, /readyz, /explorer/ (default 9180)
+       --http_bind ADDR    address of the HTTP endpoint (default 127.0.0.1; other addresses need http.token)
+       --no_http           no HTTP endpoint
   -h,  --help              this text`;
 
 const VALUE: Record<string, keyof CoreArgs> = {
@@ -59,12 +69,14 @@ const VALUE: Record<string, keyof CoreArgs> = {
   "-v": "verbose_level", "--verbose_level": "verbose_level",
   "--bind": "bind",
   "--p2pbind": "p2pbind",
+  "--http_port": "http_port", "--http_bind": "http_bind",
 };
 const FLAG: Record<string, keyof CoreArgs> = {
   "--nodekey": "nodekey", "--no_nodekey": "no_nodekey",
   "--domain0": "domain0", "--ledgersubsystem": "ledgersubsystem",
   "-d": "daemon", "--daemon": "daemon", "-k": "kill", "--kill": "kill",
   "-h": "help", "--help": "help",
+  "--no_http": "no_http",
 };
 
 /** Parses argv (without node and script). Throws an Error with a message on bad input. */
@@ -72,6 +84,7 @@ export function parseArgs(argv: readonly string[]): CoreArgs {
   const a: CoreArgs = {
     coreport: 9000, p2pport: 6641, workingdir: ".bbc1", nodekey: false, no_nodekey: false, domain0: false,
     ledgersubsystem: false, log: "-", verbose_level: "debug", daemon: false, kill: false, bind: "127.0.0.1", p2pbind: "0.0.0.0", help: false,
+    no_http: false,
   };
   const rec = a as unknown as Record<string, unknown>;
   for (let i = 0; i < argv.length; i++) {
@@ -90,7 +103,7 @@ export function parseArgs(argv: readonly string[]): CoreArgs {
     if (key === undefined) throw new Error(`unrecognized argument: ${argv[i]}`);
     const v = inline ?? argv[++i];
     if (v === undefined) throw new Error(`argument ${arg}: expected one argument`);
-    if (key === "coreport" || key === "p2pport") {
+    if (key === "coreport" || key === "p2pport" || key === "http_port") {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`argument ${arg}: invalid port: '${v}'`);
       rec[key] = n;

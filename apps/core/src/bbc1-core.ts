@@ -56,11 +56,11 @@ function daemonize(argv: string[], args: CoreArgs): void {
     stdio: ["ignore", out, out, "ipc"],
   });
   const timer = setTimeout(() => fail(`the daemon (pid ${child.pid}) did not report ready within 60 s${logNote}`, 1), 60_000);
-  child.once("message", (m: { ready?: boolean; port?: number; error?: string }) => {
+  child.once("message", (m: { ready?: boolean; port?: number; http?: string; error?: string }) => {
     clearTimeout(timer);
     if (m.ready !== true) fail(`the daemon could not start: ${m.error ?? "unknown error"}`, 1);
     writeFileSync(PID_FILE, `${child.pid}\n`);
-    process.stdout.write(`bbc1-core: daemon pid ${child.pid}, client port ${m.port}${logNote}\n`);
+    process.stdout.write(`bbc1-core: daemon pid ${child.pid}, client port ${m.port}${m.http !== undefined ? `, http ${m.http}` : ""}${logNote}\n`);
     child.disconnect();
     child.unref();
     process.exit(0);
@@ -69,7 +69,7 @@ function daemonize(argv: string[], args: CoreArgs): void {
 }
 
 /** Tells a `--daemon` parent (if any) how the start went, then lets the channel go. */
-function reportToParent(m: { ready: boolean; port?: number; p2pPort?: number; error?: string }): Promise<void> {
+function reportToParent(m: { ready: boolean; port?: number; p2pPort?: number; http?: string; error?: string }): Promise<void> {
   const send = process.send?.bind(process);
   if (!send) return Promise.resolve();
   return new Promise((resolve) => {
@@ -123,6 +123,8 @@ async function main(): Promise<void> {
       ip4addr: args.ip4addr,
       ip6addr: args.ip6addr,
       host: args.bind,
+      // the executable serves the HTTP endpoint unless --no_http or http.enabled false
+      http: args.no_http ? false : { port: args.http_port, host: args.http_bind, enabled: args.http_port !== undefined || args.http_bind !== undefined ? true : undefined },
       logger,
     });
   } catch (e) {
@@ -135,8 +137,8 @@ async function main(): Promise<void> {
     await reportToParent({ ready: false, error: why });
     fail(why, 1);
   }
-  logger.info({ port: node.port, host: node.host, p2p_port: node.p2pPort, workingdir: args.workingdir, pid: process.pid }, "bbc1-core ready");
-  await reportToParent({ ready: true, port: node.port, p2pPort: node.p2pPort });
+  logger.info({ port: node.port, host: node.host, p2p_port: node.p2pPort, http: node.http?.url ?? null, workingdir: args.workingdir, pid: process.pid }, "bbc1-core ready");
+  await reportToParent({ ready: true, port: node.port, p2pPort: node.p2pPort, http: node.http?.url });
 
   let stopping = false;
   const stop = (signal: string) => {

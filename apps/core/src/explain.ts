@@ -55,8 +55,9 @@ export function explainStartError(e: unknown): string {
   const sys = systemCause(e);
   if (err?.code === "LISTEN_FAILED" && sys !== undefined) {
     const where = /cannot listen on (\S+?):? /.exec(String(err.message))?.[1] ?? `${String(sys.address ?? "")}:${String(sys.port ?? "")}`;
-    const meaning = listenProblem(sys.code, "--coreport N");
-    if (meaning !== undefined) return `cannot listen on ${where}: ${meaning}`;
+    const http = String(err.message).includes("(http endpoint)");
+    const meaning = listenProblem(sys.code, http ? "--http_port N (or turn the endpoint off with --no_http)" : "--coreport N");
+    if (meaning !== undefined) return `cannot listen on ${where}${http ? " (http endpoint)" : ""}: ${meaning}`;
   }
   if (err?.code === "P2P_FAILED" && sys !== undefined) {
     const where = /cannot listen on the P2P port (\S+?):? /.exec(String(err.message))?.[1] ?? `${String(sys.address ?? "")}:${String(sys.port ?? "")}`;

@@ -71,7 +71,7 @@ interface Proc {
 
 async function run(args: string[], cwd: string): Promise<Proc> {
   const port = await freePort();
-  const child = spawn(process.execPath, [entry, "--coreport", String(port), "-v", "info", ...args], { cwd, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [entry, "--coreport", String(port), "--http_port", "0", "-v", "info", ...args], { cwd, stdio: ["ignore", "pipe", "pipe"] });
   let err = "";
   child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
   const exit = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
@@ -160,7 +160,7 @@ describe("bbc1-core executable", () => {
     };
     const wd = join(cwd, "daemon");
     const port = await freePort();
-    const started = await exec(["--daemon", "--no_nodekey", "-w", wd, "--coreport", String(port)]);
+    const started = await exec(["--daemon", "--no_nodekey", "-w", wd, "--coreport", String(port), "--http_port", "0"]);
     expect(started.code, started.err).toBe(0);
     const pid = Number(/daemon pid (\d+)/.exec(started.out)?.[1]);
     expect(pid).toBeGreaterThan(0);
@@ -170,7 +170,7 @@ describe("bbc1-core executable", () => {
     await c.close();
 
     // a second daemon on the same port cannot listen: the launcher says so and fails
-    const clash = await exec(["--daemon", "--no_nodekey", "-w", join(cwd, "daemon2"), "--coreport", String(port)]);
+    const clash = await exec(["--daemon", "--no_nodekey", "-w", join(cwd, "daemon2"), "--coreport", String(port), "--http_port", "0"]);
     expect(clash.code).toBe(1);
     expect(clash.err).toMatch(/could not start|exited during start/);
 

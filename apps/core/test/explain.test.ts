@@ -34,4 +34,24 @@ describe("failure messages say each cause once", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+  it("a busy HTTP endpoint port: named as such, with --http_port and --no_http", async () => {
+    const blocker = createServer();
+    const port = await new Promise<number>((r) => blocker.listen(0, "127.0.0.1", () => r((blocker.address() as { port: number }).port)));
+    const dir = mkdtempSync(join(tmpdir(), "bbc1-explain-"));
+    try {
+      const err = await BBcCoreService.start({ workingDir: dir, corePort: 0, useNodeKey: false, logLevel: "silent", http: { port } }).then(
+        async (n) => {
+          await n.close();
+          return undefined;
+        },
+        (e: unknown) => e,
+      );
+      expect(explainStartError(err)).toBe(
+        `cannot listen on 127.0.0.1:${port} (http endpoint): the port is already in use (another bbc1-core or another program listens there); stop it or choose another port with --http_port N (or turn the endpoint off with --no_http)`,
+      );
+    } finally {
+      blocker.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

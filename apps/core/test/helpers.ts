@@ -61,6 +61,8 @@ export interface NodeProc {
   port: number;
   /** The P2P port the node bound (from its "bbc1-core ready" log line). */
   p2pPort: number;
+  /** URL of the HTTP endpoint (metrics, explorer) from the ready line; "" when it is off. */
+  http: string;
   stderr: () => string;
   exit: Promise<number | null>;
   stop(): Promise<number | null>;
@@ -69,7 +71,8 @@ export interface NodeProc {
 /** Starts bbc1-core in `cwd` on an ephemeral port and waits until it serves. */
 export async function startNode(cwd: string, args: string[] = []): Promise<NodeProc> {
   const port = await freePort();
-  const child = spawn(process.execPath, [coreEntry, "--coreport", String(port), "--p2pport", "0", "--p2pbind", "127.0.0.1", "-v", "info", ...args], { cwd, stdio: ["ignore", "pipe", "pipe"] });
+  // the HTTP endpoint on an ephemeral port (its default 9180 would clash between tests)
+  const child = spawn(process.execPath, [coreEntry, "--coreport", String(port), "--p2pport", "0", "--p2pbind", "127.0.0.1", "--http_port", "0", "-v", "info", ...args], { cwd, stdio: ["ignore", "pipe", "pipe"] });
   let err = "";
   child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
   child.stdout!.on("data", (d: Buffer) => (err += d.toString()));
@@ -80,10 +83,12 @@ export async function startNode(cwd: string, args: string[] = []): Promise<NodeP
     await new Promise((r) => setTimeout(r, 50));
   }
   const p2p = /"p2p_port":(\d+)/.exec(err.slice(Math.max(0, err.indexOf("bbc1-core ready") - 400)));
+  const ready = err.split("\n").find((l) => l.includes("bbc1-core ready")) ?? "";
   return {
     child,
     port,
     p2pPort: p2p !== null ? Number(p2p[1]) : 0,
+    http: /"http":"([^"]+)"/.exec(ready)?.[1] ?? "",
     stderr: () => err,
     exit,
     stop: () => {

@@ -17,7 +17,14 @@ import { VerifiedCache, type WireAssetFiles } from "./validator.js";
 /** What {@link insertVerified} did. `text` is v1.1.1's reason for a refusal. */
 export type InsertOutcome =
   | { ok: true; transactionId: Uint8Array; assetGroupIds: Uint8Array[] }
-  | { ok: false; why: "bad_transaction" | "no_domain" | "duplicate" | "asset_conflict" | "ledger_failure"; text: string; transactionId?: Uint8Array };
+  | {
+      ok: false;
+      why: "bad_transaction" | "no_domain" | "duplicate" | "asset_conflict" | "ledger_failure";
+      text: string;
+      transactionId?: Uint8Array;
+      /** With `bad_transaction`: an asset file does not match its digest (the transaction itself verified). */
+      assetFile?: boolean;
+    };
 
 /**
  * Verifies `data` (+ `files`, asset id → content) and inserts it into `domain`'s ledger; resolves once the insert
@@ -25,12 +32,14 @@ export type InsertOutcome =
  * `data_handler.insert_transaction`, `fail_exec_sql`, `store_in_storage`) plus `asset_file.conflict`.
  */
 export async function insertVerified(core: CoreInternals, domain: Domain | undefined, data: Uint8Array, files: WireAssetFiles, log: Logger): Promise<InsertOutcome> {
+  const verifyStarted = performance.now();
   const verdict = await core.validate(data, files);
+  core.metrics.verifySeconds.observe((performance.now() - verifyStarted) / 1000);
   if (!verdict.ok) {
     if (verdict.why === "asset_file") core.stats.increment("asset_file", "invalid");
     else core.stats.increment("transaction", "invalid");
     log.debug({ why: verdict.why }, "insert: bad transaction");
-    return { ok: false, why: "bad_transaction", text: "Bad transaction format" };
+    return { ok: false, why: "bad_transaction", text: "Bad transaction format", assetFile: verdict.why === "asset_file" };
   }
   if (domain === undefined || domain.ledger === null) return { ok: false, why: "no_domain", text: "Set up the domain, first!" };
   const tx = verdict.tx;

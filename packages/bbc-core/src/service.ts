@@ -27,6 +27,8 @@ import * as ledger from "./handlers/ledger.js";
 import * as messaging from "./handlers/messaging.js";
 import * as session from "./handlers/session.js";
 import * as admin from "./handlers/admin.js";
+import { CoreMetrics } from "./http/metrics.js";
+import { startHttpEndpoint, type HttpEndpoint, type HttpOptions } from "./http/index.js";
 
 /** Options of {@link BBcCoreService.start}. Every field is optional. */
 export interface BBcCoreServiceOptions {
@@ -85,6 +87,12 @@ export interface BBcCoreServiceOptions {
   verifyWorkers?: number;
   /** Transactions with at most this many signatures are verified on the main thread (default 8). */
   verifyInlineMaxSignatures?: number;
+  /**
+   * The HTTP endpoint (`/metrics`, `/healthz`, `/readyz`, the ledger explorer) over the `http`
+   * section of config.json. Off unless this option (`true` or settings) or `http.enabled` turns
+   * it on; `false` keeps it off whatever the config says.
+   */
+  http?: boolean | HttpOptions;
 }
 
 const HANDLERS = new Map<number, Handler>([
@@ -168,6 +176,8 @@ export class BBcCoreService implements CoreInternals {
   readonly ecdhTotal: TokenBucket;
   /** Decode limits of transactions (config `limits.decode`), also in the validator workers. */
   readonly deserializeOptions: DeserializeOptions;
+  /** Prometheus metrics (served by the HTTP endpoint; README, "Metrics"). */
+  readonly metrics: CoreMetrics;
   readonly #bounces: BounceBudget;
   readonly #adminReplay: AdminReplayCache | undefined;
   readonly #port: ClientPort;
@@ -178,6 +188,7 @@ export class BBcCoreService implements CoreInternals {
   readonly #pool: ValidatorPool | undefined;
   readonly #poolSize: number;
   #server: Server | undefined;
+  #http: HttpEndpoint | undefined;
   #closing: Promise<void> | undefined;
 
   private constructor(options: BBcCoreServiceOptions) {
@@ -224,6 +235,7 @@ export class BBcCoreService implements CoreInternals {
     this.partialFrames = new ByteBudget(pl.partialFramesTotalBytes);
     this.output = new OutputPool(pl.outputTotalBytes);
     this.ecdhTotal = new TokenBucket(pl.ecdhTotalPerSecond, pl.ecdhTotalPerSecond);
+    this.metrics = new CoreMetrics(this);
     this.#bounces = new BounceBudget({ maxCount: pl.bouncesTotal, maxBytes: pl.bounceBytesTotal, perConnection: cl.bouncesPerConnection, refusals: this.refusals });
     this.refusals.onRefusal((name) => this.stats.increment("limits", name));
     // one warning per limit and 10 s at most, so that a flood cannot flood the log
@@ -330,6 +342,7 @@ export class BBcCoreService implements CoreInternals {
       await svc.#startNetwork();
       await svc.#openConfiguredDomains();
       await svc.#listen();
+      svc.#http = await startHttpEndpoint(svc, options.http);
     } catch (e) {
       await svc.close().catch(() => undefined);
       throw e;
@@ -357,6 +370,16 @@ export class BBcCoreService implements CoreInternals {
   /** Number of open client connections. */
   get connectionCount(): number {
     return this.#port.conns.size;
+  }
+
+  /** Sockets of the open client connections (byte counts for the metrics). */
+  *clientSockets(): Iterable<{ readonly bytesRead: number; readonly bytesWritten: number }> {
+    for (const c of this.#port.conns) yield c.socket;
+  }
+
+  /** The HTTP endpoint, when it is on. */
+  get http(): HttpEndpoint | undefined {
+    return this.#http;
   }
 
   /**
@@ -621,6 +644,7 @@ export class BBcCoreService implements CoreInternals {
 
   /** What a closing connection registered goes: users, subscriptions, bounces, its cipher. */
   #cleanup(conn: ClientConnection): void {
+    this.metrics.connectionClosed(conn.socket);
     for (const d of this.domains.values()) d.dropConnection(conn);
     for (const { domainHex, userId } of [...conn.registrations.values()]) this.domains.get(domainHex)?.unregisterUser(userId, conn);
     conn.registrations.clear();
@@ -636,6 +660,7 @@ export class BBcCoreService implements CoreInternals {
   }
 
   async #close(): Promise<void> {
+    await this.#http?.close();
     const server = this.#server;
     const serverClosed = server ? new Promise<void>((r) => server.close(() => r())) : Promise.resolve();
     const conns = this.#port.conns;

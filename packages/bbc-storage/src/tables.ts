@@ -120,6 +120,25 @@ export class LedgerTables {
   }
 
   /**
+   * Rows of asset_info_table newest first (descending id): all of them, or those whose `column`
+   * equals `value`; only ids below `before` when it is given; at most `limit`. Each filter is
+   * served by an index that pairs the column with the id (a page costs `limit` index steps).
+   */
+  async assetRowsNewestFirst(filter: { column: "asset_group_id" | "asset_id" | "user_id"; value: Uint8Array } | null, before: number | null, limit: number): Promise<LedgerRow[]> {
+    const { columns } = SPEC.asset_info_table;
+    const db = this.#k as unknown as Kysely<Record<string, Record<string, unknown>>>;
+    let q = db.selectFrom("asset_info_table").select(columns as string[]);
+    if (filter !== null) q = q.where(filter.column, "=", toBuf(filter.value));
+    if (before !== null) q = q.where("id", "<", before);
+    try {
+      const rows = await q.orderBy("id", "desc").limit(Math.max(0, Math.floor(limit))).execute();
+      return rows.map((r) => normalise("asset_info_table", r));
+    } catch (cause) {
+      throw dbError("scan of asset_info_table failed", cause);
+    }
+  }
+
+  /**
    * Inserts raw rows (ids included) in one database transaction; rows whose key exists are
    * skipped. Returns how many were inserted.
    */

@@ -93,7 +93,9 @@ export async function startCore(options: { config?: object; dir?: string; args?:
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), "bbc1-hostile-"));
   if (options.config !== undefined) writeFileSync(join(dir, "config.json"), JSON.stringify(options.config));
   const port = await freePort();
-  const child = spawn(process.execPath, [exe, "--coreport", String(port), "--p2pport", "0", "--p2pbind", "127.0.0.1", "--workingdir", dir, "-v", "info", ...(options.args ?? [])], {
+  // the HTTP endpoint on an ephemeral port (a build given by BBC1_CORE_ENTRY may predate the flag)
+  const httpArgs = process.env.BBC1_CORE_ENTRY === undefined ? ["--http_port", "0"] : [];
+  const child = spawn(process.execPath, [exe, "--coreport", String(port), "--p2pport", "0", "--p2pbind", "127.0.0.1", ...httpArgs, "--workingdir", dir, "-v", "info", ...(options.args ?? [])], {
     cwd: dir,
     stdio: ["ignore", "ignore", "pipe"],
   });

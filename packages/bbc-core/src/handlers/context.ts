@@ -8,6 +8,7 @@ import type { BBcStats } from "../stats.js";
 import type { SubmittedVerdict, VerifiedCache, WireAssetFiles } from "../validator.js";
 import type { ResolvedLimits } from "../limits.js";
 import type { OutputPool } from "../outbox.js";
+import type { CoreMetrics } from "../http/metrics.js";
 
 /** What handlers may use of the service. */
 export interface CoreInternals {
@@ -36,6 +37,8 @@ export interface CoreInternals {
   readonly deserializeOptions: DeserializeOptions;
   /** Gauges of what the node holds now (GET_STATS category `resources`). */
   resources(): Record<string, number>;
+  /** Prometheus metrics: the insert path updates their cells. */
+  readonly metrics: CoreMetrics;
   createDomain(domainId: Uint8Array, conf?: JsonObject): Promise<boolean>;
   removeDomain(domainId: Uint8Array): Promise<boolean>;
   validate(data: Uint8Array, files: WireAssetFiles): Promise<SubmittedVerdict>;

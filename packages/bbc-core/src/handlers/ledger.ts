@@ -4,6 +4,7 @@ import type { AssetCondition, DomainLedger } from "../store.js";
 import { VerifiedCache, validateStored } from "../validator.js";
 import { insertVerified } from "../insert.js";
 import { assetRowsOf } from "../ledger-rows.js";
+import type { CounterCell } from "../http/cells.js";
 import { CANNOT_FIND, LACK_OF_PARAMS, bytes, fail, has, int, reply, response, type RequestContext } from "./context.js";
 
 export { assetRowsOf, edgesOf } from "../ledger-rows.js";
@@ -15,23 +16,34 @@ function isDomainGlobal0(id: Uint8Array): boolean {
 /** REQUEST_INSERT (v1.1.1 `insert_transaction`). The answer is sent once the store reports the insert durable. */
 export async function handleInsert(ctx: RequestContext): Promise<void> {
   const { msg, core } = ctx;
+  const started = performance.now();
+  const errors = core.metrics.insertErrors;
   const ret = response(ctx, MsgType.RESPONSE_INSERT);
-  if (!has(msg, ["domain_id", "transaction_data", "all_asset_files"])) return fail(ctx, ret, ErrorCode.EINVALID_COMMAND, LACK_OF_PARAMS);
+  if (!has(msg, ["domain_id", "transaction_data", "all_asset_files"])) {
+    errors.missing_params.inc();
+    return fail(ctx, ret, ErrorCode.EINVALID_COMMAND, LACK_OF_PARAMS);
+  }
   core.stats.increment("transaction", "insert_count");
-  const failWith = (reason: string): void => {
+  const failWith = (reason: string, counted: CounterCell): void => {
+    counted.inc();
     core.stats.increment("transaction", "insert_fail_count");
     fail(ctx, ret, ErrorCode.EINVALID_COMMAND, reason);
   };
-  if (ctx.domainId === null) return failWith("Set up the domain, first!");
-  if (isDomainGlobal0(ctx.domainId)) return failWith("Insert is not allowed in domain_global_0");
+  if (ctx.domainId === null) return failWith("Set up the domain, first!", errors.no_domain);
+  if (isDomainGlobal0(ctx.domainId)) return failWith("Insert is not allowed in domain_global_0", errors.domain_global_0);
   const data = bytes(msg.transaction_data);
   const files = msg.all_asset_files;
-  if (data === undefined || (files !== null && !(files instanceof Map))) return failWith("Bad transaction format");
+  if (data === undefined || (files !== null && !(files instanceof Map))) return failWith("Bad transaction format", errors.bad_request);
   const done = await insertVerified(core, ctx.domain, data, files as ReadonlyMap<unknown, unknown> | null, ctx.log);
-  if (!done.ok) return failWith(done.text);
+  if (!done.ok) {
+    const why = done.why === "bad_transaction" ? (done.assetFile === true ? "invalid_asset_file" : "invalid_transaction") : done.why;
+    return failWith(done.text, errors[why]);
+  }
   const txid = done.transactionId;
   ret.transaction_id = txid;
   reply(ctx, ret);
+  core.metrics.inserts.inc();
+  core.metrics.insertSeconds.observe((performance.now() - started) / 1000);
 }
 
 /** Stored transactions classified as v1.1.1 `_create_search_result` does. */
