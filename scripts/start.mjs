@@ -9,26 +9,15 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { runQuietly } from "./quiet-step.mjs";
 
 const root = resolve(import.meta.dirname, "..");
-
-/** Runs a step with its output captured; prints it (and exits) only when the step fails. */
-function step(what, command, args) {
-  const started = Date.now();
-  const r = spawnSync(command, args, { cwd: root, encoding: "utf8", maxBuffer: 256 * 1024 * 1024, env: { ...process.env, FORCE_COLOR: "0" } });
-  if (r.status !== 0) {
-    process.stderr.write(`${r.stdout ?? ""}${r.stderr ?? ""}`);
-    process.stderr.write(`start: ${what} failed${r.error ? `: ${r.error.message}` : ` (exit code ${r.status})`}; its output is above\n`);
-    process.exit(r.status ?? 1);
-  }
-  return Date.now() - started;
-}
 
 // one line while `npm ci` runs (only when node_modules is missing or stale); npm's output on failure only
 const deps = spawnSync(process.execPath, [join(root, "scripts", "ensure-deps.mjs"), "--quiet"], { cwd: root, stdio: "inherit" });
 if (deps.status !== 0) process.exit(deps.status ?? 1);
 const turbo = join(root, "node_modules", "turbo", "bin", "turbo");
-const ms = step("the build (turbo run build)", process.execPath, [turbo, "run", "build", "--output-logs=errors-only"]);
+const ms = runQuietly("the build (turbo run build)", process.execPath, [turbo, "run", "build", "--output-logs=errors-only"], root);
 process.stderr.write(`bbc1-ts: built in ${(ms / 1000).toFixed(1)} s; starting bbc1-core (Ctrl-C stops it)\n`);
 
 const entry = join(root, "apps", "core", "dist", "bbc1-core.js");

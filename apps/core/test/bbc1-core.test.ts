@@ -181,6 +181,41 @@ describe("bbc1-core executable", () => {
     expect(existsSync("/tmp/bbc1.pid")).toBe(false);
   });
 
+  it("--daemon without --log says where its output goes, and the node logs there", async () => {
+    const wd = join(cwd, "daemon-nolog");
+    const port = await freePort();
+    const r = await new Promise<{ code: number | null; out: string; err: string }>((res) => {
+      const c = spawn(process.execPath, [entry, "--daemon", "--no_nodekey", "-w", wd, "--coreport", String(port), "--http_port", "0", "-v", "info"], { cwd, stdio: ["ignore", "pipe", "pipe"] });
+      let out = "";
+      let err = "";
+      c.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+      c.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+      c.on("exit", (code) => res({ code, out, err }));
+    });
+    expect(r.code, r.err).toBe(0);
+    const logFile = join(wd, "bbc1-core.log");
+    expect(r.out).toContain(`log: ${logFile} (no --log given)`);
+    expect(r.out).toMatch(/, http http:\/\/127\.0\.0\.1:\d+/);
+    const pid = Number(/daemon pid (\d+)/.exec(r.out)?.[1]);
+    try {
+      const deadline = Date.now() + 10_000;
+      while (!(existsSync(logFile) && readFileSync(logFile, "utf8").includes("bbc1-core ready")) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+      expect(readFileSync(logFile, "utf8")).toContain("bbc1-core ready");
+    } finally {
+      process.kill(pid, "SIGTERM");
+      rmSync("/tmp/bbc1.pid", { force: true });
+    }
+    for (let i = 0; i < 100; i++) {
+      try {
+        process.kill(pid, 0);
+      } catch {
+        break;
+      }
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    expect(readFileSync(logFile, "utf8")).toContain("bbc1 core closed");
+  });
+
   it("--no_nodekey accepts unsigned admin commands; -w and --p2pport are honoured", async () => {
     const wd = join(cwd, "other-wd");
     const p = await run(["--no_nodekey", "-w", wd, "--p2pport", "7777"], cwd);
