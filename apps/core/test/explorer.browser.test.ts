@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * The ledger explorer in a real headless Chromium (Debian's `chromium`, driven by
  * playwright-core) against a live bbc1-core process: transactions with references, pointers

@@ -44,12 +44,13 @@ async function exportDomain(domainId: Uint8Array, file: string, o: { json?: bool
     }
     const end = await w.end();
     bar.end();
-    const summary = { file: file === "-" ? "-" : resolve(file), domain_id: toHex(domainId), transactions: end.transactions, asset_files: end.asset_files, asset_file_bytes: end.asset_file_bytes, asset_files_missing: missingFiles, digest: end.digest, seconds: bar.elapsedMs / 1000 };
+    const summary = { file: file === "-" ? "-" : resolve(file), domain_id: toHex(domainId), transactions: end.transactions, asset_files: end.asset_files, asset_file_bytes: end.asset_file_bytes, asset_files_missing: missingFiles, digest: end.digest, seconds: bar.elapsedMs / 1000, databases: store.dbCount, exported_database: 0 };
     if (o.json) print(summary);
     else
       process.stderr.write(
         `exported ${end.transactions} transaction(s), ${end.asset_files} asset file(s) (${mb(end.asset_file_bytes)}) of domain ${toHex(domainId)} to ${summary.file} in ${seconds(bar.elapsedMs)}\n` +
-          (missingFiles > 0 ? `warning: ${missingFiles} asset file(s) recorded in transactions are not on disk and are not in the export\n` : ""),
+          (missingFiles > 0 ? `warning: ${missingFiles} asset file(s) recorded in transactions are not on disk and are not in the export\n` : "") +
+          (store.dbCount > 1 ? `note: the domain has ${store.dbCount} databases; database 0 was exported (the one the node reads; the others are copies it writes to)\n` : ""),
       );
   } finally {
     await store.close();
@@ -245,35 +246,51 @@ async function migrate(domainId: Uint8Array, o: { to: string; updateConfig?: boo
     await src.store.close();
     throw e;
   }
-  const report: Record<string, unknown> = { domain_id: toHex(domainId), from: src.store.dbType, to: dst.store.dbType };
-  let ok = false;
+  const report: Record<string, unknown> = { domain_id: toHex(domainId), from: src.store.dbType, to: dst.store.dbType, source_databases: src.store.dbCount, target_databases: dst.store.dbCount };
+  if (src.store.dbCount > 1 && !o.json) {
+    process.stderr.write(`note: the domain has ${src.store.dbCount} databases; database 0 is copied (the one the node reads; the others are copies it writes to)\n`);
+  }
+  let ok = true;
   try {
-    let bar: Progress | undefined;
-    let current = "";
-    const copy = await copyLedger(src.store.tables(), dst.store.tables(), {
-      batchSize: o.batch,
-      onProgress: (p) => {
-        if (p.table !== current) {
-          bar?.end();
-          current = p.table;
-          bar = new Progress(p.table, p.total, "rows");
-        }
-        bar!.update(p.copied, undefined, p.total);
-      },
-    });
-    bar?.end();
-    const a = await summarizeLedger(src.store.tables());
-    const b = await summarizeLedger(dst.store.tables());
-    const tables: Record<string, unknown> = {};
-    ok = true;
-    for (const t of LEDGER_TABLES) {
-      const same = a[t].rows === b[t].rows && a[t].digest === b[t].digest;
+    const source = src.store.tables(0);
+    const a = await summarizeLedger(source);
+    const perDb: Record<string, unknown>[] = [];
+    // a target with several databases (db_servers) gets the same copy in each, each verified
+    for (let dbNum = 0; dbNum < dst.store.dbCount; dbNum++) {
+      const target = dst.store.tables(dbNum);
+      if (dst.store.dbCount > 1 && !o.json) process.stderr.write(`target database ${dbNum}:\n`);
+      let bar: Progress | undefined;
+      let current = "";
+      const copy = await copyLedger(source, target, {
+        batchSize: o.batch,
+        onProgress: (p) => {
+          if (p.table !== current) {
+            bar?.end();
+            current = p.table;
+            bar = new Progress(p.table, p.total, "rows");
+          }
+          bar!.update(p.copied, undefined, p.total);
+        },
+      });
+      bar?.end();
+      const b = await summarizeLedger(target);
+      const tables: Record<string, unknown> = {};
+      let same = true;
+      for (const t of LEDGER_TABLES) {
+        const equal = a[t].rows === b[t].rows && a[t].digest === b[t].digest;
+        same &&= equal;
+        tables[t] = { source_rows: a[t].rows, target_rows: b[t].rows, copied: copy[t].copied, resumed: copy[t].resumedAfter, digests_equal: a[t].digest === b[t].digest };
+        if (!o.json) process.stderr.write(`${equal ? "ok  " : "FAIL"}  ${t}: ${a[t].rows} row(s) -> ${b[t].rows}${copy[t].resumedAfter ? ` (resumed, ${copy[t].copied} copied now)` : ""}, digest ${equal ? "equal" : "DIFFERENT"}\n`);
+      }
       ok &&= same;
-      tables[t] = { source_rows: a[t].rows, target_rows: b[t].rows, copied: copy[t].copied, resumed: copy[t].resumedAfter, digests_equal: a[t].digest === b[t].digest };
-      if (!o.json) process.stderr.write(`${same ? "ok  " : "FAIL"}  ${t}: ${a[t].rows} row(s) -> ${b[t].rows}${copy[t].resumedAfter ? ` (resumed, ${copy[t].copied} copied now)` : ""}, digest ${same ? "equal" : "DIFFERENT"}\n`);
+      perDb.push({ db_num: dbNum, tables, verified: same });
     }
-    report.tables = tables;
+    report.tables = perDb[0]!.tables;
+    if (perDb.length > 1) report.databases = perDb;
     report.verified = ok;
+  } catch (e) {
+    ok = false;
+    throw e;
   } finally {
     await src.store.close();
     await dst.store.close();
