@@ -217,7 +217,16 @@ export class BBcCoreService implements CoreInternals {
       this.nodeKey = null;
       this.nodeKeyPath = undefined;
     }
-    this.#ledgerFactory = options.ledgerFactory ?? storageLedgerFactory({ searchMaxCount: this.searchMaxCount, logger: this.logger.child({ component: "storage" }) });
+    this.#ledgerFactory =
+      options.ledgerFactory ??
+      storageLedgerFactory({
+        searchMaxCount: this.searchMaxCount,
+        logger: this.logger.child({ component: "storage" }),
+        onCommit: (hex) => {
+          const cell = this.metrics.commitCell(hex);
+          return (n) => cell.observe(n);
+        },
+      });
     this.limits = resolveLimits(conf.limits, {
       process: options.limits?.process,
       decode: options.limits?.decode,
@@ -553,6 +562,7 @@ export class BBcCoreService implements CoreInternals {
     // NOTIFY_LEAVE to the neighbours, then the domain's network components close
     await this.network.removeDomain(domainId).catch((e: unknown) => this.logger.error({ err: e }, "leaving the domain's P2P network failed"));
     this.config.removeDomainConfig(hex);
+    this.metrics.domainRemoved(hex);
     if (d.ledger !== null) await d.ledger.close().catch((e: unknown) => this.logger.error({ err: e }, "closing ledger failed"));
     this.logger.info({ domain: hex.slice(0, 8) }, "domain removed");
     return true;

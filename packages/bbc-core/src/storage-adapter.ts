@@ -85,14 +85,20 @@ export class StorageLedger implements DomainLedger {
 }
 
 /** The default {@link LedgerFactory}: `@bbc1/storage` with the domain's `db` / `storage` section. */
-export function storageLedgerFactory(options: { searchMaxCount: number; logger?: StorageLogger }): LedgerFactory {
-  return async ({ domainId, config, workingDir }) => {
+export function storageLedgerFactory(options: {
+  searchMaxCount: number;
+  logger?: StorageLogger;
+  /** The observer of a domain's group-commit sizes (metrics). */
+  onCommit?: (domainHex: string) => ((inserts: number) => void) | undefined;
+}): LedgerFactory {
+  return async ({ domainId, domainHex, config, workingDir }) => {
     const store = await openLedgerStore({
       domainId,
       workingDir,
       config: config as Parameters<typeof openLedgerStore>[0]["config"],
       searchMaxCount: options.searchMaxCount,
       logger: options.logger,
+      onCommit: options.onCommit?.(domainHex),
     });
     return new StorageLedger(store);
   };

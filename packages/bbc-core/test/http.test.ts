@@ -94,6 +94,10 @@ describe("http endpoint", () => {
     expect(sample(text, "bbc1_client_sent_bytes_total")).toBeGreaterThan(0);
     expect(sample(text, "bbc1_ledger_size_bytes", { domain: hex })).toBeGreaterThan(4096);
     expect(sample(text, "bbc1_ledger_commits_total", { domain: hex })).toBeGreaterThanOrEqual(1);
+    // the commit-size histogram counts each group commit once, and its sum is the inserts they carried
+    expect(sample(text, "bbc1_ledger_commit_batch_size_count", { domain: hex })).toBe(sample(text, "bbc1_ledger_commits_total", { domain: hex }));
+    expect(sample(text, "bbc1_ledger_commit_batch_size_sum", { domain: hex })).toBe(sample(text, "bbc1_ledger_committed_inserts_total", { domain: hex }));
+    expect(sample(text, "bbc1_ledger_commit_batch_size_bucket", { domain: hex, le: "1" })).toBeGreaterThanOrEqual(1);
     expect(sample(text, "bbc1_domains")).toBe(1);
     expect(sample(text, "bbc1_core_stats", { category: "transaction", name: "insert_count" })).toBe(3);
     expect(sample(text, "bbc1_p2p_listening")).toBe(0);

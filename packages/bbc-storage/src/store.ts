@@ -101,6 +101,7 @@ class LedgerStoreImpl implements LedgerStore {
   readonly #counts = { batches: 0, inserts: 0, maxBatch: 0 };
   private readonly backends: DbBackend[];
   private readonly log: StorageLogger;
+  private readonly onCommit: ((inserts: number) => void) | undefined;
   private readonly maxBatch: number;
   private queue: Pending[] = [];
   private flushing = false;
@@ -119,6 +120,7 @@ class LedgerStoreImpl implements LedgerStore {
     this.searchMaxCount = options.searchMaxCount ?? DEFAULT_SEARCH_MAX_COUNT;
     this.backends = backends;
     this.log = options.logger ?? silent;
+    this.onCommit = options.onCommit;
     this.maxBatch = Math.max(1, options.maxBatch ?? 1024);
     const b0 = backends[0];
     if (b0?.pendingFile !== undefined) this.assetFiles.setPendingSource((g, a) => b0.pendingFile!(g, a));
@@ -176,6 +178,7 @@ class LedgerStoreImpl implements LedgerStore {
       while (this.queue.length > 0) {
         const batch = this.queue.length <= this.maxBatch ? this.queue : this.queue.slice(0, this.maxBatch);
         this.queue = this.queue.length <= this.maxBatch ? [] : this.queue.slice(this.maxBatch);
+        this.onCommit?.(batch.length);
         await this.commitBatch(batch);
       }
     } finally {

@@ -102,6 +102,8 @@ export interface OpenLedgerStoreOptions {
   config?: DomainStorageConfig;
   /** `search_config.max_count` (default 30): upper bound for the `count` of condition searches. */
   searchMaxCount?: number;
+  /** Called with the number of inserts of each group commit as it starts (metrics of commit sizes). */
+  onCommit?: (inserts: number) => void;
   /** Injected logger (pino-compatible); silent when absent. */
   logger?: StorageLogger;
   /** Group commit tuning: maximum inserts per database transaction (default 1024). */

@@ -110,6 +110,43 @@ describe("transactionsInLedgerOrder", () => {
   });
 });
 
+describe("assetRowsNewestFirst", () => {
+  for (const t of targets) {
+    const name = `pages of asset rows newest first on ${t.name}: all, by asset group, by user, by asset, from a cursor`;
+    if (t.unavailable) {
+      if (IN_CI) it(name, () => void expect.fail(`${t.name} is not reachable: ${t.unavailable}`));
+      else it.skip(`${name} (SKIPPED: not reachable)`, () => undefined);
+      continue;
+    }
+    it(name, async () => {
+      const { f, store, ids, group } = await filled(t, 6);
+      try {
+        const tables = store.tables();
+        const all = await tables.assetRowsNewestFirst(null, null, 100);
+        // the first transaction has one asset row, the others two (event and relation)
+        expect(all.length).toBe(11);
+        const rowIds = all.map((r) => r.id as number);
+        expect([...rowIds].sort((a, b) => b - a)).toEqual(rowIds);
+        const newestFirst = [...new Set(all.map((r) => toHex(r.transaction_id as Uint8Array)))];
+        expect(newestFirst).toEqual(ids.map(toHex).reverse());
+        // a page of 4, then the rest from its cursor: the same rows in the same order
+        const first = await tables.assetRowsNewestFirst({ column: "asset_group_id", value: group }, null, 4);
+        const rest = await tables.assetRowsNewestFirst({ column: "asset_group_id", value: group }, first.at(-1)!.id as number, 100);
+        expect([...first, ...rest].map((r) => r.id)).toEqual(rowIds);
+        const user = all[0]!.user_id as Uint8Array;
+        expect((await tables.assetRowsNewestFirst({ column: "user_id", value: user }, null, 3)).map((r) => r.id)).toEqual(rowIds.slice(0, 3));
+        const asset = all[5]!.asset_id as Uint8Array;
+        expect((await tables.assetRowsNewestFirst({ column: "asset_id", value: asset }, null, 3)).map((r) => r.id)).toEqual([rowIds[5]]);
+        expect(await tables.assetRowsNewestFirst({ column: "asset_group_id", value: newId() }, null, 10)).toEqual([]);
+        expect(await tables.assetRowsNewestFirst(null, rowIds.at(-1)!, 10)).toEqual([]);
+      } finally {
+        await store.close();
+        await f.cleanup();
+      }
+    }, 60_000);
+  }
+});
+
 describe("backupSqliteLedger", () => {
   it("copies a ledger another process is writing to: the copy is consistent and complete up to its moment", async () => {
     const dir = mkdtempSync(join(tmpdir(), "bbc1-backup-"));
