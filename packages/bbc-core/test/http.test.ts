@@ -9,8 +9,8 @@ import { Writable } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
 import pino from "pino";
 import { KeyPair, getNewId, toHex } from "@bbc1/bbclib";
-import { MsgType } from "@bbc1/wire";
-import { CoreError } from "../src/index.js";
+import { MsgType, RefusalCounter } from "@bbc1/wire";
+import { BBcStats, CoreError, CoreMetrics, HttpEndpoint, resolveLimits, type LedgerFactory } from "../src/index.js";
 import { client, setupDomain, signedTx, startNode, type TestNode } from "./helpers/node.js";
 
 const started: TestNode[] = [];
@@ -218,5 +218,74 @@ describe("http endpoint", () => {
     const one = (await (await get(n, `/api/domains/${d}/transactions/${ids[0]}`)).json()) as { data: string };
     expect(Buffer.from(one.data, "base64").length).toBeGreaterThan(100);
     expect((await get(n, `/api/domains/${d}/transactions/${"00".repeat(32)}`)).status).toBe(404);
+  });
+  it("explorer requests are capped: over max_concurrent_requests 503 (counted), a stuck ledger answers 503 on the timeout", async () => {
+    // a ledger whose reads hang until released
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const ledgerFactory: LedgerFactory = async () => ({
+      insert: async () => true,
+      getTransaction: async () => {
+        await gate;
+        return undefined;
+      },
+      search: async () => [],
+      count: async () => 0,
+      topology: async () => [],
+      crossRefTransactionIds: async () => [],
+      readAssetFile: async () => null,
+      close: async () => undefined,
+    });
+    const n = await node({ http: { port: 0, maxConcurrentRequests: 2, requestTimeoutMs: 300 }, ledgerFactory });
+    const domainId = getNewId("stuck " + Math.random());
+    await setupDomain(n.port, domainId);
+    const url = `/api/domains/${toHex(domainId)}/transactions/${"11".repeat(32)}`;
+    const slow = [get(n, url), get(n, url)];
+    await new Promise((r) => setTimeout(r, 50));
+    const busy = await get(n, url);
+    expect(busy.status).toBe(503);
+    expect(busy.headers.get("retry-after")).toBe("1");
+    expect(((await busy.json()) as { error: string }).error).toMatch(/^busy/);
+    for (const r of await Promise.all(slow)) {
+      expect(r.status).toBe(503);
+      expect(((await r.json()) as { error: string }).error).toContain("did not answer within 300 ms");
+    }
+    // the slots stay taken while the reads are stuck, and come back when they end
+    expect((await get(n, url)).status).toBe(503);
+    release();
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await get(n, url)).status).toBe(404);
+    expect(sample(await (await get(n, "/metrics")).text(), "bbc1_refusals_total", { limit: "http_concurrency" })).toBeGreaterThanOrEqual(2);
+    // the probes and the metrics are not behind the explorer's cap
+    expect((await get(n, "/healthz")).status).toBe(200);
+  });
+
+  it("readyz includes the P2P port when the node has a P2P layer", async () => {
+    const source = { stats: new BBcStats(), refusals: new RefusalCounter(), domains: new Map(), clientSockets: () => [], resources: () => ({}) };
+    let listening = false;
+    const ep = await HttpEndpoint.start(
+      {
+        ...source,
+        metrics: new CoreMetrics(source),
+        limits: resolveLimits(undefined),
+        searchMaxCount: 30,
+        traverseMaxCount: 30,
+        info: () => ({ version: "test", startedAt: Date.now(), clientHost: "127.0.0.1", clientPort: 0, p2pPort: 0, nodeKey: false }),
+        p2pListening: () => listening,
+      },
+      { enabled: true, host: "127.0.0.1", port: 0, tokenDigest: null, explorer: true, maxConcurrentRequests: 8, requestTimeoutMs: 10_000 },
+      pino({ level: "silent" }),
+    );
+    try {
+      const down = await fetch(`${ep.url}/readyz`);
+      expect(down.status).toBe(503);
+      expect(await down.text()).toContain("P2P port not listening");
+      listening = true;
+      const up = await fetch(`${ep.url}/readyz`);
+      expect(up.status).toBe(200);
+      expect(await up.text()).toBe("ready: 0 domain(s), P2P listening\n");
+    } finally {
+      await ep.close();
+    }
   });
 });

@@ -145,23 +145,25 @@ export class HttpEndpoint {
         return sendJson(res, 503, { error: `busy: ${this.options.maxConcurrentRequests} explorer requests in progress` });
       }
       this.#inFlight++;
-      try {
-        const r = await this.#api.handle(path.slice("/api/".length), url.searchParams);
-        res.setHeader("Cache-Control", "no-store");
-        if (r.kind === "json") return sendJson(res, r.status, r.body);
-        res.setHeader("Content-Disposition", `attachment; filename="${r.filename}"`);
-        const body = r.open();
-        if (body instanceof Uint8Array) return send(res, 200, "application/octet-stream", body);
-        head(res, 200, "application/octet-stream", r.size);
-        if (req.method === "HEAD") {
-          body.destroy();
-          return void res.end();
-        }
-        await pipeline(body, res);
-        return;
-      } finally {
-        this.#inFlight--;
+      const work = this.#api.handle(path.slice("/api/".length), url.searchParams);
+      // the slot is held until the work ends, even when the answer went out on the timeout
+      void work.finally(() => this.#inFlight--).catch(() => undefined);
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), this.options.requestTimeoutMs)));
+      const r = await Promise.race([work, timedOut]).finally(() => clearTimeout(timer));
+      res.setHeader("Cache-Control", "no-store");
+      if (r === "timeout") return sendJson(res, 503, { error: `the ledger did not answer within ${this.options.requestTimeoutMs} ms` });
+      if (r.kind === "json") return sendJson(res, r.status, r.body);
+      res.setHeader("Content-Disposition", `attachment; filename="${r.filename}"`);
+      const body = r.open();
+      if (body instanceof Uint8Array) return send(res, 200, "application/octet-stream", body);
+      head(res, 200, "application/octet-stream", r.size);
+      if (req.method === "HEAD") {
+        body.destroy();
+        return void res.end();
       }
+      await pipeline(body, res);
+      return;
     }
     return send(res, 404, "text/plain; charset=utf-8", "not found\n");
   }
