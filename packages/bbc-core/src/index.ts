@@ -40,4 +40,4 @@ export type { DomainLedger, LedgerEntry, LedgerFactory, AssetCondition, AssetInd
 export { StorageLedger, storageLedgerFactory } from "./storage-adapter.js";
 export { Domain } from "./domain.js";
 export { CoreMetrics, INSERT_ERROR_REASONS, type InsertErrorReason, type MetricsSource, type PeerView } from "./http/metrics.js";
-export { HttpEndpoint, DEFAULT_HTTP_PORT, type HttpOptions, type ResolvedHttpOptions } from "./http/index.js";
+export { HttpEndpoint, DEFAULT_HTTP_PORT, type HttpOptions, type ResolvedHttpOptions, type P2pView } from "./http/index.js";

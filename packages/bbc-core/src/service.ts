@@ -29,6 +29,7 @@ import * as session from "./handlers/session.js";
 import * as admin from "./handlers/admin.js";
 import { CoreMetrics } from "./http/metrics.js";
 import { startHttpEndpoint, type HttpEndpoint, type HttpOptions } from "./http/index.js";
+import { p2pViewOf, type P2pView } from "./http/p2p-view.js";
 
 /** Options of {@link BBcCoreService.start}. Every field is optional. */
 export interface BBcCoreServiceOptions {
@@ -389,6 +390,11 @@ export class BBcCoreService implements CoreInternals {
   /** The HTTP endpoint, when it is on. */
   get http(): HttpEndpoint | undefined {
     return this.#http;
+  }
+
+  /** The P2P layer as the metrics and the explorer show it (listening, neighbours and their key states, bytes). */
+  p2pView(): P2pView {
+    return p2pViewOf(this.network, this.domains, this.stats);
   }
 
   /**

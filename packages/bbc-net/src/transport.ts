@@ -238,6 +238,7 @@ export class Transport {
   #datagram(msg: Buffer, rinfo: RemoteInfo): void {
     try {
       this.#o.stats.increment(CAT, "packets_received_by_udp");
+      this.#o.stats.increment(CAT, "received_data_size_by_udp", msg.length);
       // UDP peers are told apart by address and port (their p2p port): nodes sharing a host
       // (loopback, NAT) get a bucket each.
       if (!this.#b.messageRate.tryTake(`${rinfo.address}:${rinfo.port}`)) return this.#refuse("message_rate", { from: rinfo.address });

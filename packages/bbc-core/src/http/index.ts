@@ -13,10 +13,11 @@ import type { ResolvedLimits } from "../limits.js";
 import type { CoreMetrics } from "./metrics.js";
 import { HttpEndpoint, type HttpNode } from "./server.js";
 import { readHttpSection, resolveHttpOptions, type HttpOptions } from "./options.js";
-import type { NeighbourInfo } from "./api.js";
+import type { P2pView } from "./p2p-view.js";
 
 export { HttpEndpoint } from "./server.js";
 export { DEFAULT_HTTP_PORT, type HttpOptions, type ResolvedHttpOptions } from "./options.js";
+export type { P2pView } from "./p2p-view.js";
 
 /** The parts of the service the endpoint reads. */
 export interface HttpServiceView {
@@ -34,8 +35,8 @@ export interface HttpServiceView {
   readonly port: number;
   readonly host: string;
   resources(): Record<string, number>;
-  /** Neighbours per domain and P2P readiness, once the node has a P2P layer. */
-  p2pView?(): { listening: boolean; neighbours(domainHex: string): NeighbourInfo[] } | undefined;
+  /** Neighbours per domain and P2P readiness, when the node has a P2P layer. */
+  p2pView?(): P2pView | undefined;
 }
 
 let version: string | undefined;

@@ -11,6 +11,7 @@ import type { Domain } from "../domain.js";
 import type { BBcStats } from "../stats.js";
 import { CellCounter, CellHistogram, type CounterCell, type HistogramCell } from "./cells.js";
 import { LedgerView } from "./ledger-view.js";
+import type { P2pView } from "./p2p-view.js";
 
 /** Why a client insert was not stored (label `reason` of `bbc1_insert_errors_total`). */
 export const INSERT_ERROR_REASONS = [
@@ -45,7 +46,7 @@ export interface MetricsSource {
   /** GET_STATS `resources` gauges. */
   resources(): Record<string, number>;
   /** The P2P layer's view, when the node has one. */
-  p2p?(): { listening: boolean; peers: Iterable<PeerView>; bytesIn: number; bytesOut: number } | undefined;
+  p2pView?(): P2pView | undefined;
 }
 
 const SECONDS_FAST = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
@@ -176,10 +177,10 @@ export class CoreMetrics {
 
     new Gauge({
       name: "bbc1_p2p_listening",
-      help: "1 when the P2P port is listening.",
+      help: "1 while the P2P port is listening (UDP and TCP).",
       registers: [r],
       collect() {
-        this.set(src.p2p?.()?.listening === true ? 1 : 0);
+        this.set(src.p2pView?.()?.listening === true ? 1 : 0);
       },
     });
     new Gauge({
@@ -190,7 +191,7 @@ export class CoreMetrics {
       collect() {
         this.reset();
         const counts = new Map<string, { domain: string; state: string; n: number }>();
-        for (const p of src.p2p?.()?.peers ?? []) {
+        for (const p of src.p2pView?.()?.peers() ?? []) {
           const k = `${p.domain}/${p.state}`;
           const c = counts.get(k);
           if (c === undefined) counts.set(k, { domain: p.domain, state: p.state, n: 1 });
@@ -206,7 +207,7 @@ export class CoreMetrics {
         registers: [r],
         collect() {
           this.reset();
-          const p = src.p2p?.();
+          const p = src.p2pView?.();
           this.inc(p === undefined ? 0 : pick(p));
         },
       });
