@@ -137,6 +137,8 @@ export class LedgerView {
   async page(filter: LedgerFilter, before: number | null, limit: number): Promise<LedgerPage> {
     const store = this.store;
     if (store === undefined) return this.#searchPage(filter, limit);
+    // the tables trail the acknowledgements by a few ms behind a commit log: wait for them (bounded)
+    await this.#settled(1_000);
     const tables = store.tables();
     const seen = new Set<string>();
     const ids: { transactionId: Uint8Array; rowId: number }[] = [];
@@ -160,6 +162,13 @@ export class LedgerView {
       if (rows.length < want) return { items: ids, next: ids.length >= limit ? cursor : null };
     }
     return { items: ids, next: cursor };
+  }
+
+  async #settled(ms: number): Promise<void> {
+    if (this.ledger.settle === undefined) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.ledger.settle().catch(() => undefined), new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+    clearTimeout(timer);
   }
 
   /** Without table access (another ledger implementation): one bounded search, no further pages. */
