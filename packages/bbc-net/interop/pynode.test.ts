@@ -1,9 +1,11 @@
 /**
  * MANUAL interop check (not in CI): our network layer against ORIGINAL v1.1.1 nodes started with
  * the local reference setup (see /work/pyref/HOWTO.md). Each test starts its own reference node
- * on free loopback ports with `$BBC1_PYREF/bin/pynode` and drives it with `$BBC1_PYREF/bin/pyadmin`.
+ * on free loopback ports with `$BBC1_REF/bin/pynode` and drives it with `$BBC1_REF/bin/pyadmin`.
  *
- *   BBC1_PYREF=/work/pyref npx vitest run -c packages/bbc-net/interop/vitest.config.ts
+ *   BBC1_REF=/work/pyref npx vitest run -c packages/bbc-net/interop/vitest.config.ts
+ *
+ * (BBC1_PYREF, the older name, is accepted too; BBC1_REF wins.)
  */
 import { execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -16,7 +18,7 @@ import { KeyPair, toHex } from "@bbc1/bbclib";
 import { u16Bytes, type WireMessage } from "@bbc1/wire";
 import { BBcNetwork, KeyExchangeState, NetStats, domainKeyFileName, type CategoryHandler, type NetworkDomain, type ReceiveContext } from "../src/index.js";
 
-const REF = process.env.BBC1_PYREF ?? process.env.BBC1_REF;
+const REF = process.env.BBC1_REF ?? process.env.BBC1_PYREF;
 const sha = (s: string): Uint8Array => new Uint8Array(createHash("sha256").update(s).digest());
 const wait = async (cond: () => boolean, ms: number, what: string): Promise<void> => {
   const end = Date.now() + ms;
