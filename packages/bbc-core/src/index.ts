@@ -39,5 +39,6 @@ export { NODE_KEY_FILE, loadOrCreateNodeKey, writeNodeKey, checkAdminMessage, ty
 export type { DomainLedger, LedgerEntry, LedgerFactory, AssetCondition, AssetIndexRow } from "./store.js";
 export { StorageLedger, storageLedgerFactory } from "./storage-adapter.js";
 export { Domain } from "./domain.js";
+export { CoreRepairLedger, readRepairLimits, repairOf } from "./repair.js";
 export { CoreMetrics, INSERT_ERROR_REASONS, type InsertErrorReason, type MetricsSource, type PeerView } from "./http/metrics.js";
 export { HttpEndpoint, DEFAULT_HTTP_PORT, type HttpOptions, type ResolvedHttpOptions, type P2pView } from "./http/index.js";

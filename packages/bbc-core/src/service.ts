@@ -4,7 +4,7 @@ import pino, { type Logger } from "pino";
 import { readFileSync } from "node:fs";
 import { KeyPair, fromHex, toHex, type DeserializeOptions } from "@bbc1/bbclib";
 import { ByteBudget, KeyRegistry, MsgType, RefusalCounter, TokenBucket, isAdminMsgType } from "@bbc1/wire";
-import { BBcNetwork, CommandDispatch, KeyExchangeState, isNetError, readP2pLimits, type EncryptionPolicy, type NetTimings, type NetworkDomain } from "@bbc1/net";
+import { BBcNetwork, CommandDispatch, KeyExchangeState, isNetError, readP2pLimits, type EncryptionPolicy, type NetTimings, type NetworkDomain, type RepairLimits } from "@bbc1/net";
 import { BBcConfig, DOMAIN_GLOBAL_0_HEX, DEFAULT_CORE_PORT, DEFAULT_P2P_PORT, isJsonObject, type JsonObject } from "./config.js";
 import type { ClientConnection, QueuedRequest } from "./connection.js";
 import { ClientPort } from "./client-port.js";
@@ -30,6 +30,7 @@ import * as admin from "./handlers/admin.js";
 import { CoreMetrics } from "./http/metrics.js";
 import { startHttpEndpoint, type HttpEndpoint, type HttpOptions } from "./http/index.js";
 import { p2pViewOf, type P2pView } from "./http/p2p-view.js";
+import { attachRepair, handleRepairRequest, readRepairLimits } from "./repair.js";
 
 /** Options of {@link BBcCoreService.start}. Every field is optional. */
 export interface BBcCoreServiceOptions {
@@ -102,7 +103,7 @@ const HANDLERS = new Map<number, Handler>([
   [MsgType.REQUEST_SEARCH_WITH_CONDITIONS, ledger.handleSearchWithConditions],
   [MsgType.REQUEST_COUNT_TRANSACTIONS, ledger.handleCount],
   [MsgType.REQUEST_TRAVERSE_TRANSACTIONS, ledger.handleTraverse],
-  [MsgType.REQUEST_REPAIR, ledger.handleRepair],
+  [MsgType.REQUEST_REPAIR, handleRepairRequest],
   [MsgType.REQUEST_CROSS_REF_LIST, ledger.handleCrossRefList],
   [MsgType.REQUEST_CROSS_REF_VERIFY, ledger.handleCrossRefVerify],
   [MsgType.REQUEST_REGISTER_HASH_IN_SUBSYS, ledger.handleSubsystem],
@@ -186,6 +187,7 @@ export class BBcCoreService implements CoreInternals {
   readonly #ledgerFactory: LedgerFactory;
   readonly #pendingDomains = new Map<string, Promise<boolean>>();
   readonly #resolveTimeoutMs: number;
+  readonly #repairLimits: Partial<RepairLimits>;
   readonly #pool: ValidatorPool | undefined;
   readonly #poolSize: number;
   #server: Server | undefined;
@@ -280,6 +282,7 @@ export class BBcCoreService implements CoreInternals {
       this.logger.warn("admin commands are not authenticated (no node key): anyone who can reach the client port can close domains; safe only on a single-user machine");
     }
     this.#resolveTimeoutMs = options.resolveTimeoutMs ?? 5000;
+    this.#repairLimits = readRepairLimits(isJsonObject(conf.limits) ? conf.limits.repair : undefined);
     const workers = options.verifyWorkers ?? ValidatorPool.defaultSize();
     this.#poolSize = workers;
     this.#pool = workers > 0 ? new ValidatorPool(workers, { threshold: options.verifyInlineMaxSignatures, deserialize: this.deserializeOptions }) : undefined;
@@ -553,6 +556,7 @@ export class BBcCoreService implements CoreInternals {
         maxSubscriptionsPerConnection: this.limits.client.maxSubscriptionsPerConnection,
       },
     });
+    if (ledgerStore !== null) attachRepair({ core: this, domain, net, data, scheduler: this.network.scheduler, workingDir: wd, limits: this.#repairLimits });
     this.domains.set(hex, domain);
     this.logger.info({ domain: hex.slice(0, 8), node_id: toHex(nodeId).slice(0, 8) }, "domain created");
     return true;

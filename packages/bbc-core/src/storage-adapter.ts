@@ -67,6 +67,23 @@ export class StorageLedger implements DomainLedger {
     return this.store.assetFiles.read(assetGroupId, assetId).catch(() => null);
   }
 
+  async replaceTransaction(entry: LedgerEntry, options: { assetRows: boolean }): Promise<void> {
+    const record = {
+      transactionId: entry.transactionId,
+      data: entry.transactionData,
+      assets: options.assetRows ? entry.assets.map((a) => ({ assetGroupId: a.assetGroupId, assetId: a.assetId, userId: a.userId, assetFileSize: a.hasFile ? 1 : 0, assetFileDigest: null })) : [],
+      pointTo: entry.pointsTo,
+    };
+    // remove (a durable SQLite commit once the commit log is applied) then insert (through the log) in each database
+    for (let i = 0; i < this.store.dbCount; i++) await this.store.restoreTransaction(i, entry.transactionId, record);
+  }
+
+  async replaceAssetFile(assetGroupId: Uint8Array, assetId: Uint8Array, content: Uint8Array): Promise<void> {
+    // a file still pending in the commit log is written with link(), which keeps an existing file: ours
+    await this.store.settle();
+    await this.store.assetFiles.write(assetGroupId, assetId, content, { overwrite: true });
+  }
+
   close(): Promise<void> {
     return this.store.close();
   }

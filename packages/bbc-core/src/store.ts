@@ -56,6 +56,14 @@ export interface DomainLedger {
   crossRefTransactionIds(): Promise<Uint8Array[]>;
   /** An asset file, or null when absent. */
   readAssetFile(assetGroupId: Uint8Array, assetId: Uint8Array): Promise<Uint8Array | null>;
+  /**
+   * Repair (v1.1.1 `restore_transaction_data`): replaces the stored row of `entry.transactionId` in every database by
+   * `entry`, a verified copy (inserted when absent); durable before it resolves. `assetRows` false keeps the asset
+   * rows already there instead of writing them again.
+   */
+  replaceTransaction?(entry: LedgerEntry, options: { assetRows: boolean }): Promise<void>;
+  /** Repair: overwrites an asset file (atomic, durable before it resolves). */
+  replaceAssetFile?(assetGroupId: Uint8Array, assetId: Uint8Array, content: Uint8Array): Promise<void>;
   /** Waits for pending writes and releases resources. */
   close(): Promise<void>;
   /**

@@ -43,6 +43,19 @@ export {
   type PingFields,
 } from "./messages.js";
 export { CommandDispatch, type CommandHandler } from "./dispatch.js";
+export {
+  DEFAULT_REPAIR_LIMITS,
+  REPAIR_INFRA_COMMAND,
+  Repair,
+  buildRepairRequest,
+  buildRepairResponse,
+  type RepairDeps,
+  type RepairLedger,
+  type RepairLimits,
+  type RepairLogEntry,
+  type RepairRequestResult,
+  type RepairVerdict,
+} from "./repair.js";
 export { NetworkDomain, type EncryptionPolicy, type NetworkDomainDeps, type SendMode, type StaticNode } from "./domain.js";
 export { BBcNetwork, DEFAULT_P2P_PORT, DOMAIN_GLOBAL_0, type BBcNetworkOptions, type CreateDomainOptions } from "./network.js";
 export type {

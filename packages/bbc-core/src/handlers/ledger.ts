@@ -291,33 +291,7 @@ export async function handleTraverse(ctx: RequestContext): Promise<void> {
   reply(ctx, ret);
 }
 
-/**
- * REQUEST_REPAIR: v1.1.1 queues a repair that compares local DBs and asks neighbours. A single
- * node with one DB and no peers can only check its copy: counted, checked, logged; no answer.
- */
-export async function handleRepair(ctx: RequestContext): Promise<void> {
-  const { msg, core } = ctx;
-  const ledger = ctx.domain?.ledger;
-  if (ledger == null) return;
-  const txid = bytes(msg.transaction_id);
-  if (txid !== undefined) {
-    core.stats.increment("transaction", "repair_request");
-    const { loaded, files } = await loadTransactions(ledger, [{ transactionId: txid }], core.deserializeOptions);
-    const r = classify(loaded, files, core.verified);
-    const state = loaded.length === 0 ? "missing" : r.transactions !== undefined && r.compromised_asset_files === undefined ? "valid" : "compromised";
-    if (state !== "valid") core.stats.increment("transaction", "fail_to_repair_in_local");
-    ctx.log.info({ transaction_id: toHex(txid), state }, "repair request: local check only (no peers)");
-    return;
-  }
-  const ag = bytes(msg.asset_group_id);
-  const aid = bytes(msg.asset_id);
-  if (ag !== undefined && aid !== undefined) {
-    const content = await ledger.readAssetFile(ag, aid);
-    ctx.log.info({ asset_id: toHex(aid), present: content !== null }, "asset repair request: local check only (no peers)");
-    return;
-  }
-  ctx.log.debug("REQUEST_REPAIR: bad format");
-}
+// REQUEST_REPAIR: see ../repair.ts
 
 /** REQUEST_CROSS_REF_LIST: the transaction_id column of the domain's cross_ref table. */
 export async function handleCrossRefList(ctx: RequestContext): Promise<void> {
