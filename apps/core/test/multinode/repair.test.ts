@@ -6,7 +6,7 @@
  * raw frames answers A's request with forged data: ignored, counted, nothing replaced.
  */
 import { createSocket, type Socket } from "node:dgram";
-import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -67,6 +67,27 @@ async function forgeRow(n: ClusterNode, txid: Uint8Array): Promise<Buffer> {
   return bad;
 }
 
+/** Runs one statement on the node's SQLite file behind its back (after the commit log applied the row). */
+async function onTables(n: ClusterNode, txid: Uint8Array, sql: string): Promise<void> {
+  await until("the commit log to apply the row", async () => storedRow(n, txid));
+  const db = new Database(ledgerFile(n), { fileMustExist: true });
+  try {
+    db.pragma("busy_timeout = 5000");
+    db.prepare(sql).run(Buffer.from(txid));
+  } finally {
+    db.close();
+  }
+}
+
+function assetRows(n: ClusterNode, txid: Uint8Array): number {
+  const db = new Database(ledgerFile(n), { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare("SELECT count(*) AS n FROM asset_info_table WHERE transaction_id = ?").get(Buffer.from(txid)) as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
+
 const assetPath = (n: ClusterNode, aid: Uint8Array) => join(n.cwd, ".bbc1", hex(domainId), hex(group), hex(aid));
 
 describe("repair of a forged transaction and asset file from peers", () => {
@@ -80,6 +101,9 @@ describe("repair of a forged transaction and asset file from peers", () => {
   const tx2 = signed("repair tx2 " + Math.random(), file2);
   const aid2 = tx2.events[0]!.asset!.assetId!;
   const onlyA = signed("held by A only " + Math.random());
+  const file3 = te.encode("asset file of tx3 ".repeat(30));
+  const tx3 = signed("repair tx3 " + Math.random(), file3);
+  const tx4 = signed("repair tx4 " + Math.random());
 
   const clientOf = async (n: ClusterNode) => {
     const cl = await BBcAppClient.connect({ port: n.port, domainId, userId: user, requestTimeoutMs: 10_000 });
@@ -95,7 +119,7 @@ describe("repair of a forged transaction and asset file from peers", () => {
     for (const n of [a, b, cc]) await until(`${n.name} to list all three`, async () => (holdsExactly(await n.neighbors(), [a.nodeId, b.nodeId, cc.nodeId]) ? true : undefined));
     for (const n of [a, b, cc]) {
       const cl = await clientOf(n);
-      for (const t of [tx1, tx2]) {
+      for (const t of [tx1, tx2, tx3, tx4]) {
         // replication may already have brought it: a duplicate is fine
         await cl.insertTransaction(t).catch(() => undefined);
         await until(`${n.name} to hold the transaction`, async () => ((await cl.searchTransaction(t.transactionId!, { acceptCompromised: true })).transactionData !== null ? true : undefined));
@@ -125,6 +149,8 @@ describe("repair of a forged transaction and asset file from peers", () => {
     expect(st.transaction?.repair_request).toBeGreaterThanOrEqual(1);
     const answered = ((await b.stats()).repair?.answered_transaction ?? 0) + ((await cc.stats()).repair?.answered_transaction ?? 0);
     expect(answered).toBeGreaterThanOrEqual(1);
+    // the forged row's asset rows were kept, not written a second time
+    expect(assetRows(a, tx1.transactionId!)).toBe(1);
     const log = readFileSync(join(a.cwd, ".bbc1", hex(domainId), "repair_log.json"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
     expect(log.some((e) => e.transaction_id === hex(tx1.transactionId!) && [hex(b.nodeId), hex(cc.nodeId)].includes(e.repaired_by))).toBe(true);
   });
@@ -140,6 +166,26 @@ describe("repair of a forged transaction and asset file from peers", () => {
     await until("the asset file to be repaired on A", async () => ((await cl.searchTransaction(tx2.transactionId!, { acceptCompromised: true })).compromised ? undefined : true));
     expect(hex(readFileSync(path))).toBe(hex(file2));
     expect((await a.stats()).repair?.repaired_asset_file).toBe(1);
+  });
+
+  it("a valid transaction is not asked for; a deleted row and its deleted asset file come back with one REQUEST_REPAIR", async () => {
+    const cl = clients[0]!;
+    const sent0 = (await a.stats()).repair?.request_transaction ?? 0;
+    await cl.requestToRepairTransaction(tx4.transactionId!);
+    await until("the request to be handled", async () => (((await a.stats()).transaction?.repair_request ?? 0) >= 2 ? true : undefined));
+    expect((await a.stats()).repair?.request_transaction ?? 0).toBe(sent0);
+    // tx3: row deleted from the tables and its file deleted: missing, not forged
+    await onTables(a, tx3.transactionId!, "DELETE FROM transaction_table WHERE transaction_id = ?");
+    const path = assetPath(a, tx3.events[0]!.asset!.assetId!);
+    await until("the asset file on disk", async () => (existsSync(path) ? true : undefined));
+    rmSync(path);
+    await expect(cl.searchTransaction(tx3.transactionId!)).rejects.toThrow();
+    await cl.requestToRepairTransaction(tx3.transactionId!);
+    await until("tx3 and its file to be back on A", async () => {
+      const r = await cl.searchTransaction(tx3.transactionId!, { acceptCompromised: true }).catch(() => null);
+      return r !== null && !r.compromised && existsSync(path) ? true : undefined;
+    });
+    expect(hex(readFileSync(path))).toBe(hex(file3));
   });
 
   it("a hostile peer answering with forged data is ignored and counted; the forged row stays until a valid copy comes", async () => {
@@ -173,7 +219,7 @@ describe("repair of a forged transaction and asset file from peers", () => {
         await send({ ...req, command: 3, destination_node_id: a.nodeId, source_node_id: evilId, transaction_data: data });
       }
       await until("A to count two forged answers", async () => (((await a.stats()).repair?.forged_answer ?? 0) >= 2 ? true : undefined));
-      expect((await a.stats()).repair?.repaired_transaction).toBe(1);
+      const repaired = (await a.stats()).repair?.repaired_transaction;
       expect(storedRow(a, onlyA.transactionId!)?.equals(forged)).toBe(true);
       expect((await cl.searchTransaction(onlyA.transactionId!, { acceptCompromised: true })).compromised).toBe(true);
       expect((await cl.searchTransaction(other.transactionId!, { acceptCompromised: true }).catch(() => null))?.transactionData ?? null).toBeNull();
@@ -188,9 +234,20 @@ describe("repair of a forged transaction and asset file from peers", () => {
       await cl.requestToRepairTransaction(onlyA.transactionId!);
       await until("the transaction to be repaired from B", async () => ((await cl.searchTransaction(onlyA.transactionId!, { acceptCompromised: true })).compromised ? undefined : true));
       await until("the repaired row in the tables", async () => (storedRow(a, onlyA.transactionId!)?.equals(Buffer.from(onlyA.serialize())) ? true : undefined));
-      expect((await a.stats()).repair?.repaired_transaction).toBe(2);
+      expect((await a.stats()).repair?.repaired_transaction).toBe(repaired! + 1);
     } finally {
       sock.close();
     }
+  });
+
+  it("repairs survive kill -9: after a restart A serves the repaired copies", async () => {
+    await c.stop(a, "SIGKILL");
+    const a2 = await c.restart(a);
+    const cl = await clientOf(a2);
+    for (const t of [tx1, tx2, tx3, onlyA]) {
+      const r = await cl.searchTransaction(t.transactionId!, { acceptCompromised: true });
+      expect(r.compromised, "compromised after restart").toBe(false);
+    }
+    expect(hex(readFileSync(assetPath(a2, aid2)))).toBe(hex(file2));
   });
 });
