@@ -12,7 +12,7 @@
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -262,4 +262,49 @@ export async function fullMesh(nodes: MixedNode[], timeoutMs = 30_000): Promise<
 /** Our node's count of neighbours with an established key (GET_STATS resources). */
 export async function establishedKeys(n: OursNode): Promise<number> {
   return (await n.stats()).resources?.p2p_established_keys ?? 0;
+}
+
+/** A long-running original client (`pyadmin ... listen | sign-for | notify`) against any node's client port. */
+export interface PyClient {
+  lines: string[];
+  /** The first line starting with `prefix` (waits for it). */
+  line(prefix: string, timeoutMs?: number): Promise<string>;
+  kill(): void;
+}
+
+export function pyClient(port: number, domain: string, args: string[]): PyClient {
+  const p = spawn(join(REF!, "bin", "pyadmin"), ["--port", String(port), "--domain", domain, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const lines: string[] = [];
+  let buf = "";
+  let err = "";
+  p.stdout!.on("data", (d: Buffer) => {
+    buf += d.toString();
+    const parts = buf.split("\n");
+    buf = parts.pop()!;
+    lines.push(...parts);
+  });
+  p.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+  return {
+    lines,
+    line: (prefix, timeoutMs = 20_000) =>
+      until(`pyadmin ${args[0]} to print "${prefix}"`, () => {
+        const l = lines.find((x) => x.startsWith(prefix));
+        if (l === undefined && p.exitCode !== null) throw new Error(`pyadmin ${args.join(" ")} exited ${p.exitCode}: ${lines.join(" | ")} ${err.slice(-1500)}`);
+        return l;
+      }, timeoutMs),
+    kill: () => p.kill(),
+  };
+}
+
+/** One run of the original client against any node's client port; stdout. */
+export async function pyadmin(port: number, domain: string, ...args: string[]): Promise<string> {
+  return (await run(join(REF!, "bin", "pyadmin"), ["--port", String(port), "--domain", domain, ...args], { encoding: "utf8", timeout: 60_000 })).stdout;
+}
+
+/** The SQLite ledger file of a node's domain (`<workingdir>/<domain hex>/*.sqlite`, both implementations). */
+export function ledgerFile(n: MixedNode, domain: string): string {
+  const dir = join(n.dir, hex(sha(domain)));
+  const f = readdirSync(dir).find((x) => x.endsWith(".sqlite"));
+  if (f === undefined) throw new Error(`no .sqlite file in ${dir}`);
+  return join(dir, f);
 }
