@@ -1,7 +1,7 @@
 import { u16Bytes, InfraMessageCategory, type RefusalCounter, type WireMessage } from "@bbc1/wire";
 import type { Logger } from "pino";
 import { toHex } from "@bbc1/bbclib";
-import type { CommandDispatch, NetworkDomain } from "@bbc1/net";
+import type { CommandDispatch, NetworkDomain, Replication } from "@bbc1/net";
 import type { ClientConnection, PendingBounce } from "./connection.js";
 import type { JsonObject } from "./config.js";
 import type { DomainLedger } from "./store.js";
@@ -72,6 +72,8 @@ export class Domain {
    * replication and repair register theirs here).
    */
   readonly data: CommandDispatch | null;
+  /** Replication and catch-up of the domain (null: domain_global_0, or no network). */
+  replication: Replication | null = null;
   readonly createdAt: number;
   /** Users registered on this node, first-registration order. */
   readonly users = new Map<string, RegisteredUser>();
@@ -292,6 +294,8 @@ export class Domain {
    */
   notifyInserted(transactionId: Uint8Array, assetGroupIds: Uint8Array[]): void {
     if (this.notifications.size === 0) return;
+    // a transaction reaches a node once by replication and again by NOTIFY_INSERTED from its origin: notify once
+    if (!this.#notifiedOnce(transactionId)) return;
     const users = new Map<string, Uint8Array>();
     for (const ag of assetGroupIds) {
       const g = this.notifications.get(toHex(ag));
@@ -318,6 +322,17 @@ export class Domain {
       if (end < list.length) setImmediate(() => sendFrom(end));
     };
     sendFrom(0);
+  }
+
+  readonly #notified = new Set<string>();
+
+  /** False when `transactionId` was notified recently (the last 4096 are remembered). */
+  #notifiedOnce(transactionId: Uint8Array): boolean {
+    const k = toHex(transactionId);
+    if (this.#notified.has(k)) return false;
+    if (this.#notified.size >= 4096) this.#notified.delete(this.#notified.values().next().value!);
+    this.#notified.add(k);
+    return true;
   }
 
   /** Bounces held by this domain. */

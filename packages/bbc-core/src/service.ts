@@ -31,6 +31,7 @@ import { CoreMetrics } from "./http/metrics.js";
 import { startHttpEndpoint, type HttpEndpoint, type HttpOptions } from "./http/index.js";
 import { p2pViewOf, type P2pView } from "./http/p2p-view.js";
 import { attachRepair, handleRepairRequest, readRepairLimits } from "./repair.js";
+import { CoreReplicationLedger, attachReplication } from "./replication.js";
 
 /** Options of {@link BBcCoreService.start}. Every field is optional. */
 export interface BBcCoreServiceOptions {
@@ -558,6 +559,7 @@ export class BBcCoreService implements CoreInternals {
     });
     if (ledgerStore !== null) attachRepair({ core: this, domain, net, data, scheduler: this.network.scheduler, workingDir: wd, limits: this.#repairLimits });
     this.domains.set(hex, domain);
+    domain.replication = attachReplication({ core: this, domain, net, dispatch: data, ledger: new CoreReplicationLedger(this, wd), scheduler: this.network.scheduler, timings: this.network.timings });
     this.logger.info({ domain: hex.slice(0, 8), node_id: toHex(nodeId).slice(0, 8) }, "domain created");
     return true;
   }

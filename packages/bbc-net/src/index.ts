@@ -56,6 +56,20 @@ export {
   type RepairRequestResult,
   type RepairVerdict,
 } from "./repair.js";
+export {
+  DEFAULT_REPLICATION_LIMITS,
+  REQUEST_REPLICATION_INSERT,
+  Replication,
+  buildReplicationInsert,
+  decodeReplicationInsert,
+  replicationStrategyOf,
+  type ReplicationDeps,
+  type ReplicationInsert,
+  type ReplicationLedger,
+  type ReplicationLimits,
+  type ReplicationStrategy,
+} from "./replication.js";
+export { CatchUp, CatchUpCommand, buildCatchUp, decodeCatchUp, type CatchUpMessage } from "./catchup.js";
 export { NetworkDomain, type EncryptionPolicy, type NetworkDomainDeps, type SendMode, type StaticNode } from "./domain.js";
 export { BBcNetwork, DEFAULT_P2P_PORT, DOMAIN_GLOBAL_0, type BBcNetworkOptions, type CreateDomainOptions } from "./network.js";
 export type {

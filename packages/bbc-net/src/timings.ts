@@ -27,6 +27,12 @@ export interface NetTimings {
   neighborListRefreshMs: number;
   /** Advertisement after a change: uniform(0.5, 1) × this / (N + 1). */
   advertiseDelayMs: number;
+  /** Catch-up (ours, not in v1.1.1): first pass this long after a domain starts. */
+  catchupFirstDelayMs: number;
+  /** Catch-up: a pass (probe new neighbours, walk capable peers) every this long. */
+  catchupIntervalMs: number;
+  /** Catch-up: an ids request or a fetch unanswered this long is given up (retried next pass). */
+  catchupTimeoutMs: number;
 }
 
 /** v1.1.1's protocol times. */
@@ -42,6 +48,9 @@ export const DEFAULT_NET_TIMINGS: Readonly<NetTimings> = Object.freeze({
   keyObsoleteMs: 10_000,
   neighborListRefreshMs: 300_000,
   advertiseDelayMs: 5_000,
+  catchupFirstDelayMs: 1_000,
+  catchupIntervalMs: 30_000,
+  catchupTimeoutMs: 5_000,
 });
 
 /** Merges `partial` over the defaults and checks every value. */

@@ -39,6 +39,8 @@ export async function handleInsert(ctx: RequestContext): Promise<void> {
     const why = done.why === "bad_transaction" ? (done.assetFile === true ? "invalid_asset_file" : "invalid_transaction") : done.why;
     return failWith(done.text, errors[why]);
   }
+  // durable here: REQUEST_REPLICATION_INSERT to the neighbours (v1.1.1 sends it before answering too)
+  ctx.domain?.replication?.replicate(data, files as ReadonlyMap<WireValue, WireValue> | null);
   const txid = done.transactionId;
   ret.transaction_id = txid;
   reply(ctx, ret);

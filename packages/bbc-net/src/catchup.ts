@@ -1,0 +1,430 @@
+/**
+ * Catch-up between bbc1-ts nodes (our addition; v1.1.1 has nothing beyond repair): a node that was
+ * down, or lost a replication on the way, fetches from each peer what that peer stored and it lacks.
+ *
+ * Safety towards v1.1.1 peers (p2p-protocol.md §14): every message here is a CATEGORY_DATA message
+ * with a full envelope and an `infra_command` v1.1.1 does not define (`01 00`..`01 04`). v1.1.1's
+ * `DataHandler.process_message` compares the command with its seven constants and does nothing for
+ * any other value, so a probe costs a v1.1.1 node one `add_neighbor` refresh and nothing else. Only
+ * the small, plaintext CATCHUP_HELLO (UDP) is ever sent to a node not known to be ours; the rest goes
+ * only to nodes that answered it (or sent one themselves).
+ *
+ * Flow (requester R, peer P): R → P CATCHUP_HELLO; P → R CATCHUP_HELLO_ACK (R marks P capable).
+ * R → P CATCHUP_REQUEST {ref_index: cursor, count}; P → R CATCHUP_IDS {transaction_id_list, ref_index:
+ * next, all_included}; R keeps the ids it lacks and sends CATCHUP_FETCH {transaction_id_list} in
+ * chunks; P answers each id with an ordinary REQUEST_REPLICATION_INSERT (stored bytes and files),
+ * which R verifies and stores exactly like a replication. R saves the cursor per peer after each page.
+ * @module
+ */
+import type { Logger } from "pino";
+import { toHex } from "@bbc1/bbclib";
+import { InfraMessageCategory, getBool, getBytes, getInt, getList, u16Bytes, type WireMessage } from "@bbc1/wire";
+import type { Scheduler, TimerHandle } from "./clock.js";
+import type { CommandDispatch } from "./dispatch.js";
+import type { NetworkDomain } from "./domain.js";
+import { NetError } from "./errors.js";
+import type { ReceiveContext } from "./interfaces.js";
+import type { StatsSink } from "./stats.js";
+import type { NetTimings } from "./timings.js";
+import { buildReplicationInsert, type ReplicationInsert, type ReplicationLedger, type ReplicationLimits } from "./replication.js";
+
+/** DATA `infra_command` values of catch-up (undefined in v1.1.1, which ignores them). */
+export const CatchUpCommand = Object.freeze({ HELLO: 0x0100, HELLO_ACK: 0x0101, REQUEST: 0x0102, IDS: 0x0103, FETCH: 0x0104 });
+
+/** Probes sent to a neighbour that never answers (a v1.1.1 node) before it is left alone. */
+const MAX_PROBES = 3;
+/** Saved cursors are rewound by this many positions (commits of a server database may land out of id order). */
+const REWIND = 256;
+
+/** A checked catch-up message. */
+export interface CatchUpMessage {
+  command: number;
+  nonce: number;
+  cursor?: number;
+  count?: number;
+  ids?: Uint8Array[];
+  end?: boolean;
+}
+
+/**
+ * Decodes a catch-up message: `nonce` an integer; REQUEST: `ref_index` and `count` integers >= 0;
+ * IDS: `transaction_id_list` of 32-byte ids (at most `maxIds`), `ref_index`, `all_included`; FETCH:
+ * `transaction_id_list`. Throws `NetError` `BAD_MESSAGE` otherwise.
+ */
+export function decodeCatchUp(command: number, msg: WireMessage, maxIds: number): CatchUpMessage {
+  const int = (k: "nonce" | "ref_index" | "count"): number => {
+    let v: number | bigint | undefined;
+    try {
+      v = getInt(msg, k);
+    } catch {
+      v = undefined;
+    }
+    if (v === undefined || (typeof v === "bigint" ? v < 0n || v > BigInt(Number.MAX_SAFE_INTEGER) : !Number.isSafeInteger(v) || v < 0)) throw new NetError("BAD_MESSAGE", `catch-up ${command}: ${k} is not an integer >= 0`);
+    return Number(v);
+  };
+  const ids = (): Uint8Array[] => {
+    let list;
+    try {
+      list = getList(msg, "transaction_id_list");
+    } catch {
+      list = undefined;
+    }
+    if (list === undefined) throw new NetError("BAD_MESSAGE", `catch-up ${command}: no transaction_id_list`);
+    if (list.length > maxIds) throw new NetError("BAD_MESSAGE", `catch-up ${command}: ${list.length} ids, more than ${maxIds}`);
+    return list.map((v) => {
+      if (!(v instanceof Uint8Array) || v.length !== 32) throw new NetError("BAD_MESSAGE", `catch-up ${command}: an id is not 32 bytes`);
+      return v;
+    });
+  };
+  const nonce = int("nonce");
+  switch (command) {
+    case CatchUpCommand.HELLO:
+    case CatchUpCommand.HELLO_ACK:
+      return { command, nonce };
+    case CatchUpCommand.REQUEST:
+      return { command, nonce, cursor: int("ref_index"), count: int("count") };
+    case CatchUpCommand.IDS: {
+      let end: boolean | undefined;
+      try {
+        end = getBool(msg, "all_included");
+      } catch {
+        end = undefined;
+      }
+      if (end === undefined) throw new NetError("BAD_MESSAGE", "catch-up ids: all_included is not a boolean");
+      return { command, nonce, cursor: int("ref_index"), ids: ids(), end };
+    }
+    case CatchUpCommand.FETCH:
+      return { command, nonce, ids: ids() };
+    default:
+      throw new NetError("BAD_MESSAGE", `unknown catch-up command ${command}`);
+  }
+}
+
+/** Builds a catch-up message (envelope keys first, as every DATA message). */
+export function buildCatchUp(domainId: Uint8Array, m: CatchUpMessage): WireMessage {
+  const msg: WireMessage = {
+    domain_id: domainId,
+    infra_msg_type: u16Bytes(InfraMessageCategory.CATEGORY_DATA),
+    infra_command: u16Bytes(m.command),
+    nonce: m.nonce,
+  };
+  if (m.cursor !== undefined) msg.ref_index = m.cursor;
+  if (m.count !== undefined) msg.count = m.count;
+  if (m.ids !== undefined) msg.transaction_id_list = m.ids;
+  if (m.end !== undefined) msg.all_included = m.end;
+  return msg;
+}
+
+/** What {@link CatchUp} is built from (shared with its {@link Replication}). */
+export interface CatchUpDeps {
+  net: NetworkDomain;
+  dispatch: CommandDispatch;
+  ledger: ReplicationLedger;
+  limits: ReplicationLimits;
+  stats: StatsSink;
+  logger: Logger;
+  scheduler: Scheduler;
+  timings: NetTimings;
+  /** Where fetched transactions go (the replication's budgeted, verifying path). */
+  receive: (ins: ReplicationInsert, ctx: ReceiveContext) => Promise<void> | void;
+}
+
+interface Peer {
+  nodeId: Uint8Array;
+  /** true: answered a probe or probed us; false: gave up probing. */
+  capable: boolean | undefined;
+  probes: number;
+  busy: boolean;
+  /** Serving a fetch of this peer now. */
+  serving: boolean;
+  tokens: number;
+  tokensAt: number;
+}
+
+interface Waiter {
+  nonce: number;
+  resolve: (m: CatchUpMessage | undefined) => void;
+}
+
+/** Catch-up of one domain (see the module comment). Timers: `catchupFirstDelayMs`, then every `catchupIntervalMs`. */
+export class CatchUp {
+  readonly #d: CatchUpDeps;
+  readonly #peers = new Map<string, Peer>();
+  readonly #waiters = new Map<string, Waiter>();
+  /** Fetched ids not arrived yet (hex → callback). */
+  readonly #expected = new Map<string, () => void>();
+  #cursors: Record<string, number>;
+  #timer: TimerHandle | undefined;
+  #closed = false;
+
+  constructor(deps: CatchUpDeps) {
+    this.#d = deps;
+    this.#cursors = { ...(deps.ledger.loadCatchupCursors?.(deps.net.domainId) ?? {}) };
+    for (const c of Object.values(CatchUpCommand)) deps.dispatch.set(c, (m, ctx) => this.#receive(c, m, ctx));
+  }
+
+  /** Peers known to run catch-up (hex node ids). */
+  capablePeers(): string[] {
+    return [...this.#peers.entries()].filter(([, p]) => p.capable === true).map(([k]) => k);
+  }
+
+  /** Arms the timer: the first pass soon after start, then periodically. */
+  start(): void {
+    if (this.#closed) return;
+    this.#arm(this.#d.timings.catchupFirstDelayMs);
+  }
+
+  /** Runs a pass now: probes unknown neighbours and starts a round with every idle capable one. */
+  tick(): void {
+    if (this.#closed) return;
+    for (const n of this.#d.net.neighbors.nodes()) {
+      const p = this.#peer(n.nodeId);
+      if (p.capable === undefined) this.#probe(p);
+      else if (p.capable && !p.busy) void this.#round(p);
+    }
+  }
+
+  /** A replicated transaction was stored (or was already there). */
+  arrived(transactionId: Uint8Array): void {
+    if (this.#expected.size === 0) return;
+    const k = toHex(transactionId);
+    const f = this.#expected.get(k);
+    if (f !== undefined) {
+      this.#expected.delete(k);
+      f();
+    }
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#timer?.cancel();
+    for (const w of this.#waiters.values()) w.resolve(undefined);
+    this.#waiters.clear();
+    for (const f of this.#expected.values()) f();
+    this.#expected.clear();
+  }
+
+  #arm(ms: number): void {
+    this.#timer?.cancel();
+    this.#timer = this.#d.scheduler.schedule(ms, () => {
+      try {
+        this.tick();
+      } catch (err) {
+        this.#d.logger.warn({ err }, "catch-up pass failed");
+      }
+      if (!this.#closed) this.#arm(this.#d.timings.catchupIntervalMs);
+    });
+  }
+
+  #peer(nodeId: Uint8Array): Peer {
+    const k = toHex(nodeId);
+    let p = this.#peers.get(k);
+    if (p === undefined) {
+      // bounded like the neighbour table: forget peers that are no longer neighbours first
+      if (this.#peers.size >= 4 * Math.max(16, this.#d.net.neighbors.size)) {
+        for (const [hex, q] of this.#peers) if (this.#d.net.neighbors.get(q.nodeId) === undefined && !q.busy) this.#peers.delete(hex);
+      }
+      p = { nodeId: nodeId.slice(), capable: undefined, probes: 0, busy: false, serving: false, tokens: this.#d.limits.catchupServePerSecond, tokensAt: this.#d.scheduler.now() };
+      this.#peers.set(k, p);
+    }
+    return p;
+  }
+
+  #send(p: Peer, m: CatchUpMessage): boolean {
+    return this.#d.net.sendToNode(p.nodeId, buildCatchUp(this.#d.net.domainId, m), "plain") !== "none";
+  }
+
+  #probe(p: Peer): void {
+    if (p.probes >= MAX_PROBES) {
+      p.capable = false;
+      return;
+    }
+    p.probes++;
+    this.#d.stats.increment("catchup", "hello_sent");
+    this.#send(p, { command: CatchUpCommand.HELLO, nonce: nonce() });
+  }
+
+  #receive(command: number, msg: WireMessage, ctx: ReceiveContext): void {
+    if (this.#closed) return;
+    const m = decodeCatchUp(command, msg, this.#d.limits.catchupIdsPerMessage);
+    const p = this.#peer(ctx.sourceNodeId);
+    switch (command) {
+      case CatchUpCommand.HELLO:
+        // only bbc1-ts nodes send this: answer, and catch up from it too
+        this.#markCapable(p);
+        this.#send(p, { command: CatchUpCommand.HELLO_ACK, nonce: m.nonce });
+        return;
+      case CatchUpCommand.HELLO_ACK:
+        this.#markCapable(p);
+        return;
+      case CatchUpCommand.REQUEST:
+        void this.#serveIds(p, m);
+        return;
+      case CatchUpCommand.FETCH:
+        void this.#serveFetch(p, m.ids!, ctx);
+        return;
+      case CatchUpCommand.IDS: {
+        const w = this.#waiters.get(toHex(p.nodeId));
+        if (w === undefined || w.nonce !== m.nonce) {
+          this.#d.stats.increment("catchup", "unexpected_ids");
+          return;
+        }
+        this.#waiters.delete(toHex(p.nodeId));
+        w.resolve(m);
+        return;
+      }
+    }
+  }
+
+  #markCapable(p: Peer): void {
+    const was = p.capable;
+    p.capable = true;
+    if (was !== true) {
+      this.#d.stats.increment("catchup", "peers_capable");
+      if (!p.busy) void this.#round(p);
+    }
+  }
+
+  /** Refills and takes `n` serve tokens of `p`; false when the rate is exhausted. */
+  #take(p: Peer, n: number): boolean {
+    const now = this.#d.scheduler.now();
+    const rate = this.#d.limits.catchupServePerSecond;
+    p.tokens = Math.min(rate, p.tokens + ((now - p.tokensAt) * rate) / 1000);
+    p.tokensAt = now;
+    if (p.tokens < n) return false;
+    p.tokens -= n;
+    return true;
+  }
+
+  async #serveIds(p: Peer, m: CatchUpMessage): Promise<void> {
+    const limit = Math.min(m.count!, this.#d.limits.catchupIdsPerMessage);
+    if (limit === 0 || !this.#take(p, 1)) {
+      this.#d.stats.increment("catchup", "serve_throttled");
+      return;
+    }
+    const page = await this.#d.ledger.transactionIdsAfter(this.#d.net.domainId, m.cursor!, limit);
+    this.#d.stats.increment("catchup", "ids_served", page.ids.length);
+    this.#send(p, { command: CatchUpCommand.IDS, nonce: m.nonce, cursor: page.next, ids: page.ids, end: page.end });
+  }
+
+  async #serveFetch(p: Peer, ids: Uint8Array[], ctx: ReceiveContext): Promise<void> {
+    // one fetch per requester at a time; the requester waits for it before the next one
+    if (p.serving) {
+      this.#d.stats.increment("catchup", "serve_busy");
+      return;
+    }
+    p.serving = true;
+    try {
+      for (const id of ids) {
+        if (this.#closed) return;
+        if (!this.#take(p, 1)) {
+          this.#d.stats.increment("catchup", "serve_throttled");
+          return;
+        }
+        const tx = await this.#d.ledger.replicationPayload(this.#d.net.domainId, id);
+        if (tx === null) continue;
+        const sent = this.#d.net.sendToNode(p.nodeId, buildReplicationInsert(this.#d.net.domainId, tx.transactionData, tx.assetFiles), "plain");
+        if (sent !== "none") this.#d.stats.increment("catchup", "transactions_served");
+      }
+    } catch (err) {
+      this.#d.logger.warn({ err, to: toHex(ctx.sourceNodeId).slice(0, 8) }, "catch-up fetch could not be served");
+    } finally {
+      p.serving = false;
+    }
+  }
+
+  #ask(p: Peer, m: CatchUpMessage): Promise<CatchUpMessage | undefined> {
+    return new Promise((resolve) => {
+      const key = toHex(p.nodeId);
+      this.#waiters.get(key)?.resolve(undefined);
+      const t = this.#d.scheduler.schedule(this.#d.timings.catchupTimeoutMs, () => {
+        if (this.#waiters.get(key)?.nonce === m.nonce) this.#waiters.delete(key);
+        resolve(undefined);
+      });
+      this.#waiters.set(key, {
+        nonce: m.nonce,
+        resolve: (r) => {
+          t.cancel();
+          resolve(r);
+        },
+      });
+      if (!this.#send(p, m)) {
+        this.#waiters.delete(key);
+        t.cancel();
+        resolve(undefined);
+      }
+    });
+  }
+
+  /** Sends a FETCH for `ids` and waits until all arrived or the timeout passed; resolves with those still missing. */
+  async #fetch(p: Peer, ids: Uint8Array[]): Promise<Uint8Array[]> {
+    const waiting = new Map<string, Uint8Array>();
+    await new Promise<void>((resolve) => {
+      let left = ids.length;
+      const t = this.#d.scheduler.schedule(this.#d.timings.catchupTimeoutMs, () => resolve());
+      for (const id of ids) {
+        const k = toHex(id);
+        waiting.set(k, id);
+        this.#expected.set(k, () => {
+          waiting.delete(k);
+          if (--left === 0) {
+            t.cancel();
+            resolve();
+          }
+        });
+      }
+      if (!this.#send(p, { command: CatchUpCommand.FETCH, nonce: nonce(), ids })) {
+        t.cancel();
+        resolve();
+      }
+    });
+    for (const k of waiting.keys()) this.#expected.delete(k);
+    return [...waiting.values()];
+  }
+
+  /** One walk over the peer's ids from the saved cursor to its end (or to the first unanswered request). */
+  async #round(p: Peer): Promise<void> {
+    if (p.busy || this.#closed) return;
+    p.busy = true;
+    const key = toHex(p.nodeId);
+    const domainId = this.#d.net.domainId;
+    const limits = this.#d.limits;
+    const chunk = Math.max(1, Math.min(limits.catchupIdsPerMessage, Math.floor(limits.maxInflightPerPeer / 2)));
+    this.#d.stats.increment("catchup", "rounds");
+    try {
+      let cursor = Math.max(0, (this.#cursors[key] ?? 0) - REWIND);
+      for (;;) {
+        const page = await this.#ask(p, { command: CatchUpCommand.REQUEST, nonce: nonce(), cursor, count: limits.catchupIdsPerMessage });
+        if (page === undefined || this.#closed) {
+          if (!this.#closed) this.#d.stats.increment("catchup", "timeouts");
+          return;
+        }
+        const missing: Uint8Array[] = [];
+        for (const id of page.ids!) if (!(await this.#d.ledger.hasTransaction(domainId, id))) missing.push(id);
+        for (let i = 0; i < missing.length; i += chunk) {
+          let left = await this.#fetch(p, missing.slice(i, i + chunk));
+          if (left.length > 0 && !this.#closed) left = await this.#fetch(p, left);
+          if (this.#closed) return;
+          this.#d.stats.increment("catchup", "fetched", Math.min(chunk, missing.length - i) - left.length);
+          // a transaction the peer cannot deliver verified (forged, removed) must not stop the walk
+          if (left.length > 0) this.#d.stats.increment("catchup", "unfetched", left.length);
+        }
+        if (page.cursor! > cursor) {
+          cursor = page.cursor!;
+          this.#cursors[key] = cursor;
+          this.#d.ledger.saveCatchupCursors?.(domainId, { ...this.#cursors });
+        }
+        if (page.end || page.ids!.length === 0) break;
+      }
+      this.#d.stats.increment("catchup", "rounds_completed");
+    } catch (err) {
+      this.#d.logger.warn({ err, peer: key.slice(0, 8) }, "catch-up round failed");
+    } finally {
+      p.busy = false;
+    }
+  }
+}
+
+function nonce(): number {
+  return Math.floor(Math.random() * 0x7fffffff);
+}
