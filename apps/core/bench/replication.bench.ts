@@ -1,0 +1,192 @@
+/**
+ * Replication of a domain of three `bbc1-core` processes (A, B, C on loopback, full mesh): insert
+ * throughput on A under 16 clients in 4 client processes (every insert durable on A before its
+ * answer) while A replicates to B and C; the same load on a single node for comparison; and the
+ * replication lag until a transaction is searchable on B: a probe client inserts on A every 20 ms
+ * during the load and a client on B, subscribed to the probe's asset group, is told once B stored it
+ * (then confirms it by a search). Lag is measured from A's answer and from the request.
+ *
+ * Environment: as e2e.bench.ts (BBC1_BENCH_MS per row, BBC1_BENCH_RUNS); BBC1_BENCH_ROWS=...,repl
+ * selects (default: run).
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { createServer } from "node:net";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { KeyPair, addEventAsset, getNewId, makeTransaction, toHex } from "@bbc1/bbclib";
+import { BBcAppClient } from "@bbc1/client";
+import { bundleNode, measureLoad, repoRoot, startNode } from "./e2e.bench.js";
+
+interface BenchRow {
+  name: string;
+  opsPerSec: number;
+  p50us?: number;
+  p99us?: number;
+  note?: string;
+}
+
+type NodeProc = Awaited<ReturnType<typeof startNode>>;
+
+function freePort(): Promise<number> {
+  return new Promise((res) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => res(p));
+    });
+  });
+}
+
+const TIMINGS = { advertise_delay_ms: 300, key_exchange_invoke_min_ms: 100, key_exchange_invoke_max_ms: 300, neighbor_list_refresh_ms: 5_000 };
+
+async function startDomainNode(entry: string, domainId: Uint8Array, root: string, name: string): Promise<{ node: NodeProc; p2pPort: number; wd: string }> {
+  const wd = join(root, name);
+  mkdirSync(wd, { recursive: true });
+  const section = { storage: { type: "internal" }, db: { db_type: "sqlite", db_name: "bbc_ledger.sqlite", replication_strategy: "all" } };
+  writeFileSync(join(wd, "config.json"), JSON.stringify({ workingdir: wd, network: { timings: TIMINGS }, domains: { [toHex(domainId)]: section } }));
+  const p2pPort = await freePort();
+  const node = await startNode(entry, wd, ["--p2pport", String(p2pPort), "--ip4addr", "127.0.0.1"]);
+  return { node, p2pPort, wd };
+}
+
+async function meshed(nodes: NodeProc[], domainId: Uint8Array): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (const n of nodes) {
+    const c = await BBcAppClient.connect({ port: n.port, domainId, userId: getNewId("bench mesh") });
+    try {
+      while ((await c.getDomainNeighborlist(domainId)).length < nodes.length) {
+        if (Date.now() > deadline) throw new Error("the bench nodes did not form a mesh");
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } finally {
+      await c.close();
+    }
+  }
+}
+
+const at = (s: number[], q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? 0;
+
+/** Probe: inserts on A every `everyMs` until `stop()`, and times until B has each one. */
+function lagProbe(a: NodeProc, b: NodeProc, domainId: Uint8Array, everyMs: number) {
+  const fromAnswer: number[] = [];
+  const fromRequest: number[] = [];
+  let stopped = false;
+  let lost = 0;
+  const done = (async () => {
+    const key = KeyPair.generate();
+    const group = getNewId("lag probe group");
+    const user = getNewId("lag probe user");
+    const ca = await BBcAppClient.connect({ port: a.port, domainId, userId: user, requestTimeoutMs: 60_000 });
+    const cb = await BBcAppClient.connect({ port: b.port, domainId, userId: getNewId("lag watcher"), requestTimeoutMs: 60_000 });
+    await cb.register();
+    const waiting = new Map<string, (t: number) => void>();
+    cb.on("inserted", (n) => waiting.get(toHex(n.transactionId))?.(performance.now()));
+    await cb.requestInsertCompletionNotification(group);
+    while (!stopped) {
+      const tx = makeTransaction({ eventNum: 1, witness: true });
+      addEventAsset(tx, 0, group, user, { assetBody: `probe ${Math.random()}` });
+      tx.witness!.addWitness(user);
+      tx.addSignature(user, tx.sign(key));
+      tx.digest();
+      const id = toHex(tx.transactionId!);
+      const seen = new Promise<number>((res) => waiting.set(id, res));
+      const t0 = performance.now();
+      await ca.insertTransaction(tx);
+      const t1 = performance.now();
+      const t2 = await Promise.race([seen, new Promise<number>((r) => setTimeout(() => r(-1), 5_000))]);
+      waiting.delete(id);
+      if (t2 < 0) lost++;
+      else {
+        // notified once B stored it; an answer to a search confirms it is searchable
+        await cb.searchTransaction(tx.transactionId!);
+        fromAnswer.push(Math.max(0, t2 - t1) * 1000);
+        fromRequest.push((t2 - t0) * 1000);
+      }
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+    await ca.close();
+    await cb.close();
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await done;
+      return { fromAnswer: fromAnswer.sort((x, y) => x - y), fromRequest: fromRequest.sort((x, y) => x - y), lost };
+    },
+  };
+}
+
+export async function run(): Promise<BenchRow[]> {
+  const rowsWanted = process.env.BBC1_BENCH_ROWS;
+  if (rowsWanted !== undefined && !rowsWanted.split(",").includes("repl")) return [];
+  const root = repoRoot();
+  const dist = join(root, "apps", "core", "dist", "bbc1-core.js");
+  const entry = process.env.BBC1_BENCH_NODE !== "bundle" && existsSync(dist) ? dist : await bundleNode(root);
+  const domainId = getNewId("replication bench domain");
+  const dir = mkdtempSync(join(tmpdir(), "bbc1-repl-bench-"));
+  const rows: BenchRow[] = [];
+  const started: NodeProc[] = [];
+  try {
+    // single node first (same machine, same load): the rate replication has to keep up with
+    const soloDomain = getNewId("solo bench domain");
+    const solo = await startDomainNode(entry, soloDomain, dir, "solo");
+    started.push(solo.node);
+    const soloRun = await measureLoad(solo.node, soloDomain, 4, 4, "insert", 1000);
+    solo.node.child.kill("SIGTERM");
+    await solo.node.exit;
+    const la0 = loadavg()[0]!.toFixed(1);
+    rows.push({ name: "1 node: insert, 16 clients / 4 processes", opsPerSec: soloRun.txs / soloRun.seconds, p50us: soloRun.p50, p99us: soloRun.p99, note: `load average ${la0}` });
+
+    const [a, b, c] = [await startDomainNode(entry, domainId, dir, "a"), await startDomainNode(entry, domainId, dir, "b"), await startDomainNode(entry, domainId, dir, "c")];
+    started.push(a.node, b.node, c.node);
+    const admin = await BBcAppClient.connect({ port: a.node.port, domainId, userId: getNewId("bench admin") });
+    await admin.sendDomainPing(domainId, "127.0.0.1", null, b.p2pPort);
+    await admin.sendDomainPing(domainId, "127.0.0.1", null, c.p2pPort);
+    await admin.close();
+    await meshed([a.node, b.node, c.node], domainId);
+    // idle lag first (nothing else running), then under the 16-client load
+    const idle = lagProbe(a.node, b.node, domainId, 20);
+    await new Promise((r) => setTimeout(r, 2_000));
+    const idleLag = await idle.stop();
+    const probe = lagProbe(a.node, b.node, domainId, 20);
+    const m = await measureLoad(a.node, domainId, 4, 4, "insert", 1000);
+    const lag = await probe.stop();
+    const la = loadavg()[0]!.toFixed(1);
+    const onB = await counts(b.node, domainId);
+    rows.push({
+      name: "3 nodes: insert on A, 16 clients / 4 processes, replicated to B and C",
+      opsPerSec: m.txs / m.seconds,
+      p50us: m.p50,
+      p99us: m.p99,
+      note: `B stored ${onB.stored} by replication (rejected ${onB.rejected}, dropped ${onB.dropped}); ${(((m.txs / m.seconds) / (soloRun.txs / soloRun.seconds)) * 100).toFixed(0)}% of the single-node rate; load average ${la}`,
+    });
+    rows.push({ name: "replication lag A→B (idle): A's answer → searchable on B", opsPerSec: 0, p50us: at(idleLag.fromAnswer, 0.5), p99us: at(idleLag.fromAnswer, 0.99), note: `${idleLag.fromAnswer.length} probes; from the request: p50 ${(at(idleLag.fromRequest, 0.5) / 1000).toFixed(1)} ms, p99 ${(at(idleLag.fromRequest, 0.99) / 1000).toFixed(1)} ms` });
+    rows.push({
+      name: "replication lag A→B under the 16-client load: A's answer → searchable on B",
+      opsPerSec: 0,
+      p50us: at(lag.fromAnswer, 0.5),
+      p99us: at(lag.fromAnswer, 0.99),
+      note: `${lag.fromAnswer.length} probes (${lag.lost} not seen in 5 s); from the request: p50 ${(at(lag.fromRequest, 0.5) / 1000).toFixed(1)} ms, p99 ${(at(lag.fromRequest, 0.99) / 1000).toFixed(1)} ms; load average ${la}`,
+    });
+  } finally {
+    for (const n of started) {
+      if (n.child.exitCode === null) {
+        n.child.kill("SIGTERM");
+        await n.exit;
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+async function counts(n: NodeProc, domainId: Uint8Array): Promise<{ stored: number; rejected: number; dropped: number }> {
+  const c = await BBcAppClient.connect({ port: n.port, domainId, userId: getNewId("bench stats") });
+  try {
+    const s = await c.getStats();
+    const r = s.replication ?? {};
+    return { stored: r.stored ?? 0, rejected: r.rejected ?? 0, dropped: (r.dropped_inflight ?? 0) + (r.dropped_bytes ?? 0) };
+  } finally {
+    await c.close();
+  }
+}

@@ -1,0 +1,301 @@
+/**
+ * Replication and catch-up of `@bbc1/net` on their own: the decoders (fast-check: any map decodes
+ * to a checked value or throws `BAD_MESSAGE`, and what is built decodes back), the strategies, the
+ * in-flight budgets (drops counted), and catch-up between two instances linked by an in-memory
+ * network — including that a peer which never answers the probe (a v1.1.1 node) gets nothing else.
+ */
+import fc from "fast-check";
+import pino from "pino";
+import { describe, expect, it } from "vitest";
+import { toHex } from "@bbc1/bbclib";
+import { encodeMessage, decodePayload, type WireMessage, type WireValue } from "@bbc1/wire";
+import {
+  CatchUpCommand,
+  CommandDispatch,
+  DEFAULT_NET_TIMINGS,
+  NetError,
+  NetStats,
+  RealScheduler,
+  Replication,
+  buildCatchUp,
+  buildReplicationInsert,
+  decodeCatchUp,
+  decodeReplicationInsert,
+  replicationStrategyOf,
+  u16Of,
+  type CatchUpMessage,
+  type NetworkDomain,
+  type ReceiveContext,
+  type ReplicatedInsertResult,
+  type ReplicationLedger,
+} from "../src/index.js";
+
+const RUNS = Number(process.env.NET_PROPERTY_RUNS ?? 1000);
+const logger = pino({ level: "silent" });
+const DOMAIN = new Uint8Array(32).fill(7);
+
+const bytes = fc.uint8Array({ maxLength: 40 });
+const value: fc.Arbitrary<WireValue> = fc.letrec<{ v: WireValue }>((tie) => ({
+  v: fc.oneof(
+    { depthSize: "small" },
+    bytes,
+    fc.integer(),
+    fc.boolean(),
+    fc.constant(null),
+    fc.array(tie("v"), { maxLength: 4 }),
+    fc.array(fc.tuple(tie("v"), tie("v")), { maxLength: 3 }).map((e) => new Map(e)),
+  ),
+})).v;
+const message = fc.record(
+  { transaction_data: value, all_asset_files: value, nonce: value, ref_index: value, count: value, transaction_id_list: value, all_included: value },
+  { requiredKeys: [] },
+) as fc.Arbitrary<WireMessage>;
+
+describe("decoders (fast-check)", () => {
+  it("decodeReplicationInsert: a checked value or BAD_MESSAGE, never another error", () => {
+    fc.assert(
+      fc.property(message, (m) => {
+        try {
+          const r = decodeReplicationInsert(m);
+          expect(r.transactionData).toBeInstanceOf(Uint8Array);
+          if (r.assetFiles !== null) for (const [k, v] of r.assetFiles) expect(k instanceof Uint8Array && v instanceof Uint8Array).toBe(true);
+        } catch (e) {
+          expect(e).toBeInstanceOf(NetError);
+          expect((e as NetError).code).toBe("BAD_MESSAGE");
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it("buildReplicationInsert → wire bytes → decodeReplicationInsert gives the same data and files", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 2000 }), fc.array(fc.tuple(fc.uint8Array({ minLength: 1, maxLength: 32 }), fc.uint8Array({ maxLength: 300 })), { maxLength: 4 }), (data, files) => {
+        const m = buildReplicationInsert(DOMAIN, data, new Map(files));
+        m.source_node_id = DOMAIN;
+        const back = decodePayload(2, encodeMessage(2, m).subarray(8));
+        expect(u16Of(back.infra_command)).toBe(0);
+        const r = decodeReplicationInsert(back);
+        expect(toHex(r.transactionData)).toBe(toHex(data));
+        expect(r.assetFiles!.size).toBe(new Map(files.map(([k, v]) => [toHex(k), v])).size);
+      }),
+      { numRuns: RUNS / 4 },
+    );
+  });
+
+  it("decodeCatchUp: a checked value or BAD_MESSAGE for every command (also unknown ones)", () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...Object.values(CatchUpCommand), 0x0105, 0xffff), message, (cmd, m) => {
+        try {
+          const r = decodeCatchUp(cmd, m, 8);
+          expect(Number.isSafeInteger(r.nonce)).toBe(true);
+          if (r.ids !== undefined) {
+            expect(r.ids.length).toBeLessThanOrEqual(8);
+            for (const id of r.ids) expect(id.length).toBe(32);
+          }
+        } catch (e) {
+          expect(e).toBeInstanceOf(NetError);
+          expect((e as NetError).code).toBe("BAD_MESSAGE");
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it("buildCatchUp → decodeCatchUp round trip", () => {
+    const id = fc.uint8Array({ minLength: 32, maxLength: 32 });
+    const msgs: fc.Arbitrary<CatchUpMessage> = fc.oneof(
+      fc.record({ command: fc.constant(CatchUpCommand.HELLO), nonce: fc.nat() }),
+      fc.record({ command: fc.constant(CatchUpCommand.REQUEST), nonce: fc.nat(), cursor: fc.nat(), count: fc.nat() }),
+      fc.record({ command: fc.constant(CatchUpCommand.IDS), nonce: fc.nat(), cursor: fc.nat(), ids: fc.array(id, { maxLength: 8 }), end: fc.boolean() }),
+      fc.record({ command: fc.constant(CatchUpCommand.FETCH), nonce: fc.nat(), ids: fc.array(id, { maxLength: 8 }) }),
+    );
+    fc.assert(
+      fc.property(msgs, (m) => {
+        const w = buildCatchUp(DOMAIN, m);
+        w.source_node_id = DOMAIN;
+        const back = decodePayload(2, encodeMessage(2, w).subarray(8));
+        expect(decodeCatchUp(m.command, back, 8)).toEqual(m);
+      }),
+      { numRuns: RUNS / 4 },
+    );
+  });
+
+  it("db.replication_strategy as v1.1.1 reads it", () => {
+    expect(replicationStrategyOf("all")).toBe("all");
+    expect(replicationStrategyOf(undefined)).toBe("all");
+    expect(replicationStrategyOf("p2p")).toBe("p2p");
+    for (const v of ["ext", "external", "ALL", 0, true]) expect(replicationStrategyOf(v)).toBe("external");
+  });
+});
+
+/** An in-memory ledger: "verification" = the data does not start with 0xff. */
+class MemLedger implements ReplicationLedger {
+  readonly txs = new Map<string, Uint8Array>();
+  readonly order: string[] = [];
+  readonly held: Array<() => void> = [];
+  hold = false;
+  async insertReplicatedTransaction(_d: Uint8Array, data: Uint8Array): Promise<ReplicatedInsertResult> {
+    if (this.hold) await new Promise<void>((r) => this.held.push(r));
+    if (data[0] === 0xff) return { outcome: "rejected", reason: "bad" };
+    const id = data.slice(0, 32);
+    const k = toHex(id);
+    if (this.txs.has(k)) return { outcome: "duplicate", transactionId: id };
+    this.txs.set(k, data);
+    this.order.push(k);
+    return { outcome: "stored", transactionId: id };
+  }
+  async hasTransaction(_d: Uint8Array, id: Uint8Array) {
+    return this.txs.has(toHex(id));
+  }
+  async transactionIdsAfter(_d: Uint8Array, after: number, limit: number) {
+    const ids = this.order.slice(after, after + limit).map((k) => Uint8Array.from(Buffer.from(k, "hex")));
+    return { ids, next: after + ids.length, end: after + limit >= this.order.length };
+  }
+  async replicationPayload(_d: Uint8Array, id: Uint8Array) {
+    const t = this.txs.get(toHex(id));
+    return t === undefined ? null : { transactionData: t, assetFiles: null };
+  }
+}
+
+interface FakeNode {
+  id: Uint8Array;
+  dispatch: CommandDispatch;
+  stats: NetStats;
+  ledger: MemLedger;
+  sent: Array<{ to: string; msg: WireMessage }>;
+  net: NetworkDomain;
+  replication?: Replication;
+}
+
+/** Nodes whose sendToNode/broadcast deliver (through wire bytes) to each other's dispatch. */
+function fakeNodes(n: number, peers: (i: number) => number[] = (i) => [...Array(n).keys()].filter((j) => j !== i)): FakeNode[] {
+  const nodes: FakeNode[] = [];
+  for (let i = 0; i < n; i++) {
+    const id = new Uint8Array(32).fill(i + 1);
+    const node: FakeNode = { id, dispatch: new CommandDispatch(), stats: new NetStats(), ledger: new MemLedger(), sent: [], net: undefined as unknown as NetworkDomain };
+    const deliver = (to: FakeNode | undefined, msg: WireMessage): "udp" | "none" => {
+      node.sent.push({ to: to === undefined ? "?" : toHex(to.id), msg });
+      if (to === undefined) return "udp";
+      msg.source_node_id = id;
+      const back = decodePayload(2, encodeMessage(2, msg).subarray(8));
+      const ctx: ReceiveContext = { domainId: DOMAIN, sourceNodeId: id, from: { transport: "udp", address: "127.0.0.1", port: 1000 + i, family: 4 }, encrypted: false };
+      setImmediate(() => {
+        try {
+          void Promise.resolve(to.dispatch.handle(back, ctx)).catch(() => to.stats.increment("network", "drop"));
+        } catch {
+          to.stats.increment("network", "drop");
+        }
+      });
+      return "udp";
+    };
+    const neighborNodes = () => peers(i).map((j) => ({ nodeId: nodes[j]?.id ?? new Uint8Array(32).fill(200 + j) }));
+    node.net = {
+      domainId: DOMAIN,
+      neighbors: { nodes: neighborNodes, get: (x: Uint8Array) => neighborNodes().find((m) => toHex(m.nodeId) === toHex(x)), size: peers(i).length },
+      broadcast: (msg: WireMessage) => {
+        let c = 0;
+        for (const j of peers(i)) {
+          deliver(nodes[j], { ...msg, destination_node_id: nodes[j]?.id });
+          c++;
+        }
+        return c;
+      },
+      sendToNode: (to: Uint8Array, msg: WireMessage) => deliver(nodes.find((m) => toHex(m.id) === toHex(to)), { ...msg, destination_node_id: to }),
+    } as unknown as NetworkDomain;
+    nodes.push(node);
+  }
+  return nodes;
+}
+
+const FAST = { ...DEFAULT_NET_TIMINGS, catchupFirstDelayMs: 10, catchupIntervalMs: 100, catchupTimeoutMs: 300 };
+
+function attach(node: FakeNode, opts: Partial<ConstructorParameters<typeof Replication>[0]> = {}): Replication {
+  node.replication = new Replication({ net: node.net, dispatch: node.dispatch, ledger: node.ledger, strategy: "all", stats: node.stats, logger, scheduler: new RealScheduler(), timings: FAST, ...opts });
+  return node.replication;
+}
+
+const tx = (i: number, first = 0): Uint8Array => {
+  const b = new Uint8Array(40).fill(i & 0xff);
+  b[0] = first;
+  b[1] = i >> 8;
+  return b;
+};
+const waitFor = async (cond: () => boolean, ms = 5000): Promise<void> => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 5));
+  }
+};
+
+describe("Replication", () => {
+  it('"all" sends to every neighbour and stores once; "p2p" and external send nothing', async () => {
+    const [a, b, c] = fakeNodes(3);
+    for (const n of [a!, b!, c!]) attach(n, { catchUp: false });
+    expect(a!.replication!.replicate(tx(1), null)).toBe(2);
+    await waitFor(() => b!.ledger.txs.size === 1 && c!.ledger.txs.size === 1);
+    expect(b!.stats.get("data_handler", "REQUEST_REPLICATION_INSERT")).toBe(1);
+    for (const s of ["p2p", "external"] as const) {
+      const [x] = fakeNodes(2);
+      attach(x!, { strategy: s, catchUp: false });
+      expect(x!.replication!.replicate(tx(1), null)).toBe(0);
+      expect(x!.sent).toHaveLength(0);
+    }
+  });
+
+  it("a rejected one is counted and not stored; replays are duplicates", async () => {
+    const [a, b] = fakeNodes(2);
+    attach(a!, { catchUp: false });
+    attach(b!, { catchUp: false });
+    a!.replication!.replicate(tx(2, 0xff), null);
+    a!.replication!.replicate(tx(3), null);
+    a!.replication!.replicate(tx(3), null);
+    await waitFor(() => b!.stats.get("replication", "duplicate") === 1 && b!.stats.get("replication", "rejected") === 1);
+    expect(b!.ledger.txs.size).toBe(1);
+  });
+
+  it("verifications in flight are bounded per peer: the excess is dropped and counted", async () => {
+    const [a, b] = fakeNodes(2);
+    attach(a!, { catchUp: false });
+    attach(b!, { catchUp: false, limits: { maxInflightPerPeer: 4 } });
+    b!.ledger.hold = true;
+    for (let i = 0; i < 10; i++) a!.replication!.replicate(tx(10 + i), null);
+    await waitFor(() => b!.stats.get("replication", "dropped_inflight") === 6);
+    expect(b!.replication!.inflight).toBe(4);
+    b!.ledger.hold = false;
+    for (const r of b!.ledger.held) r();
+    await b!.replication!.close();
+  });
+
+  it("catch-up: a node fetches what it missed from a peer that answers the probe, verified like a replication", async () => {
+    const [a, b] = fakeNodes(2);
+    // a holds 600 transactions b never saw (more than one ids page), one of them forged
+    for (let i = 0; i < 600; i++) await a!.ledger.insertReplicatedTransaction(DOMAIN, tx(i, 1));
+    a!.ledger.txs.set(toHex(tx(999, 0xff).slice(0, 32)), tx(999, 0xff));
+    a!.ledger.order.push(toHex(tx(999, 0xff).slice(0, 32)));
+    attach(a!);
+    attach(b!, { limits: { catchupIdsPerMessage: 256 } });
+    a!.replication!.start();
+    b!.replication!.start();
+    await waitFor(() => b!.ledger.txs.size === 600 && b!.stats.get("catchup", "rounds_completed") > 0, 10_000);
+    expect(b!.stats.get("replication", "rejected")).toBeGreaterThanOrEqual(1);
+    expect(b!.stats.get("catchup", "unfetched")).toBeGreaterThanOrEqual(1);
+    await a!.replication!.close();
+    await b!.replication!.close();
+  });
+
+  it("a neighbour that never answers the probe (a v1.1.1 node) gets at most 3 small HELLOs and nothing else", async () => {
+    // node 0's only neighbour is a node id nobody answers for
+    const [a] = fakeNodes(1, () => [5]);
+    attach(a!);
+    a!.replication!.start();
+    await new Promise((r) => setTimeout(r, 600));
+    await a!.replication!.close();
+    const cmds = a!.sent.map((s) => u16Of(s.msg.infra_command));
+    expect(cmds.length).toBeGreaterThan(0);
+    expect(cmds.length).toBeLessThanOrEqual(3);
+    expect(new Set(cmds)).toEqual(new Set([CatchUpCommand.HELLO]));
+    for (const s of a!.sent) expect(encodeMessage(2, { ...s.msg, source_node_id: a!.id }).length).toBeLessThan(200);
+  });
+});
