@@ -135,6 +135,8 @@ interface Peer {
   capable: boolean | undefined;
   probes: number;
   busy: boolean;
+  /** A walk is scheduled by {@link CatchUp.soon}. */
+  again: boolean;
   /** Serving a fetch of this peer now. */
   serving: boolean;
   tokens: number;
@@ -184,6 +186,20 @@ export class CatchUp {
     }
   }
 
+  /**
+   * Walks `nodeId` again after `catchupFirstDelayMs` (once, however often it is called meanwhile):
+   * replication dropped something from it. Nothing for a peer not known to run catch-up.
+   */
+  soon(nodeId: Uint8Array): void {
+    const p = this.#peers.get(toHex(nodeId));
+    if (this.#closed || p === undefined || p.capable !== true || p.again) return;
+    p.again = true;
+    this.#d.scheduler.schedule(this.#d.timings.catchupFirstDelayMs, () => {
+      p.again = false;
+      if (!this.#closed && !p.busy) void this.#round(p);
+    });
+  }
+
   /** A replicated transaction was stored (or was already there). */
   arrived(transactionId: Uint8Array): void {
     if (this.#expected.size === 0) return;
@@ -224,7 +240,7 @@ export class CatchUp {
       if (this.#peers.size >= 4 * Math.max(16, this.#d.net.neighbors.size)) {
         for (const [hex, q] of this.#peers) if (this.#d.net.neighbors.get(q.nodeId) === undefined && !q.busy) this.#peers.delete(hex);
       }
-      p = { nodeId: nodeId.slice(), capable: undefined, probes: 0, busy: false, serving: false, tokens: this.#d.limits.catchupServePerSecond, tokensAt: this.#d.scheduler.now() };
+      p = { nodeId: nodeId.slice(), capable: undefined, probes: 0, busy: false, again: false, serving: false, tokens: this.#d.limits.catchupServePerSecond, tokensAt: this.#d.scheduler.now() };
       this.#peers.set(k, p);
     }
     return p;

@@ -116,11 +116,11 @@ export interface ReplicationLedger {
 
 /** Budgets of received replication work (per domain). Every refusal is counted under `replication`. */
 export interface ReplicationLimits {
-  /** Verifications in flight for one sending node. Default 64. */
+  /** Verifications in flight for one sending node (each waits for its durable commit too). Default 256. */
   maxInflightPerPeer: number;
   /** Bytes (transaction + files) in flight for one sending node. Default 64 MiB. */
   maxInflightBytesPerPeer: number;
-  /** Verifications in flight in the domain. Default 512. */
+  /** Verifications in flight in the domain. Default 1024. */
   maxInflightTotal: number;
   /** Bytes in flight in the domain. Default 256 MiB. */
   maxInflightBytesTotal: number;
@@ -132,9 +132,9 @@ export interface ReplicationLimits {
 
 /** Defaults of {@link ReplicationLimits}. */
 export const DEFAULT_REPLICATION_LIMITS: Readonly<ReplicationLimits> = Object.freeze({
-  maxInflightPerPeer: 64,
+  maxInflightPerPeer: 256,
   maxInflightBytesPerPeer: 64 * 1024 * 1024,
-  maxInflightTotal: 512,
+  maxInflightTotal: 1024,
   maxInflightBytesTotal: 256 * 1024 * 1024,
   catchupIdsPerMessage: 256,
   catchupServePerSecond: 2000,
@@ -286,6 +286,8 @@ export class Replication {
 
   #drop(reason: "dropped_inflight" | "dropped_bytes", ctx: ReceiveContext): void {
     this.#d.stats.increment("replication", reason);
+    // what was dropped is fetched again by catch-up, soon rather than at the next pass
+    this.catchUp?.soon(ctx.sourceNodeId);
     this.#d.logger.debug({ from: toHex(ctx.sourceNodeId).slice(0, 8), reason }, "replicated transaction dropped by the in-flight budget");
   }
 

@@ -268,6 +268,28 @@ describe("Replication", () => {
     await b!.replication!.close();
   });
 
+  it("what the budget dropped is fetched again by catch-up soon after (not only at the next pass)", async () => {
+    const [a, b] = fakeNodes(2);
+    const slow = { ...FAST, catchupIntervalMs: 60_000 };
+    attach(a!, { timings: slow });
+    attach(b!, { timings: slow, limits: { maxInflightPerPeer: 2 } });
+    a!.replication!.start();
+    b!.replication!.start();
+    await waitFor(() => b!.replication!.catchUp!.capablePeers().length === 1 && b!.stats.get("catchup", "rounds_completed") > 0);
+    b!.ledger.hold = true;
+    for (let i = 0; i < 8; i++) {
+      const t = tx(40 + i, 2);
+      await a!.ledger.insertReplicatedTransaction(DOMAIN, t);
+      a!.replication!.replicate(t, null);
+    }
+    await waitFor(() => b!.stats.get("replication", "dropped_inflight") === 6);
+    b!.ledger.hold = false;
+    for (const r of b!.ledger.held) r();
+    await waitFor(() => b!.ledger.txs.size === 8, 3000);
+    await a!.replication!.close();
+    await b!.replication!.close();
+  });
+
   it("catch-up: a node fetches what it missed from a peer that answers the probe, verified like a replication", async () => {
     const [a, b] = fakeNodes(2);
     // a holds 600 transactions b never saw (more than one ids page), one of them forged

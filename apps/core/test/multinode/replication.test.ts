@@ -53,7 +53,24 @@ async function missingOn(n: ClusterNode, ids: Iterable<string>, domainId: Uint8A
   return out;
 }
 
-async function allOn(nodes: ClusterNode[], ids: Set<string>, domainId: Uint8Array, timeoutMs = 30_000): Promise<void> {
+/** Distinct transactions of asset group `ag` on `n`. */
+async function countOn(n: ClusterNode, ag: Uint8Array, domainId: Uint8Array): Promise<number> {
+  const c = await BBcAppClient.connect({ port: n.port, domainId, userId: getNewId("counter " + Math.random()), requestTimeoutMs: 10_000 });
+  try {
+    return await c.countTransactions({ assetGroupId: ag });
+  } finally {
+    await c.close();
+  }
+}
+
+/**
+ * Waits until every id of `ids` is searchable on every node. With `ag`, first (cheaply) until each
+ * node counts at least as many transactions in that group, then the ids one by one.
+ */
+async function allOn(nodes: ClusterNode[], ids: Set<string>, domainId: Uint8Array, timeoutMs = 30_000, ag?: Uint8Array): Promise<void> {
+  if (ag !== undefined) {
+    for (const n of nodes) await until(`${n.name} to count ${ids.size}`, async () => ((await countOn(n, ag, domainId)) >= ids.size ? true : undefined), timeoutMs, 200);
+  }
   const left = new Map(nodes.map((n) => [n, new Set(ids)]));
   await until(
     `${ids.size} transactions on ${nodes.map((n) => n.name).join(",")}`,
@@ -100,7 +117,7 @@ describe("replication between two bbc1-core processes", () => {
     );
     for (const cl of cs) await cl.close();
     expect(acked.size).toBe(16 * 15);
-    await allOn([a, b], acked, domainId);
+    await allOn([a, b], acked, domainId, 60_000, ag);
     for (const n of [a, b]) {
       const s = await n.stats();
       expect(s.replication?.stored ?? 0, `${n.name} stored by replication`).toBeGreaterThan(0);
@@ -137,7 +154,7 @@ describe("replication between two bbc1-core processes", () => {
     for (const cl of [...onA, ...onB]) await cl.close().catch(() => undefined);
     b = await c.restart(b);
     await b.admin.sendDomainPing(domainId, "127.0.0.1", null, a.p2pPort);
-    await allOn([a, b], acked, domainId, 60_000);
+    await allOn([a, b], acked, domainId, 90_000, ag);
     const sb = await b.stats();
     expect(sb.catchup?.fetched ?? 0, "b fetched what it missed").toBeGreaterThan(0);
   }, 180_000);
