@@ -8,6 +8,8 @@
  *
  * Skipped when neither BBC1_REF nor BBC1_PYREF is set (mixed.ts says what the setup provides).
  */
+import { spawn } from "node:child_process";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { BBcFormat, KeyPair, addEventAsset, makeTransaction, sha256, type BBcTransaction, type FormatType } from "@bbc1/bbclib";
 import { BBcAppClient } from "@bbc1/client";
@@ -48,6 +50,18 @@ async function pySearch(n: MixedNode, domain: string, txid: string, timeoutMs = 
     const m = /^found ([0-9a-f]+) format=(\d+) verified$/m.exec(out);
     return m ? ([m[1]!, m[2]!] as [string, string]) : undefined;
   }, timeoutMs, 500);
+}
+
+/** `pyadmin search-many` with the ids on stdin: "found N of M" and the missing ones. */
+function searchMany(n: MixedNode, domain: string, ids: string[]): Promise<string> {
+  return new Promise((res, rej) => {
+    const p = spawn(join(REF!, "bin", "pyadmin"), ["--port", String(n.corePort), "--domain", domain, "search-many", "--user", "counter"], { stdio: ["pipe", "pipe", "pipe"] });
+    let out = "";
+    p.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    p.on("error", rej);
+    p.on("exit", () => res(out));
+    p.stdin.end(ids.join("\n"));
+  });
 }
 
 describe.runIf(REF !== undefined)("mixed domain (issues 10, 11): replication, routing, notifications", () => {
@@ -165,5 +179,49 @@ describe.runIf(REF !== undefined)("mixed domain (issues 10, 11): replication, ro
     }
     expect(r.log()).not.toContain("Traceback");
   });
+  it("three-node domain (two of ours, one v1.1.1): an insert on any node is found on the other two", async () => {
+    const domain = `mixed-three-repl-${Date.now()}`;
+    const r = await ref("r", domain);
+    const a = await ours("a", domain, { config: { network: { encryption: "all" } } });
+    const b = await ours("b", domain, { config: { network: { encryption: "all" } } });
+    await a.ping(r.p2pPort);
+    await b.ping(r.p2pPort);
+    await fullMesh([a, b, r], 40_000);
+    await until("a and b to hold keys with both others", async () => ((await establishedKeys(a)) === 2 && (await establishedKeys(b)) === 2 ? true : undefined), 30_000);
+    const fails: string[] = [];
+    for (const from of [r, a, b]) {
+      const ins = await pyadmin(from.corePort, domain, "insert", "--user", `u-${from.name}`, "--body", `from ${from.name}`);
+      const txid = /^txid ([0-9a-f]{64})$/m.exec(ins)![1]!;
+      const txhex = /^tx ([0-9a-f]+)$/m.exec(ins)![1]!;
+      for (const to of [r, a, b].filter((n) => n !== from)) {
+        try {
+          expect((await pySearch(to, domain, txid))[0]).toBe(txhex);
+        } catch (e) {
+          fails.push(`${from.name} (${from.kind}) -> ${to.name} (${to.kind}): ${(e as Error).message}`);
+        }
+      }
+    }
+    expect(fails).toEqual([]);
+    expect(r.log()).not.toContain("Traceback");
+  });
+
+  it("many transactions (v1.1.1's multi_core_many_transactions, mixed): 60 inserted on each side, formats cycling 0/1/4, all found on the other", async () => {
+    const domain = `mixed-many-${Date.now()}`;
+    const { r, o } = await pair(domain);
+    const fails: string[] = [];
+    for (const [from, to] of [[r, o], [o, r]] as const) {
+      const ins = await pyadmin(from.corePort, domain, "insert-many", "--user", `many-${from.name}`, "--count", "60");
+      const ids = [...ins.matchAll(/^txid ([0-9a-f]{64}) \d$/gm)].map((m) => m[1]!);
+      expect(ids).toHaveLength(60);
+      let last = "";
+      await until(`${to.kind} to hold all 60 from ${from.kind}`, async () => {
+        last = await searchMany(to, domain, ids);
+        return last.startsWith("found 60 of 60") ? true : undefined;
+      }, 40_000, 2000).catch((e: Error) => fails.push(`${from.kind} -> ${to.kind}: ${e.message}; ${last.split("\n")[0]}`));
+    }
+    expect(fails).toEqual([]);
+    expect(r.log()).not.toContain("Traceback");
+  });
+
   // repair across the implementations: mixed-repair.test.ts
 });
