@@ -74,8 +74,8 @@ export class StorageLedger implements DomainLedger {
       assets: options.assetRows ? entry.assets.map((a) => ({ assetGroupId: a.assetGroupId, assetId: a.assetId, userId: a.userId, assetFileSize: a.hasFile ? 1 : 0, assetFileDigest: null })) : [],
       pointTo: entry.pointsTo,
     };
-    // remove (a durable SQLite commit once the commit log is applied) then insert (through the log) in each database
-    for (let i = 0; i < this.store.dbCount; i++) await this.store.restoreTransaction(i, entry.transactionId, record);
+    // one atomic, durable commit per database (with SQLite's commit log: after the log is applied)
+    await this.store.replaceTransaction(record);
   }
 
   async replaceAssetFile(assetGroupId: Uint8Array, assetId: Uint8Array, content: Uint8Array): Promise<void> {

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import type Database from "better-sqlite3";
 import { toBuf } from "./backend.js";
 import type { LoggedFile, LoggedInsert } from "./log-codec.js";
+import type { LedgerRecord } from "./types.js";
 
 type Stmt = Database.Statement<unknown[], unknown>;
 
@@ -38,7 +39,9 @@ export function readLogState(db: Database.Database): LogState {
 /** A write that does not come through the log: run after every record posted before it, committed with FULL. */
 export type ExecOp =
   | { op: "remove"; transactionId: Uint8Array; pointTo: Uint8Array[] | null }
-  | { op: "crossRef"; transactionId: Uint8Array; outerDomainId: Uint8Array; txidHavingCrossRef: Uint8Array };
+  | { op: "crossRef"; transactionId: Uint8Array; outerDomainId: Uint8Array; txidHavingCrossRef: Uint8Array }
+  /** Repair: the row and its edges replaced by `record` (and its asset rows added) in one commit. */
+  | { op: "replace"; record: LedgerRecord };
 
 /** Options of {@link SqliteApplier}. */
 export interface ApplierOptions {
@@ -207,6 +210,16 @@ export class SqliteApplier {
       if (op.op === "crossRef") {
         this.#insXref.run(toBuf(op.transactionId), toBuf(op.outerDomainId), toBuf(op.txidHavingCrossRef));
         return true;
+      }
+      if (op.op === "replace") {
+        const r = op.record;
+        const id = toBuf(r.transactionId);
+        const existed = this.#delTx.run(id).changes > 0;
+        this.#delBase.run(id);
+        this.#insTx.run(id, toBuf(r.data));
+        for (const a of r.assets) this.#insAsset.run(id, nb(a.assetGroupId), nb(a.assetId), nb(a.userId), a.assetFileSize ?? 0, nb(a.assetFileDigest));
+        for (const pt of r.pointTo) this.#insEdge.run(id, toBuf(pt));
+        return existed;
       }
       const id = toBuf(op.transactionId);
       const existed = this.#delTx.run(id).changes > 0;

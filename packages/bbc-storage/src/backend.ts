@@ -52,6 +52,11 @@ export interface DbBackend {
   countCrossRefsByDomain(outerDomainId: Uint8Array): Promise<number>;
   /** Delete the transaction row and topology rows (base = id, point_to in pointTo). True if the tx row existed. */
   removeTransaction(transactionId: Uint8Array, pointTo: Uint8Array[] | null): Promise<boolean>;
+  /**
+   * Repair: delete the transaction row and every topology row whose base is its id, then insert `record` (row,
+   * asset rows, edges), atomically and durably. True if a row existed before.
+   */
+  replaceTransaction(record: LedgerRecord): Promise<boolean>;
   integrity(): Promise<IntegrityReport>;
   close(): Promise<void>;
 }

@@ -415,6 +415,11 @@ class LoggedSqliteBackend implements DbBackend {
     return this.#exec({ op: "remove", transactionId, pointTo });
   }
 
+  /** One SQLite commit (synchronous=FULL) outside the log, after every logged record is in the tables. */
+  replaceTransaction(record: LedgerRecord): Promise<boolean> {
+    return this.#exec({ op: "replace", record });
+  }
+
   async integrity(): Promise<IntegrityReport> {
     await this.settle();
     return this.#sqlite.integrity();

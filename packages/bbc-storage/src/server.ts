@@ -349,6 +349,20 @@ export class ServerBackend implements DbBackend {
     }
   }
 
+  async replaceTransaction(record: LedgerRecord): Promise<boolean> {
+    const id = toBuf(record.transactionId);
+    try {
+      return await this.k.transaction().execute(async (trx) => {
+        const r = await trx.deleteFrom("transaction_table").where("transaction_id", "=", id).executeTakeFirst();
+        await trx.deleteFrom("topology_table").where("base", "=", id).execute();
+        await this.insertInTrx(trx, [record], false);
+        return Number(r.numDeletedRows) > 0;
+      });
+    } catch (cause) {
+      throw dbError(`${this.dialect} replace failed`, cause);
+    }
+  }
+
   async integrity(): Promise<IntegrityReport> {
     try {
       if (this.dialect === "mysql") {

@@ -277,6 +277,22 @@ export class SqliteBackend implements DbBackend {
     }
   }
 
+  async replaceTransaction(record: LedgerRecord): Promise<boolean> {
+    const delTx = this.cached("rt", () => this.kysely.deleteFrom("transaction_table").where("transaction_id", "=", Z).compile());
+    const delBase = this.cached("rb", () => this.kysely.deleteFrom("topology_table").where("base", "=", Z).compile());
+    const id = toBuf(record.transactionId);
+    try {
+      return this.db.transaction(() => {
+        const existed = delTx.run(id).changes > 0;
+        delBase.run(id);
+        this.runBatch([record]);
+        return existed;
+      })();
+    } catch (cause) {
+      throw dbError("SQLite replace failed", cause);
+    }
+  }
+
   async integrity(): Promise<IntegrityReport> {
     try {
       const rows = this.db.pragma("integrity_check") as Array<{ integrity_check: string }>;

@@ -482,6 +482,17 @@ class LedgerStoreImpl implements LedgerStore {
     await b.insertBatch([rec]);
   }
 
+  async replaceTransaction(tx: InsertInput, options: { assetRows?: boolean } = {}): Promise<boolean> {
+    this.check();
+    const rec = asRecord(tx);
+    checkId(rec.transactionId, "transaction_id");
+    const record = options.assetRows === false ? { ...rec, assets: [] } : rec;
+    await this.whenDrained();
+    let existed = false;
+    for (const b of this.backends) if (await b.replaceTransaction(record)) existed = true;
+    return existed;
+  }
+
   tables(dbNum = 0): LedgerTables {
     this.check();
     const b = this.backends[dbNum];

@@ -348,6 +348,14 @@ export interface LedgerStore {
   /** Remove then insert again in database `dbNum` (v1.1.1 `restore_transaction_data`; asset rows accumulate). */
   restoreTransaction(dbNum: number, transactionId: Uint8Array, tx: InsertInput): Promise<void>;
 
+  /**
+   * Repair: in every database, atomically and durably, the transaction row of `tx`'s id and every topology row
+   * whose base is that id are replaced by `tx` (its row, edges and, unless `assetRows` is false, asset rows); a
+   * missing row is inserted. With SQLite's commit log it is one `synchronous=FULL` commit once the log is applied.
+   * Unlike {@link restoreTransaction} a crash never leaves the transaction missing. Resolves true when a row existed.
+   */
+  replaceTransaction(tx: InsertInput, options?: { assetRows?: boolean }): Promise<boolean>;
+
   /** Backend integrity check of every database (SQLite: PRAGMA integrity_check; servers: a probe query). */
   checkIntegrity(): Promise<IntegrityReport>;
 
