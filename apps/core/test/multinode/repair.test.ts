@@ -100,7 +100,7 @@ describe("repair of a forged transaction and asset file from peers", () => {
   const file2 = te.encode("asset file of tx2 ".repeat(40));
   const tx2 = signed("repair tx2 " + Math.random(), file2);
   const aid2 = tx2.events[0]!.asset!.assetId!;
-  const onlyA = signed("held by A only " + Math.random());
+  const tx5 = signed("repair tx5 " + Math.random());
   const file3 = te.encode("asset file of tx3 ".repeat(30));
   const tx3 = signed("repair tx3 " + Math.random(), file3);
   const tx4 = signed("repair tx4 " + Math.random());
@@ -119,13 +119,12 @@ describe("repair of a forged transaction and asset file from peers", () => {
     for (const n of [a, b, cc]) await until(`${n.name} to list all three`, async () => (holdsExactly(await n.neighbors(), [a.nodeId, b.nodeId, cc.nodeId]) ? true : undefined));
     for (const n of [a, b, cc]) {
       const cl = await clientOf(n);
-      for (const t of [tx1, tx2, tx3, tx4]) {
+      for (const t of [tx1, tx2, tx3, tx4, tx5]) {
         // replication may already have brought it: a duplicate is fine
         await cl.insertTransaction(t).catch(() => undefined);
         await until(`${n.name} to hold the transaction`, async () => ((await cl.searchTransaction(t.transactionId!, { acceptCompromised: true })).transactionData !== null ? true : undefined));
       }
     }
-    await (await clientOf(a)).insertTransaction(onlyA).catch(() => undefined);
   }, 120_000);
 
   afterAll(async () => {
@@ -204,37 +203,44 @@ describe("repair of a forged transaction and asset file from peers", () => {
     });
     const send = (m: WireMessage) => new Promise<void>((r) => sock.send(encodeMessage(2, m), a.p2pPort, "127.0.0.1", () => r()));
     const base = { domain_id: domainId, infra_msg_type: u16Bytes(3), infra_command: u16Bytes(5) };
+    const txid = tx5.transactionId!;
     try {
       // a request for something A does not hold makes us A's neighbour and is harmless (H16)
       await send({ ...base, command: 2, transaction_id: getNewId("nothing"), nonce: new Uint8Array([9, 9, 9, 9]), destination_node_id: a.nodeId, source_node_id: evilId });
       await until("A to count the request it cannot answer", async () => (((await a.stats()).repair?.not_held ?? 0) >= 1 ? true : undefined));
-      const forged = await forgeRow(a, onlyA.transactionId!);
-      await cl.requestToRepairTransaction(onlyA.transactionId!);
-      const req = await until("A's repair request to reach the hostile peer", async () =>
-        got.find((m) => m.command === 2 && m.transaction_id instanceof Uint8Array && hex(m.transaction_id) === hex(onlyA.transactionId!)),
-      );
+      // forged everywhere: B and C have no valid copy to answer with, only the hostile peer answers
+      const forged = await forgeRow(a, txid);
+      await forgeRow(b, txid);
+      await forgeRow(cc, txid);
+      const repaired = (await a.stats()).repair?.repaired_transaction ?? 0;
+      await cl.requestToRepairTransaction(txid);
+      const req = await until("A's repair request to reach the hostile peer", async () => got.find((m) => m.command === 2 && m.transaction_id instanceof Uint8Array && hex(m.transaction_id) === hex(txid)));
       const other = signed("another valid transaction " + Math.random());
       // the requested transaction with a broken signature, and a valid transaction of another id
       for (const data of [new Uint8Array(forged), other.serialize()]) {
         await send({ ...req, command: 3, destination_node_id: a.nodeId, source_node_id: evilId, transaction_data: data });
       }
       await until("A to count two forged answers", async () => (((await a.stats()).repair?.forged_answer ?? 0) >= 2 ? true : undefined));
-      const repaired = (await a.stats()).repair?.repaired_transaction;
-      expect(storedRow(a, onlyA.transactionId!)?.equals(forged)).toBe(true);
-      expect((await cl.searchTransaction(onlyA.transactionId!, { acceptCompromised: true })).compromised).toBe(true);
+      expect((await a.stats()).repair?.repaired_transaction ?? 0).toBe(repaired);
+      expect(storedRow(a, txid)?.equals(forged)).toBe(true);
+      expect((await cl.searchTransaction(txid, { acceptCompromised: true })).compromised).toBe(true);
       expect((await cl.searchTransaction(other.transactionId!, { acceptCompromised: true }).catch(() => null))?.transactionData ?? null).toBeNull();
-      // B and C were asked too and do not hold it: harmless there, and everyone keeps serving
+      // B and C hold it forged: no answer from them (counted), and everyone keeps serving
       await until("B and C to count the request they cannot answer", async () => (((await b.stats()).repair?.not_held ?? 0) >= 1 && ((await cc.stats()).repair?.not_held ?? 0) >= 1 ? true : undefined));
       expect((await cl.searchTransaction(tx1.transactionId!)).compromised).toBe(false);
-      // the honest copy finally arrives (re-inserted on B): the repair succeeds from B
-      const cb = await clientOf(b);
-      await cb.insertTransaction(onlyA).catch(() => undefined);
-      await until("B to hold it", async () => ((await cb.searchTransaction(onlyA.transactionId!, { acceptCompromised: true }).catch(() => null))?.transactionData ? true : undefined));
+      // B gets its good copy back (by hand): A's next request is answered by B and repairs A
+      const db = new Database(ledgerFile(b), { fileMustExist: true });
+      try {
+        db.pragma("busy_timeout = 5000");
+        db.prepare("UPDATE transaction_table SET transaction_data = ? WHERE transaction_id = ?").run(Buffer.from(tx5.serialize()), Buffer.from(txid));
+      } finally {
+        db.close();
+      }
       await new Promise((r) => setTimeout(r, 600)); // resend_after_ms
-      await cl.requestToRepairTransaction(onlyA.transactionId!);
-      await until("the transaction to be repaired from B", async () => ((await cl.searchTransaction(onlyA.transactionId!, { acceptCompromised: true })).compromised ? undefined : true));
-      await until("the repaired row in the tables", async () => (storedRow(a, onlyA.transactionId!)?.equals(Buffer.from(onlyA.serialize())) ? true : undefined));
-      expect((await a.stats()).repair?.repaired_transaction).toBe(repaired! + 1);
+      await cl.requestToRepairTransaction(txid);
+      await until("the transaction to be repaired from B", async () => ((await cl.searchTransaction(txid, { acceptCompromised: true })).compromised ? undefined : true));
+      await until("the repaired row in the tables", async () => (storedRow(a, txid)?.equals(Buffer.from(tx5.serialize())) ? true : undefined));
+      expect((await a.stats()).repair?.repaired_transaction).toBe(repaired + 1);
     } finally {
       sock.close();
     }
@@ -244,7 +250,7 @@ describe("repair of a forged transaction and asset file from peers", () => {
     await c.stop(a, "SIGKILL");
     const a2 = await c.restart(a);
     const cl = await clientOf(a2);
-    for (const t of [tx1, tx2, tx3, onlyA]) {
+    for (const t of [tx1, tx2, tx3, tx5]) {
       const r = await cl.searchTransaction(t.transactionId!, { acceptCompromised: true });
       expect(r.compromised, "compromised after restart").toBe(false);
     }
