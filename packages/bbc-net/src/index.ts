@@ -70,6 +70,10 @@ export {
   type ReplicationStrategy,
 } from "./replication.js";
 export { CatchUp, CatchUpCommand, buildCatchUp, decodeCatchUp, type CatchUpMessage } from "./catchup.js";
+export { CANNOT_FIND_USER, UserRouting, type RouteOptions, type RoutingNetwork, type UserRoutingDeps } from "./user-routing.js";
+export { ForwardingTable, type ForwardingAdd, type ForwardingEntry } from "./forwarding.js";
+export { InsertNotifications, MAX_NOTIFIED_ASSET_GROUPS } from "./insert-notify.js";
+export { buildJoin, buildLeave, buildNoSuchUser, buildNotifyInserted, buildResolve, buildResolveResponse } from "./user-messages.js";
 export { NetworkDomain, type EncryptionPolicy, type NetworkDomainDeps, type SendMode, type StaticNode } from "./domain.js";
 export { BBcNetwork, DEFAULT_P2P_PORT, DOMAIN_GLOBAL_0, type BBcNetworkOptions, type CreateDomainOptions } from "./network.js";
 export type {

@@ -97,6 +97,8 @@ export interface LocalUsers {
   isRegistered(domainId: Uint8Array, userId: Uint8Array): boolean;
   /** Writes `message` to every connection of `userId` (encrypted with the client's key if it has one). False when the user is not here. */
   deliver(domainId: Uint8Array, userId: Uint8Array, message: WireMessage): boolean;
+  /** Writes `message` to one connection of `userId` chosen at random (anycast, §8.6); default {@link deliver}. */
+  deliverAnycast?(domainId: Uint8Array, userId: Uint8Array, message: WireMessage): boolean;
   /** Every registered user id of the domain (CROSS_REF_ASSIGNMENT hands cross_refs to random ones). */
   registeredUsers(domainId: Uint8Array): Uint8Array[];
 }

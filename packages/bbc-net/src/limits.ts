@@ -43,6 +43,16 @@ export interface NetLimits {
   sendTimeoutMs: number;
   /** `resync_window_bytes`: keystream scanned to re-synchronise an encrypted stream after a lost or reordered frame. Default 256 KiB. */
   resyncWindowBytes: number;
+  /** `max_forwarding_entries`: user routing forwarding entries per domain (§8.2); beyond it the oldest expiring entry goes. Default 65 536. */
+  maxForwardingEntries: number;
+  /** `max_nodes_per_forwarding_entry`: nodes one forwarding entry may list. Default 256. */
+  maxNodesPerForwardingEntry: number;
+  /** `max_pending_resolves`: RESOLVE_USER_LOCATION waiting for an answer, per domain. Default 4096. */
+  maxPendingResolves: number;
+  /** `max_messages_per_resolve`: messages queued behind one pending resolution. Default 256. */
+  maxMessagesPerResolve: number;
+  /** `resolve_queue_bytes`: bytes of messages queued behind pending resolutions, per domain. Default 64 MiB. */
+  resolveQueueBytes: number;
 }
 
 /** The defaults of {@link NetLimits}. */
@@ -63,6 +73,11 @@ export const DEFAULT_NET_LIMITS: Readonly<NetLimits> = Object.freeze({
   outputTotalBytes: 256 * 1024 * 1024,
   sendTimeoutMs: 30_000,
   resyncWindowBytes: 256 * 1024,
+  maxForwardingEntries: 65_536,
+  maxNodesPerForwardingEntry: 256,
+  maxPendingResolves: 4096,
+  maxMessagesPerResolve: 256,
+  resolveQueueBytes: 64 * 1024 * 1024,
 });
 
 /** Default of the process-wide partial-frame pool when the core passes none (`partial_frames_total_bytes`). */

@@ -33,6 +33,10 @@ export interface NetTimings {
   catchupIntervalMs: number;
   /** Catch-up: an ids request or a fetch unanswered this long is given up (retried next pass). */
   catchupTimeoutMs: number;
+  /** `RESOLVE_TIMEOUT`: a RESOLVE_USER_LOCATION unanswered this long bounces its messages (§8.4). */
+  resolveTimeoutMs: number;
+  /** `REFRESH_FORWARDING_LIST_INTERVAL`: a non-permanent forwarding entry lives this long after its creation (§8.2, Q15). */
+  forwardingLifetimeMs: number;
 }
 
 /** v1.1.1's protocol times. */
@@ -51,6 +55,8 @@ export const DEFAULT_NET_TIMINGS: Readonly<NetTimings> = Object.freeze({
   catchupFirstDelayMs: 1_000,
   catchupIntervalMs: 30_000,
   catchupTimeoutMs: 5_000,
+  resolveTimeoutMs: 5_000,
+  forwardingLifetimeMs: 300_000,
 });
 
 /** Merges `partial` over the defaults and checks every value. */

@@ -62,6 +62,8 @@ export interface FrameCase {
   encryption?: { key_name: string; sender_key_name: string; key: string; initial_counter: string; keystream_offset: number; plaintext: string; session: string };
   key_exchange?: string;
   random_fields: string[];
+  t_ms?: number;
+  phase?: string;
 }
 
 export function loadFrames(): FramesFile {
