@@ -1,7 +1,7 @@
 import { u16Bytes, InfraMessageCategory, type RefusalCounter, type WireMessage } from "@bbc1/wire";
 import type { Logger } from "pino";
 import { toHex } from "@bbc1/bbclib";
-import type { CommandDispatch, NetworkDomain, Replication } from "@bbc1/net";
+import type { CommandDispatch, InsertNotifications, NetworkDomain, Replication, UserRouting } from "@bbc1/net";
 import type { ClientConnection, PendingBounce } from "./connection.js";
 import type { JsonObject } from "./config.js";
 import type { DomainLedger } from "./store.js";
@@ -83,6 +83,10 @@ export class Domain {
   readonly #userGroups = new Map<string, Set<string>>();
   /** Forwarding entries (user or asset group → node ids). Always empty on a node without peers. */
   readonly forwardingEntries = new Map<string, { id: Uint8Array; nodes: Uint8Array[] }>();
+  /** User routing across nodes (routing.ts); null without a network: then undeliverable maps bounce after the resolve timeout. */
+  routing: UserRouting | null = null;
+  /** NOTIFY_INSERTED to the nodes that joined an asset group (routing.ts). */
+  insertNotifications: InsertNotifications | null = null;
   readonly #bounces = new Set<PendingBounce>();
   readonly #d: DomainDeps;
   readonly #log: Logger;
@@ -122,7 +126,9 @@ export class Domain {
     u.conns.delete(conn);
     if (u.conns.size === 0) this.users.delete(key);
     if (conn.cipherDomainHex === this.hex) conn.dropCipher();
-    this.#d.stats.increment("multicast", "leave");
+    // v1.1.1 broadcasts LEAVE on every unregister, multicast user or not (Q26)
+    if (this.routing !== null) this.routing.leave(userId);
+    else this.#d.stats.increment("multicast", "leave");
   }
 
   /**
@@ -137,7 +143,7 @@ export class Domain {
     msg.infra_msg_type = CATEGORY_USER;
     const user = dst instanceof Uint8Array ? this.users.get(toHex(dst)) : undefined;
     if (msg.is_anycast !== undefined && msg.is_anycast !== null && msg.is_anycast !== false) {
-      return this.#sendAnycast(msg, user);
+      return this.routing !== null ? this.routing.sendToUser(msg) : this.#sendAnycast(msg, user);
     }
     if (user !== undefined && user.conns.size > 0) return this.deliverLocal(user, EncodedPayload.of(msg, this.#d.output));
     if (options.directOnly) return false;
@@ -145,6 +151,8 @@ export class Domain {
       options.fallback.sendPlain(msg, this.#d.output);
       return true;
     }
+    // with peers: forwarding entry or resolution (§8.3); alone: the bounce after the resolve timeout
+    if (this.routing !== null && this.net !== null && this.net.neighbors.size > 0) return this.routing.sendToUser(msg, { size: options.size });
     this.scheduleBounce(msg, options.origin, options.size ?? 0);
     return true;
   }
@@ -234,7 +242,9 @@ export class Domain {
     let ug = this.#userGroups.get(uk);
     if (ug === undefined) this.#userGroups.set(uk, (ug = new Set()));
     ug.add(gk);
-    this.#d.stats.increment("multicast", "join");
+    // v1.1.1 broadcasts the permanent JOIN on every REQUEST_INSERT_NOTIFICATION
+    if (this.routing !== null) this.routing.join(assetGroupId, true);
+    else this.#d.stats.increment("multicast", "join");
     return true;
   }
 
@@ -249,7 +259,8 @@ export class Domain {
     if (ug?.size === 0) this.#userGroups.delete(uk);
     if (g.users.size === 0) {
       this.notifications.delete(gk);
-      this.#d.stats.increment("multicast", "leave");
+      if (this.routing !== null) this.routing.leave(g.assetGroupId);
+      else this.#d.stats.increment("multicast", "leave");
     }
     return true;
   }

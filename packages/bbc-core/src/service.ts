@@ -20,6 +20,7 @@ import { decodeBudgetOf, deserializeOptionsOf, resolveLimits, type LimitOverride
 import type { LedgerFactory } from "./store.js";
 import { storageLedgerFactory } from "./storage-adapter.js";
 import { readEncryption, readNetTimings, readStaticNodes, staticNodesJson } from "./p2p.js";
+import { attachRouting } from "./routing.js";
 import { ASYNC_DIGEST_BYTES, VerifiedCache, assetFilesMatch, normaliseFiles, validateSubmitted, type SubmittedVerdict, type WireAssetFiles } from "./validator.js";
 import { ValidatorPool } from "./validator-pool.js";
 import type { CoreInternals, Handler, RequestContext } from "./handlers/context.js";
@@ -282,12 +283,12 @@ export class BBcCoreService implements CoreInternals {
     if (this.nodeKey === null) {
       this.logger.warn("admin commands are not authenticated (no node key): anyone who can reach the client port can close domains; safe only on a single-user machine");
     }
-    this.#resolveTimeoutMs = options.resolveTimeoutMs ?? 5000;
     this.#repairLimits = readRepairLimits(isJsonObject(conf.limits) ? conf.limits.repair : undefined);
     const workers = options.verifyWorkers ?? ValidatorPool.defaultSize();
     this.#poolSize = workers;
     this.#pool = workers > 0 ? new ValidatorPool(workers, { threshold: options.verifyInlineMaxSignatures, deserialize: this.deserializeOptions }) : undefined;
     this.network = this.#makeNetwork();
+    this.#resolveTimeoutMs = options.resolveTimeoutMs ?? this.network.timings.resolveTimeoutMs;
     this.config.save();
   }
 
@@ -313,7 +314,7 @@ export class BBcCoreService implements CoreInternals {
         domainKey: isJsonObject(domainKey) ? (domainKey as { use?: boolean; directory?: string; obsolete_timeout?: number }) : undefined,
         encryption: o.p2pEncryption ?? readEncryption(netConf.encryption),
         registry: this.registry,
-        timings: { ...readNetTimings(netConf.timings), ...o.netTimings },
+        timings: { ...readNetTimings(netConf.timings), ...o.netTimings, ...(o.resolveTimeoutMs !== undefined ? { resolveTimeoutMs: o.resolveTimeoutMs } : {}) },
         limits,
         partialFrames: this.partialFrames,
         refusals: this.refusals,
@@ -558,6 +559,7 @@ export class BBcCoreService implements CoreInternals {
       },
     });
     if (ledgerStore !== null) attachRepair({ core: this, domain, net, data, scheduler: this.network.scheduler, workingDir: wd, limits: this.#repairLimits });
+    attachRouting(domain, net, { network: this.network, output: this.output, stats: this.stats, refusals: this.refusals, logger: log });
     this.domains.set(hex, domain);
     domain.replication = attachReplication({ core: this, domain, net, dispatch: data, ledger: new CoreReplicationLedger(this, wd), scheduler: this.network.scheduler, timings: this.network.timings });
     this.logger.info({ domain: hex.slice(0, 8), node_id: toHex(nodeId).slice(0, 8) }, "domain created");

@@ -157,13 +157,13 @@ export function handleGetNeighborList(ctx: RequestContext): void {
   direct(ctx, ret);
 }
 
-/** REQUEST_GET_FORWARDING_LIST: always empty on a node without peers. */
+/** REQUEST_GET_FORWARDING_LIST: the domain's forwarding entries (user routing across nodes). */
 export function handleGetForwardingList(ctx: RequestContext): void {
   const ret = response(ctx, MsgType.RESPONSE_GET_FORWARDING_LIST);
   const parts: Uint8Array[] = [];
-  const entries = ctx.domain?.forwardingEntries ?? new Map();
-  parts.push(u16be(entries.size));
-  for (const e of entries.values()) parts.push(e.id, u16be(e.nodes.length), ...e.nodes);
+  const entries = ctx.domain?.routing?.forwardingList() ?? [...(ctx.domain?.forwardingEntries.values() ?? [])];
+  parts.push(u16be(entries.length));
+  for (const e of entries) parts.push(e.id, u16be(e.nodes.length), ...e.nodes);
   ret.forwarding_list = concatBytes(...parts);
   direct(ctx, ret);
 }

@@ -42,6 +42,8 @@ export async function handleInsert(ctx: RequestContext): Promise<void> {
   // durable here: REQUEST_REPLICATION_INSERT to the neighbours (v1.1.1 sends it before answering too)
   ctx.domain?.replication?.replicate(data, files as ReadonlyMap<WireValue, WireValue> | null);
   const txid = done.transactionId;
+  // NOTIFY_INSERTED to the nodes that joined one of its asset groups (§9.4; client inserts only)
+  ctx.domain?.insertNotifications?.notifyNodes(txid, done.assetGroupIds);
   ret.transaction_id = txid;
   reply(ctx, ret);
   core.metrics.inserts.inc();

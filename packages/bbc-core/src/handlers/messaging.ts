@@ -80,7 +80,7 @@ export async function handleGatherSignature(ctx: RequestContext): Promise<void> 
     const head: WireMessage = { domain_id: ctx.domainId, command: MsgType.REQUEST_SIGNATURE, destination_user_id: dst };
     const user = domain.localUser(dst);
     if (user !== undefined && user.conns.size > 0) domain.deliverLocal(user, template.payload(head));
-    else domain.scheduleBounce({ ...head, ...tail }, conn, ctx.size);
+    else domain.sendToUser({ ...head, ...tail }, { origin: conn, size: ctx.size });
   }
 }
 

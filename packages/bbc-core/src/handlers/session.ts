@@ -18,7 +18,10 @@ export function handleRegister(ctx: RequestContext): void {
   }
   ctx.domain.registerUser(user, conn);
   const on = ctx.msg.on_multinodes;
-  if (on !== undefined && on !== null && on !== false && on !== 0) ctx.core.stats.increment("multicast", "join");
+  if (on !== undefined && on !== null && on !== false && on !== 0) {
+    if (ctx.domain.routing !== null) ctx.domain.routing.join(user);
+    else ctx.core.stats.increment("multicast", "join");
+  }
 }
 
 /** UNREGISTER: removes this connection's registration; the connection stays open. */
