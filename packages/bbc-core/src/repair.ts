@@ -149,6 +149,41 @@ export class CoreRepairLedger implements RepairLedger {
     return "repaired";
   }
 
+  /**
+   * v1.1.1's first step with several databases (`_repair_transaction_data`): when one database holds a valid
+   * copy and another a forged or no copy, the valid one replaces the others. Resolves what happened: `single`
+   * (one database), `consistent` (nothing to do), `restored`, or `none_valid`.
+   */
+  async restoreLocally(domainId: Uint8Array, transactionId: Uint8Array): Promise<"single" | "consistent" | "restored" | "none_valid"> {
+    const d = this.#domain(domainId);
+    const ledger = d?.ledger;
+    if (ledger?.copies === undefined || ledger.replaceTransaction === undefined) return "single";
+    const copies = await ledger.copies(transactionId);
+    if (copies.length < 2) return "single";
+    let good: { tx: BBcTransaction; data: Uint8Array } | undefined;
+    let bad = 0;
+    for (const data of copies) {
+      const tx = data === undefined ? null : decodeAs(data, transactionId, this.#core);
+      if (tx !== null && data !== undefined && validateStored(tx, data, new Map(), this.#core.verified).valid) good ??= { tx, data };
+      else bad++;
+    }
+    if (good === undefined) return "none_valid";
+    if (bad === 0) return "consistent";
+    const rows = assetRowsOf(good.tx);
+    await ledger.replaceTransaction(
+      {
+        transactionId,
+        transactionData: good.data,
+        assets: rows.map(({ assetGroupId, assetId, userId, hasFile }) => ({ assetGroupId, assetId, userId, hasFile })),
+        pointsTo: edgesOf(good.tx),
+        files: [],
+      },
+      { assetRows: copies.some((c) => c === undefined) },
+    );
+    this.#core.stats.increment("transaction", "success_repair");
+    return "restored";
+  }
+
   /** The asset files of a stored transaction that are missing or do not match their digest. */
   async badFilesOf(domainId: Uint8Array, transactionId: Uint8Array): Promise<Array<{ assetGroupId: Uint8Array; assetId: Uint8Array }>> {
     const d = this.#domain(domainId);
@@ -164,6 +199,12 @@ export class CoreRepairLedger implements RepairLedger {
     }
     return out;
   }
+}
+
+/** `<workingdir>/<domain hex>` of a domain. */
+function domainDir(core: CoreInternals, domain: Domain): string {
+  const wd = typeof core.config.config.workingdir === "string" ? core.config.config.workingdir : core.config.workingDir;
+  return join(wd, domain.hex);
 }
 
 /** The repair component of each domain (created with the domain's network components). */
@@ -222,13 +263,19 @@ async function writeRepairLog(file: string, e: RepairLogEntry): Promise<void> {
   if (e.assetGroupId !== undefined) line.asset_group_id = toHex(e.assetGroupId);
   if (e.assetId !== undefined) line.asset_id = toHex(e.assetId);
   Object.assign(line, { request_at: e.requestAt, repaired_by: toHex(e.repairedBy), repaired_at: e.repairedAt });
+  await appendLine(file, JSON.stringify(line));
+}
+
+async function appendLine(file: string, line: string): Promise<void> {
   await mkdir(join(file, ".."), { recursive: true });
-  await appendFile(file, JSON.stringify(line) + "\n");
+  await appendFile(file, line + "\n");
 }
 
 /**
  * REQUEST_REPAIR (v1.1.1 `_process`: never answered). With `transaction_id`: counted
- * (`transaction.repair_request`); the local copy is checked first and a valid one is left alone
+ * (`transaction.repair_request`); with several databases a valid copy in one replaces forged or missing
+ * copies in the others (v1.1.1's first step, which crashed its worker, Q31; logged "repaired_by": "locally");
+ * then the local copy is checked and a valid one is left alone
  * (v1.1.1 with one database always asks); a forged or missing one (`fail_to_repair_in_local`) is asked
  * for from every neighbour unless `db.replication_strategy` is external, and so are the
  * transaction's missing or forged asset files. With `asset_group_id` and `asset_id`: unless storage is
@@ -246,6 +293,13 @@ export async function handleRepairRequest(ctx: RequestContext): Promise<void> {
     core.stats.increment("transaction", "repair_request");
     if (txid.length !== 32) return;
     const ledger = entry?.ledger ?? new CoreRepairLedger(core);
+    const local = await ledger.restoreLocally(domain.id, txid);
+    if (local === "restored") {
+      ctx.log.info({ transaction_id: toHex(txid) }, "repair: restored from another local database");
+      const now = Math.floor(Date.now() / 1000);
+      const line = JSON.stringify({ transaction_id: toHex(txid), request_at: now, repaired_by: "locally", repaired_at: now });
+      await appendLine(join(domainDir(core, domain), "repair_log.json"), line).catch((err: unknown) => ctx.log.warn({ err }, "repair_log.json not written"));
+    }
     const valid = (await ledger.validTransactionData(domain.id, txid)) !== null;
     const badFiles = valid ? await ledger.badFilesOf(domain.id, txid) : [];
     if (!valid) core.stats.increment("transaction", "fail_to_repair_in_local");

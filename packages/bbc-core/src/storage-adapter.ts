@@ -78,6 +78,12 @@ export class StorageLedger implements DomainLedger {
     await this.store.replaceTransaction(record);
   }
 
+  async copies(transactionId: Uint8Array): Promise<Array<Uint8Array | undefined>> {
+    const out: Array<Uint8Array | undefined> = [];
+    for (let i = 0; i < this.store.dbCount; i++) out.push(await this.store.getTransaction(transactionId, { dbNum: i }).then((r) => r?.data, () => undefined));
+    return out;
+  }
+
   async replaceAssetFile(assetGroupId: Uint8Array, assetId: Uint8Array, content: Uint8Array): Promise<void> {
     // a file still pending in the commit log is written with link(), which keeps an existing file: ours
     await this.store.settle();

@@ -62,6 +62,8 @@ export interface DomainLedger {
    * rows already there instead of writing them again.
    */
   replaceTransaction?(entry: LedgerEntry, options: { assetRows: boolean }): Promise<void>;
+  /** The stored bytes of a transaction in each database (index = db number; undefined where absent or unreadable). */
+  copies?(transactionId: Uint8Array): Promise<Array<Uint8Array | undefined>>;
   /** Repair: overwrites an asset file (atomic, durable before it resolves). */
   replaceAssetFile?(assetGroupId: Uint8Array, assetId: Uint8Array, content: Uint8Array): Promise<void>;
   /** Waits for pending writes and releases resources. */
