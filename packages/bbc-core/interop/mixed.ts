@@ -179,7 +179,7 @@ export interface RefNode extends MixedNode {
 }
 
 /** Starts an original v1.1.1 core through `$BBC1_REF/bin/pynode` (ports free, --ip4addr 127.0.0.1) and sets the domain up. */
-export async function ref(name: string, domain: string, options: { args?: string[]; domainKeyPem?: string; setup?: boolean } = {}): Promise<RefNode> {
+export async function ref(name: string, domain: string, options: { args?: string[]; domainKeyPem?: string; setup?: boolean; env?: Record<string, string> } = {}): Promise<RefNode> {
   const dir = mkdtempSync(join(tmpdir(), `mixed-ref-${name}-`));
   const corePort = await freePort();
   const p2pPort = await freePort();
@@ -191,7 +191,7 @@ export async function ref(name: string, domain: string, options: { args?: string
     // with a domain key and no IPv6 address v1.1.1 cannot sign its pings (p2p-protocol.md §18.2)
     extra.push("--ip6addr", "::", "--default_config", join(dir, "dk.json"));
   }
-  const env = { ...process.env, BBC1_PYREF_TRACE: join(dir, "trace.jsonl") };
+  const env = { ...process.env, ...options.env, BBC1_PYREF_TRACE: join(dir, "trace.jsonl") };
   await run(join(REF!, "bin", "pynode"), ["start", "-w", dir, "-c", String(corePort), "-p", String(p2pPort), "--no_nodekey", ...extra], { env });
   const admin = async (...args: string[]): Promise<string> => (await run(join(REF!, "bin", "pyadmin"), ["--port", String(corePort), "--domain", domain, ...args], { encoding: "utf8", timeout: 60_000 })).stdout;
   const n: RefNode = {
