@@ -151,7 +151,7 @@ export interface ReplicationDeps {
   logger: Logger;
   scheduler: Scheduler;
   timings: NetTimings;
-  /** Catch-up with peers that announce it (default true; never towards v1.1.1 nodes, see catchup.ts). */
+  /** Catch-up with peers that announce it (default true; only with strategy "all"; never towards v1.1.1 nodes, see catchup.ts). */
   catchUp?: boolean;
 }
 
@@ -195,7 +195,8 @@ export class Replication {
     });
     deps.dispatch.set(RESPONSE_REPLICATION_INSERT, () => deps.stats.increment("data_handler", "RESPONSE_REPLICATION_INSERT"));
     this.catchUp =
-      deps.catchUp === false || deps.strategy === "external"
+      // "p2p" and external replicate nothing in v1.1.1: catch-up would make them replicate by pull
+      deps.catchUp === false || deps.strategy !== "all"
         ? null
         : new CatchUp({
             net: deps.net,

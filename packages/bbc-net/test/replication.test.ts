@@ -8,7 +8,9 @@ import fc from "fast-check";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { toHex } from "@bbc1/bbclib";
-import { encodeMessage, decodePayload, type WireMessage, type WireValue } from "@bbc1/wire";
+import { encodeMessage, encodeMsgpack, decodePayload, splitFrame, type WireMessage, type WireValue } from "@bbc1/wire";
+import { fromHex } from "@bbc1/bbclib";
+import { loadFrames, untagMessage } from "./helpers.js";
 import {
   CatchUpCommand,
   CommandDispatch,
@@ -50,6 +52,21 @@ const message = fc.record(
   { transaction_data: value, all_asset_files: value, nonce: value, ref_index: value, count: value, transaction_id_list: value, all_included: value },
   { requiredKeys: [] },
 ) as fc.Arbitrary<WireMessage>;
+
+describe("REQUEST_REPLICATION_INSERT of p2p-frames.json (cases selected by their fields)", () => {
+  const cases = loadFrames().cases.filter((c) => c.category === "DATA" && (c.decoded.infra_command as { bytes?: string } | undefined)?.bytes === "0000");
+  const plain = cases.filter((c) => c.payload_type === 2 || c.encryption !== undefined);
+  it("has such frames", () => expect(plain.length).toBeGreaterThan(0));
+  it.each(plain.map((c, i) => [i, c] as const))("frame %i: buildReplicationInsert with its values gives v1.1.1's bytes, key order included", (_i, c) => {
+    const m = untagMessage(c.decoded);
+    const ins = decodeReplicationInsert(m);
+    const built = buildReplicationInsert(m.domain_id as Uint8Array, ins.transactionData, m.all_asset_files === undefined ? null : (m.all_asset_files as Map<WireValue, WireValue>));
+    built.destination_node_id = m.destination_node_id;
+    built.source_node_id = m.source_node_id;
+    const expected = c.payload_type === 2 ? splitFrame(fromHex(c.frame)).body : fromHex(c.encryption!.plaintext);
+    expect(toHex(encodeMsgpack(built))).toBe(toHex(expected));
+  });
+});
 
 describe("decoders (fast-check)", () => {
   it("decodeReplicationInsert: a checked value or BAD_MESSAGE, never another error", () => {
@@ -242,6 +259,8 @@ describe("Replication", () => {
       attach(x!, { strategy: s, catchUp: false });
       expect(x!.replication!.replicate(tx(1), null)).toBe(0);
       expect(x!.sent).toHaveLength(0);
+      // nor do they pull
+      expect(attach(fakeNodes(1)[0]!, { strategy: s }).catchUp).toBeNull();
     }
   });
 
