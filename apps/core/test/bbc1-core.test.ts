@@ -71,7 +71,10 @@ interface Proc {
 
 async function run(args: string[], cwd: string): Promise<Proc> {
   const port = await freePort();
-  const child = spawn(process.execPath, [entry, "--coreport", String(port), "--http_port", "0", "-v", "info", ...args], { cwd, stdio: ["ignore", "pipe", "pipe"] });
+  // an ephemeral P2P port unless the test names one: a node left behind elsewhere (or another
+  // suite) on the default 6641 must not make these tests fail
+  const p2p = args.includes("--p2pport") ? [] : ["--p2pport", "0"];
+  const child = spawn(process.execPath, [entry, "--coreport", String(port), "--http_port", "0", "-v", "info", ...p2p, ...args], { cwd, stdio: ["ignore", "pipe", "pipe"] });
   let err = "";
   child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
   const exit = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
@@ -160,7 +163,7 @@ describe("bbc1-core executable", () => {
     };
     const wd = join(cwd, "daemon");
     const port = await freePort();
-    const started = await exec(["--daemon", "--no_nodekey", "-w", wd, "--coreport", String(port), "--http_port", "0"]);
+    const started = await exec(["--daemon", "--no_nodekey", "-w", wd, "--coreport", String(port), "--http_port", "0", "--p2pport", "0"]);
     expect(started.code, started.err).toBe(0);
     const pid = Number(/daemon pid (\d+)/.exec(started.out)?.[1]);
     expect(pid).toBeGreaterThan(0);
@@ -170,7 +173,7 @@ describe("bbc1-core executable", () => {
     await c.close();
 
     // a second daemon on the same port cannot listen: the launcher says so and fails
-    const clash = await exec(["--daemon", "--no_nodekey", "-w", join(cwd, "daemon2"), "--coreport", String(port), "--http_port", "0"]);
+    const clash = await exec(["--daemon", "--no_nodekey", "-w", join(cwd, "daemon2"), "--coreport", String(port), "--http_port", "0", "--p2pport", "0"]);
     expect(clash.code).toBe(1);
     expect(clash.err).toMatch(/could not start|exited during start/);
 
@@ -185,7 +188,7 @@ describe("bbc1-core executable", () => {
     const wd = join(cwd, "daemon-nolog");
     const port = await freePort();
     const r = await new Promise<{ code: number | null; out: string; err: string }>((res) => {
-      const c = spawn(process.execPath, [entry, "--daemon", "--no_nodekey", "-w", wd, "--coreport", String(port), "--http_port", "0", "-v", "info"], { cwd, stdio: ["ignore", "pipe", "pipe"] });
+      const c = spawn(process.execPath, [entry, "--daemon", "--no_nodekey", "-w", wd, "--coreport", String(port), "--http_port", "0", "--p2pport", "0", "-v", "info"], { cwd, stdio: ["ignore", "pipe", "pipe"] });
       let out = "";
       let err = "";
       c.stdout!.on("data", (d: Buffer) => (out += d.toString()));

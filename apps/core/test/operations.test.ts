@@ -72,7 +72,7 @@ describe("operator-facing messages", () => {
     mkdirSync(cwd, { recursive: true });
     const log = join(cwd, "core.log");
     const port = await freePort();
-    const child = spawn(process.execPath, [coreEntry, "--coreport", String(port), "--http_port", "0", "--no_nodekey", "-v", "info", "--log", log], { cwd, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [coreEntry, "--coreport", String(port), "--p2pport", "0", "--http_port", "0", "--no_nodekey", "-v", "info", "--log", log], { cwd, stdio: ["ignore", "pipe", "pipe"] });
     const exit = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
     const read = (f: string) => (existsSync(f) ? readFileSync(f, "utf8") : "");
     await until("the ready line in the log file", () => read(log).includes("bbc1-core ready"));
@@ -104,7 +104,7 @@ describe("npm start", () => {
     const port = await freePort();
     const wd = join(root, "npm-start-wd");
     // scripts/start.mjs is what `npm start` runs; flags after it go to bbc1-core
-    const child = spawn(process.execPath, [join(repoDir, "scripts", "start.mjs"), "--coreport", String(port), "--http_port", "0", "--no_nodekey", "-w", wd, "-v", "info"], { cwd: repoDir, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [join(repoDir, "scripts", "start.mjs"), "--coreport", String(port), "--p2pport", "0", "--http_port", "0", "--no_nodekey", "-w", wd, "-v", "info"], { cwd: repoDir, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
     child.stderr!.on("data", (d: Buffer) => (out += d.toString()));

@@ -59,7 +59,8 @@ describe("SQLite store behind the commit log", () => {
   it("answers every read the same before and after the apply step (read-your-writes)", async () => {
     const p = place();
     // applyDelayMs holds the apply step back, so that the reads below meet records that are only in the overlay
-    const store = await openLedgerStore({ domainId: p.domainId, workingDir: p.workingDir, searchMaxCount: 100, commitLog: { applyDelayMs: 300 } });
+    // (the ~700 reads of view() take several seconds on a loaded 2-core machine: the delay must outlast them)
+    const store = await openLedgerStore({ domainId: p.domainId, workingDir: p.workingDir, searchMaxCount: 100, commitLog: { applyDelayMs: 6000 } });
     try {
       const groups = [newId(), newId()];
       const users = [newId(), newId(), newId()];
@@ -106,7 +107,7 @@ describe("SQLite store behind the commit log", () => {
     }
     // a clean close leaves every record in the tables and no segment behind
     expect(readdirSync(`${p.file}.commit-log`).filter((f) => f.endsWith(".log"))).toEqual([]);
-  });
+  }, 90_000);
 
   it("assetConflict 'refuse' sees files that are still pending, and earlier ones in the same batch", async () => {
     const p = place();
