@@ -512,7 +512,7 @@ export class BBcAppClient {
   /**
    * v1.1.1 `search_transaction_with_condition`: transactions matching all given conditions,
    * newest first (`direction` 0) or oldest first (1), at most `count` asset rows (the node caps
-   * it; ≤ 0 means no limit). Nothing found rejects with `ERROR_STATUS` (−14).
+   * it at `search_config.max_count`, also for ≤ 0, which v1.1.1 took as no limit). Nothing found rejects with `ERROR_STATUS` (−14).
    */
   async searchTransactionWithCondition(
     query: Conditions & { direction?: number; count?: number },
