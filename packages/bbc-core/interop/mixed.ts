@@ -298,7 +298,12 @@ export function pyClient(port: number, domain: string, args: string[]): PyClient
 
 /** One run of the original client against any node's client port; stdout. */
 export async function pyadmin(port: number, domain: string, ...args: string[]): Promise<string> {
-  return (await run(join(REF!, "bin", "pyadmin"), ["--port", String(port), "--domain", domain, ...args], { encoding: "utf8", timeout: 60_000 })).stdout;
+  try {
+    return (await run(join(REF!, "bin", "pyadmin"), ["--port", String(port), "--domain", domain, ...args], { encoding: "utf8", timeout: 60_000 })).stdout;
+  } catch (e) {
+    const x = e as { stdout?: string; stderr?: string; message: string };
+    throw new Error(`pyadmin ${args.join(" ")} on port ${port} failed: stdout ${JSON.stringify(x.stdout ?? "")}, stderr ${JSON.stringify((x.stderr ?? "").slice(-800))}`);
+  }
 }
 
 /** The SQLite ledger file of a node's domain (`<workingdir>/<domain hex>/*.sqlite`, both implementations). */
