@@ -259,7 +259,8 @@ async function startNode(entry: string, wd: string, extra: string[] = []): Promi
   const p2pPort = await freePort();
   const httpPort = await freePort();
   const prof = process.env.BBC1_BENCH_CPU_PROF;
-  const execArgv = prof ? ["--cpu-prof", "--cpu-prof-dir", prof] : [];
+  // BBC1_BENCH_NODE_EXEC_ARGS: node's own flags for the node process (e.g. --heapsnapshot-signal=SIGUSR2)
+  const execArgv = [...(prof ? ["--cpu-prof", "--cpu-prof-dir", prof] : []), ...(process.env.BBC1_BENCH_NODE_EXEC_ARGS ?? "").split(" ").filter((x) => x !== "")];
   const nodeArgs = (process.env.BBC1_BENCH_NODE_ARGS ?? "").split(" ").filter((x) => x !== "");
   const t0 = performance.now();
   const child = track(spawn(process.execPath, [...execArgv, entry, "--coreport", String(port), "--p2pport", String(p2pPort), "--http_port", String(httpPort), "--no_nodekey", "-w", wd, "-v", "info", ...nodeArgs, ...extra], {
