@@ -88,3 +88,24 @@ export type {
   ReplicatedInsertResult,
 } from "./interfaces.js";
 export { bytesToIPv4, bytesToIPv6, ipv4ToBytes, ipv6ToBytes, isIPv4, isIPv6, usableIPv4, usableIPv6 } from "./addresses.js";
+export { Domain0Manager, sendRequestVerify, type Domain0Deps, type Domain0Options } from "./domain0.js";
+export { Domain0Tables } from "./domain0-tables.js";
+export { CrossRefStock, MAX_CROSS_REF_STOCK, type CrossRefStockOptions } from "./cross-ref-stock.js";
+export {
+  buildAdvDomainList,
+  buildCrossRefAssignment,
+  buildCrossRefRegistered,
+  buildDistributeCrossRef,
+  buildNotifyCrossRef,
+  buildReplicationCrossRef,
+  buildRequestVerify,
+  buildRequestVerifyOuter,
+  buildResponseCrossRefVerify,
+  buildResponseVerifyOuter,
+  domain0CommandOf,
+  parseCrossRef,
+  parseDomainList,
+  parseVerificationInfo,
+  type CrossRefPair,
+  type VerificationInfo,
+} from "./domain0-messages.js";

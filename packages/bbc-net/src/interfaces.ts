@@ -86,7 +86,8 @@ export interface CrossRefRow {
 
 /** The cross_ref table of a domain (§9.5 REPLICATION_CROSS_REF, §11 domain0). */
 export interface CrossRefStore {
-  insertCrossRef(domainId: Uint8Array, row: CrossRefRow): Promise<void>;
+  /** Stores a row; resolves false when the same row was already stored (v1.1.1 stores it again, Q34). */
+  insertCrossRef(domainId: Uint8Array, row: CrossRefRow): Promise<boolean>;
   /** Rows whose `transactionId` is the given one. */
   getCrossRefs(domainId: Uint8Array, transactionId: Uint8Array): Promise<CrossRefRow[]>;
 }

@@ -37,6 +37,14 @@ export interface NetTimings {
   resolveTimeoutMs: number;
   /** `REFRESH_FORWARDING_LIST_INTERVAL`: a non-permanent forwarding entry lives this long after its creation (§8.2, Q15). */
   forwardingLifetimeMs: number;
+  /** `DOMAIN_INFO_ADVERTISE_INTERVAL`: ADV_DOMAIN_LIST every randint(5/6, 7/6 of it) (§11.2). */
+  domain0AdvertiseMs: number;
+  /** First ADV_DOMAIN_LIST after joining domain_global_0 (or a membership change): this × uniform(0.5, 1.5); v1.1.1 waits a full interval (§15.8). */
+  domain0FirstAdvertiseMs: number;
+  /** `DOMAIN_INFO_LIFETIME`: a foreign membership not re-advertised for this long is forgotten. */
+  domain0InfoLifetimeMs: number;
+  /** `DOMAIN_ACCEPTANCE_RECOVER_INTERVAL`: cross_ref acceptance window and age of purged requests (purge every randint(5/6, 7/6 of it)). */
+  domain0AcceptanceRecoverMs: number;
 }
 
 /** v1.1.1's protocol times. */
@@ -57,6 +65,10 @@ export const DEFAULT_NET_TIMINGS: Readonly<NetTimings> = Object.freeze({
   catchupTimeoutMs: 5_000,
   resolveTimeoutMs: 5_000,
   forwardingLifetimeMs: 300_000,
+  domain0AdvertiseMs: 1_800_000,
+  domain0FirstAdvertiseMs: 3_000,
+  domain0InfoLifetimeMs: 3_600_000,
+  domain0AcceptanceRecoverMs: 600_000,
 });
 
 /** Merges `partial` over the defaults and checks every value. */
