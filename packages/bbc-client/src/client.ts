@@ -16,6 +16,8 @@ import {
   getRandomValue,
   sha256,
   toHex,
+  verifyUsingCrossRef,
+  type FormatType,
   type BBcReference,
   type BBcSignature,
   type BBcTransaction,
@@ -1360,6 +1362,7 @@ function crossRefVerification(msg: WireMessage): CrossRefVerification {
       crossRef: decodeCrossRefBinary(cref),
       signature: decodeSignatureBinary(sig),
       formatType: intOf(fmt) ?? 0,
+      verified: isU8(msg.domain_id) && verifyUsingCrossRef(msg.domain_id, txid, digest, cref, sig, (intOf(fmt) ?? 0) as FormatType),
       raw: msg,
     };
   } catch (cause) {

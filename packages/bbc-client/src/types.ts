@@ -186,6 +186,11 @@ export interface CrossRefVerification {
   crossRef: BBcCrossRef;
   signature: BBcSignature;
   formatType: number;
+  /**
+   * bbclib `verifyUsingCrossRef(domainId, transactionId, ...)` over the received bytes: true when
+   * the outer domain's signed transaction holds this cross reference (§11.5 step 6).
+   */
+  verified: boolean;
   raw: WireMessage;
 }
 

@@ -83,5 +83,6 @@ export async function insertVerified(core: CoreInternals, domain: Domain | undef
   for (const r of rows) groups.set(toHex(r.assetGroupId), r.assetGroupId);
   core.verified.add(VerifiedCache.keyOf(data));
   domain.notifyInserted(txid, [...groups.values()]);
+  core.crossRefs.inserted(domain, tx);
   return { ok: true, transactionId: txid, assetGroupIds: [...groups.values()] };
 }

@@ -21,6 +21,7 @@ import type { LedgerFactory } from "./store.js";
 import { storageLedgerFactory } from "./storage-adapter.js";
 import { readEncryption, readNetTimings, readStaticNodes, staticNodesJson } from "./p2p.js";
 import { attachRouting } from "./routing.js";
+import { CrossRefs, crossRefStockOf, readDomain0Settings } from "./cross-refs.js";
 import { ASYNC_DIGEST_BYTES, VerifiedCache, assetFilesMatch, normaliseFiles, validateSubmitted, type SubmittedVerdict, type WireAssetFiles } from "./validator.js";
 import { ValidatorPool } from "./validator-pool.js";
 import type { CoreInternals, Handler, RequestContext } from "./handlers/context.js";
@@ -160,6 +161,8 @@ export class BBcCoreService implements CoreInternals {
   readonly nodeKeyPath: string | undefined;
   /** The node-to-node network (P2P port, one NetworkDomain per served domain). */
   readonly network: BBcNetwork;
+  /** domain_global_0 and cross references: the domain0 manager (with `--domain0`), stocks, REPLICATION_CROSS_REF. */
+  readonly crossRefs: CrossRefs;
   readonly ip4addr: string | undefined;
   readonly ip6addr: string | undefined;
   readonly searchMaxCount: number;
@@ -289,6 +292,7 @@ export class BBcCoreService implements CoreInternals {
     this.#pool = workers > 0 ? new ValidatorPool(workers, { threshold: options.verifyInlineMaxSignatures, deserialize: this.deserializeOptions }) : undefined;
     this.network = this.#makeNetwork();
     this.#resolveTimeoutMs = options.resolveTimeoutMs ?? this.network.timings.resolveTimeoutMs;
+    this.crossRefs = new CrossRefs(this, readDomain0Settings(isJsonObject(network) ? network.domain0 : undefined));
     this.config.save();
   }
 
@@ -559,9 +563,10 @@ export class BBcCoreService implements CoreInternals {
       },
     });
     if (ledgerStore !== null) attachRepair({ core: this, domain, net, data, scheduler: this.network.scheduler, workingDir: wd, limits: this.#repairLimits });
-    attachRouting(domain, net, { network: this.network, output: this.output, stats: this.stats, refusals: this.refusals, logger: log });
+    attachRouting(domain, net, { network: this.network, output: this.output, stats: this.stats, refusals: this.refusals, logger: log, onCrossRefAssignment: (d, m, c) => crossRefStockOf(d)?.handle(m, c) });
     this.domains.set(hex, domain);
     domain.replication = attachReplication({ core: this, domain, net, dispatch: data, ledger: new CoreReplicationLedger(this, wd), scheduler: this.network.scheduler, timings: this.network.timings });
+    this.crossRefs.domainCreated(domain, isGlobal0);
     this.logger.info({ domain: hex.slice(0, 8), node_id: toHex(nodeId).slice(0, 8) }, "domain created");
     return true;
   }
@@ -575,6 +580,7 @@ export class BBcCoreService implements CoreInternals {
     d.stop();
     // NOTIFY_LEAVE to the neighbours, then the domain's network components close
     await this.network.removeDomain(domainId).catch((e: unknown) => this.logger.error({ err: e }, "leaving the domain's P2P network failed"));
+    this.crossRefs.domainRemoved(hex === DOMAIN_GLOBAL_0_HEX);
     this.config.removeDomainConfig(hex);
     this.metrics.domainRemoved(hex);
     if (d.ledger !== null) await d.ledger.close().catch((e: unknown) => this.logger.error({ err: e }, "closing ledger failed"));

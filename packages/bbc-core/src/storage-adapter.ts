@@ -63,6 +63,17 @@ export class StorageLedger implements DomainLedger {
     return (await this.store.searchCrossRefs()).map((r) => r.transactionId);
   }
 
+  async insertCrossRef(row: { transactionId: Uint8Array; outerDomainId: Uint8Array; txidHavingCrossRef: Uint8Array }): Promise<boolean> {
+    const have = await this.store.searchCrossRefs(row.transactionId);
+    if (have.some((r) => toHex(r.outerDomainId) === toHex(row.outerDomainId) && toHex(r.txidHavingCrossRef) === toHex(row.txidHavingCrossRef))) return false;
+    await this.store.insertCrossRef(row.transactionId, row.outerDomainId, row.txidHavingCrossRef);
+    return true;
+  }
+
+  async crossRefsOf(transactionId: Uint8Array): Promise<{ transactionId: Uint8Array; outerDomainId: Uint8Array; txidHavingCrossRef: Uint8Array }[]> {
+    return (await this.store.searchCrossRefs(transactionId)).map((r) => ({ transactionId: r.transactionId, outerDomainId: r.outerDomainId, txidHavingCrossRef: r.txidHavingCrossRef }));
+  }
+
   readAssetFile(assetGroupId: Uint8Array, assetId: Uint8Array): Promise<Uint8Array | null> {
     return this.store.assetFiles.read(assetGroupId, assetId).catch(() => null);
   }

@@ -54,6 +54,10 @@ export interface DomainLedger {
   topology(transactionId: Uint8Array, towardPast: boolean): Promise<Uint8Array[]>;
   /** `transaction_id` column of every cross_ref row, table order. */
   crossRefTransactionIds(): Promise<Uint8Array[]>;
+  /** Stores a cross_ref row (domain0 registration, REPLICATION_CROSS_REF); false when the same row is already there. */
+  insertCrossRef?(row: { transactionId: Uint8Array; outerDomainId: Uint8Array; txidHavingCrossRef: Uint8Array }): Promise<boolean>;
+  /** The cross_ref rows of a transaction of this domain. */
+  crossRefsOf?(transactionId: Uint8Array): Promise<{ transactionId: Uint8Array; outerDomainId: Uint8Array; txidHavingCrossRef: Uint8Array }[]>;
   /** An asset file, or null when absent. */
   readAssetFile(assetGroupId: Uint8Array, assetId: Uint8Array): Promise<Uint8Array | null>;
   /**

@@ -51,7 +51,6 @@ export class CrossRefStock {
 
   /** A received CROSS_REF_ASSIGNMENT. Throws `BAD_MESSAGE` when `cross_ref` is not two 32-byte ids. */
   handle(msg: WireMessage, _ctx?: ReceiveContext): void {
-    this.#stats?.increment("user_message", "CROSS_REF_ASSIGNMENT");
     this.add(parseCrossRef(msg.cross_ref));
   }
 

@@ -9,6 +9,7 @@ import type { SubmittedVerdict, VerifiedCache, WireAssetFiles } from "../validat
 import type { ResolvedLimits } from "../limits.js";
 import type { OutputPool } from "../outbox.js";
 import type { CoreMetrics } from "../http/metrics.js";
+import type { CrossRefs } from "../cross-refs.js";
 
 /** What handlers may use of the service. */
 export interface CoreInternals {
@@ -39,6 +40,8 @@ export interface CoreInternals {
   resources(): Record<string, number>;
   /** Prometheus metrics: the insert path updates their cells. */
   readonly metrics: CoreMetrics;
+  /** Cross references: the domain0 manager and its insert hook (cross-refs.ts). */
+  readonly crossRefs: CrossRefs;
   createDomain(domainId: Uint8Array, conf?: JsonObject): Promise<boolean>;
   removeDomain(domainId: Uint8Array): Promise<boolean>;
   validate(data: Uint8Array, files: WireAssetFiles): Promise<SubmittedVerdict>;

@@ -307,11 +307,18 @@ export async function handleCrossRefList(ctx: RequestContext): Promise<void> {
 }
 
 /**
- * REQUEST_CROSS_REF_VERIFY: v1.1.1 forwards it to a domain0-flagged neighbour; a node without
- * neighbours sends nothing (and the reference never answers in that case either).
+ * REQUEST_CROSS_REF_VERIFY (§11.5): to a domain0-flagged neighbour as REQUEST_VERIFY, or to this
+ * node's own domain0 manager. No immediate answer; RESPONSE_CROSS_REF_VERIFY comes later (or never,
+ * when no domain0 node or no cross_ref is known, as in v1.1.1).
  */
-export function handleCrossRefVerify(ctx: RequestContext): void {
-  ctx.log.debug("REQUEST_CROSS_REF_VERIFY: no domain0 neighbour known; not answered");
+export async function handleCrossRefVerify(ctx: RequestContext): Promise<void> {
+  if (!has(ctx.msg, ["domain_id", "source_user_id", "transaction_id"]) || bytes(ctx.msg.transaction_id) === undefined || bytes(ctx.msg.source_user_id) === undefined) {
+    ctx.log.debug("REQUEST_CROSS_REF_VERIFY: bad format");
+    return;
+  }
+  if (ctx.domain === undefined) return;
+  ctx.core.stats.increment("domain0", "request_cross_ref_verify");
+  if (!(await ctx.core.crossRefs.requestVerify(ctx.domain, ctx.msg))) ctx.log.debug("REQUEST_CROSS_REF_VERIFY: no domain0 node known; not answered");
 }
 
 /** REQUEST_REGISTER_HASH_IN_SUBSYS / REQUEST_VERIFY_HASH_IN_SUBSYS without a ledger subsystem. */

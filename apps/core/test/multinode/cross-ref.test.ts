@@ -1,0 +1,134 @@
+/**
+ * Cross references between two domains of two real bbc1-core processes each (p2p-protocol.md §11,
+ * §13.5): A0 and B0 also serve domain_global_0 (`--domain0`), A1 and B1 do not. A transaction of
+ * domain A is distributed to B's domain0 node, assigned to B1, handed to a client there, included
+ * in a transaction of B, registered back in A (cross_ref row on A0, replicated to A1), and
+ * verified through B. Settings as in v1.1.1's tests (`network.domain0`: probability 1, stock 0;
+ * `network.timings`: advertisement within a second).
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DOMAIN_GLOBAL_0, KeyPair, addEventAsset, getNewId, makeTransaction, toHex, verifyUsingCrossRef, type BBcCrossRef } from "@bbc1/bbclib";
+import { BBcAppClient } from "@bbc1/client";
+import { ensureBuilt, startNode, type NodeProc } from "../helpers.js";
+import { FAST_TIMINGS, until } from "./cluster.js";
+
+beforeAll(() => ensureBuilt(), 120_000);
+
+const DA = getNewId("cross-ref domain A");
+const DB = getNewId("cross-ref domain B");
+const CONFIG = {
+  network: {
+    timings: { ...FAST_TIMINGS, domain0_first_advertise_ms: 300, domain0_advertise_ms: 2_000 },
+    domain0: { cross_ref_probability: 1, max_cross_ref_stock: 0 },
+  },
+};
+
+interface Node {
+  name: string;
+  proc: NodeProc;
+  admin: BBcAppClient;
+}
+
+describe("cross references through domain_global_0 (4 processes, 2 domains)", () => {
+  const root = mkdtempSync(join(tmpdir(), "bbc1-crossref-"));
+  const nodes: Record<string, Node> = {};
+  const clients: BBcAppClient[] = [];
+
+  async function start(name: string, domain: Uint8Array, domain0: boolean): Promise<Node> {
+    const cwd = join(root, name);
+    mkdirSync(join(cwd, ".bbc1"), { recursive: true });
+    writeFileSync(join(cwd, ".bbc1", "config.json"), JSON.stringify(CONFIG));
+    const proc = await startNode(cwd, ["--no_nodekey", "--ip4addr", "127.0.0.1", ...(domain0 ? ["--domain0"] : [])]);
+    const admin = await BBcAppClient.connect({ port: proc.port, domainId: domain, userId: new Uint8Array(32).fill(0xad), requestTimeoutMs: 10_000, unsignedAdminTimeoutMs: 10_000 });
+    const r = await admin.domainSetup(domain);
+    if (!r.result && r.reason !== "Already exists") throw new Error(`domain setup on ${name}: ${r.reason}`);
+    return (nodes[name] = { name, proc, admin });
+  }
+
+  async function user(node: Node, domain: Uint8Array, name: string): Promise<BBcAppClient> {
+    const c = await BBcAppClient.connect({ port: node.proc.port, domainId: domain, userId: getNewId(name), requestTimeoutMs: 10_000 });
+    await c.register();
+    clients.push(c);
+    return c;
+  }
+
+  const stat = async (n: Node, cat: string, name: string) => ((await n.admin.getStats())[cat]?.[name] ?? 0) as number;
+
+  beforeAll(async () => {
+    await Promise.all([start("A0", DA, true), start("A1", DA, false), start("B0", DB, true), start("B1", DB, false)]);
+    const { A0, A1, B0, B1 } = nodes as Record<string, Node>;
+    await A1!.admin.sendDomainPing(DA, "127.0.0.1", null, A0!.proc.p2pPort);
+    await B1!.admin.sendDomainPing(DB, "127.0.0.1", null, B0!.proc.p2pPort);
+    await A0!.admin.sendDomainPing(DOMAIN_GLOBAL_0, "127.0.0.1", null, B0!.proc.p2pPort);
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const c of clients) await c.close().catch(() => undefined);
+    for (const n of Object.values(nodes)) {
+      await n.admin.close().catch(() => undefined);
+      await n.proc.stop();
+    }
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it("domain0 nodes advertise their domains soon after joining; plain nodes see the domain0 flag", async () => {
+    const { A0, A1, B0 } = nodes as Record<string, Node>;
+    await until("ADV_DOMAIN_LIST on both domain0 nodes", async () => ((await stat(A0!, "domain0", "ADV_DOMAIN_LIST")) > 0 && (await stat(B0!, "domain0", "ADV_DOMAIN_LIST")) > 0 ? true : undefined));
+    await until("A1 to see A0 flagged domain0", async () => ((await A1!.admin.getDomainNeighborlist(DA)).some((n) => n.domain0) ? true : undefined));
+  });
+
+  it("a transaction of A is cross-referenced by B, recorded in A (replicated to A1) and verifies through B", async () => {
+    const { A0, A1, B0, B1 } = nodes as Record<string, Node>;
+    const ua = await user(A0!, DA, "cross-ref user A");
+    const ub = await user(B1!, DB, "cross-ref user B");
+    const ubOnB0 = await user(B0!, DB, "cross-ref user B (second connection)");
+    const keys = KeyPair.generate();
+    const sign = (tx: ReturnType<typeof makeTransaction>, uid: Uint8Array) => {
+      tx.witness!.addWitness(uid);
+      tx.addSignature(uid, tx.sign(keys));
+      return tx;
+    };
+    // domain A: tx1, inserted at its domain0 node (the insert hook distributes it, probability 1)
+    const tx1 = makeTransaction({ eventNum: 1, witness: true });
+    addEventAsset(tx1, 0, getNewId("asset group A"), ua.userId, { assetBody: "made in A" });
+    const r1 = await ua.insertTransaction(sign(tx1, ua.userId));
+    // B0 assigns it to its neighbour B1, whose client UB gets NOTIFY_CROSS_REF
+    const got = await until("UB to receive the cross_ref", async () => (ub.crossRefList.length > 0 ? ub.crossRefList[0] : undefined));
+    expect(toHex((got as BBcCrossRef).domainId!)).toBe(toHex(DA));
+    expect(toHex((got as BBcCrossRef).transactionId!)).toBe(toHex(r1.transactionId));
+    // UB puts it into tx2 of domain B; the application inserts it at B's domain0 node
+    const tx2 = makeTransaction({ eventNum: 1, witness: true });
+    addEventAsset(tx2, 0, getNewId("asset group B"), ub.userId, { assetBody: "holds A's cross_ref" });
+    expect(ub.includeCrossRef(tx2)).toBe(true);
+    const r2 = await ubOnB0.insertTransaction(sign(tx2, ub.userId));
+    // registration goes back to A0 (cross_ref row) and is replicated to A1
+    const list = await until("A0 to list tx1 as cross-referenced", async () => {
+      const l = await ua.requestCrossRefHoldersList();
+      return l.some((t) => toHex(t) === toHex(r1.transactionId)) ? l : undefined;
+    });
+    expect(list.map(toHex)).toEqual([toHex(r1.transactionId)]);
+    const onA1 = await user(A1!, DA, "cross-ref user A (on A1)");
+    await until("A1 to hold the replicated cross_ref row", async () => ((await onA1.requestCrossRefHoldersList()).some((t) => toHex(t) === toHex(r1.transactionId)) ? true : undefined));
+    // verification: A0 asks B0, which proves it with tx2; the client checks the proof
+    const v = await ua.requestVerifyByCrossRef(r1.transactionId, { timeoutMs: 10_000 });
+    expect(v.verified).toBe(true);
+    expect(verifyUsingCrossRef(DA, r1.transactionId, v.transactionBaseDigest, ...(v.raw.cross_ref_verification_info as [Uint8Array, Uint8Array]).slice(1, 3) as [Uint8Array, Uint8Array], v.formatType as 0)).toBe(true);
+    expect(toHex(v.crossRef.transactionId!)).toBe(toHex(r1.transactionId));
+    expect(await stat(B0!, "domain0", "cross_ref_registered")).toBe(1);
+    // REQUEST_CROSS_REF_VERIFY on the plain node A1 goes to A0 as REQUEST_VERIFY (plaintext, in A)
+    const before = await stat(A0!, "domain0", "REQUEST_VERIFY");
+    await onA1.requestVerifyByCrossRef(r1.transactionId, { timeoutMs: 300 }).catch(() => undefined);
+    await until("A0 to receive REQUEST_VERIFY from A1", async () => ((await stat(A0!, "domain0", "REQUEST_VERIFY")) > before ? true : undefined));
+    void r2;
+  }, 60_000);
+
+  it("a client of the domain0 node itself gets no answer for an unknown transaction, and every node keeps serving", async () => {
+    const { A0, A1, B0, B1 } = nodes as Record<string, Node>;
+    const ua = await user(A0!, DA, "cross-ref user A, unknown");
+    await expect(ua.requestVerifyByCrossRef(getNewId("never inserted"), { timeoutMs: 500 })).rejects.toMatchObject({ code: "TIMEOUT" });
+    for (const n of [A0, A1, B0, B1]) expect((await n!.admin.getNodeId()).length).toBe(32);
+  });
+});
