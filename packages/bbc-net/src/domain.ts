@@ -86,6 +86,7 @@ export class NetworkDomain {
   readonly #handlers = new Map<PluggableCategory, CategoryHandler>();
   readonly #purgeTimer: ProtocolTimer;
   readonly #staticListeners: Array<(nodes: StaticNode[]) => void> = [];
+  readonly #newNeighborListeners: Array<(node: NodeInfo) => void> = [];
   /** Nodes that sent NOTIFY_LEAVE (hex -> when), ignored in neighbour lists until they contact us again. */
   readonly #departed = new Map<string, number>();
   #seq: number;
@@ -104,7 +105,10 @@ export class NetworkDomain {
       myInfo: deps.myInfo,
       maxNeighbors: deps.budgets.limits.maxNeighborsPerDomain,
       now: () => deps.scheduler.now(),
-      onCreated: (node) => this.#attachKeyExchange(node),
+      onCreated: (node) => {
+        this.#attachKeyExchange(node);
+        for (const fn of this.#newNeighborListeners) fn(node);
+      },
       onRemoved: (node) => this.#detachKeyExchange(node),
       onFull: () => {
         deps.budgets.refuse("neighbors");
@@ -188,6 +192,11 @@ export class NetworkDomain {
   /** Neighbours created as static, for persisting (`static_nodes`). */
   staticNodes(): StaticNode[] {
     return this.neighbors.staticNodes().map((n) => ({ nodeId: n.nodeId.slice(), ipv4: n.ipv4, ipv6: n.ipv6, port: n.port }));
+  }
+
+  /** Calls `fn` for every neighbour entry created (by ping, message or neighbour list); `fn` must not throw. */
+  onNewNeighbor(fn: (node: NodeInfo) => void): void {
+    this.#newNeighborListeners.push(fn);
   }
 
   /** Calls `fn` with the static nodes whenever one is added. */

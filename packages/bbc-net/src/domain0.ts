@@ -118,6 +118,8 @@ export class Domain0Manager implements CategoryHandler {
   start(): void {
     this.domainsChanged();
     this.#armPurge();
+    // a new domain0 neighbour hears our domains soon, not 25-35 min later
+    this.#domain0()?.onNewNeighbor(() => this.domainsChanged());
   }
 
   /** The process joined or left a regular domain: advertise soon (never postpones a due one). */

@@ -120,6 +120,17 @@ describe("ADV_DOMAIN_LIST timing and tables", () => {
     expect(n.stats.get("domain0", "send_advertisement")).toBe(2);
   });
 
+  it("a new domain0 neighbour brings the next advertisement forward to within 1-3 s", async () => {
+    const n = await node();
+    n.scheduler.advance(3_000);
+    expect(n.stats.get("domain0", "send_advertisement")).toBe(1);
+    n.scheduler.advance(60_000);
+    expect(n.stats.get("domain0", "send_advertisement")).toBe(1);
+    n.d0.neighbors.add({ nodeId: id(), ipv4: "127.0.0.1", port: n.s.port });
+    n.scheduler.advance(3_000);
+    expect(n.stats.get("domain0", "send_advertisement")).toBe(2);
+  });
+
   it("nothing is advertised without a regular domain", async () => {
     const n = await node({ regular: false });
     n.scheduler.advance(10_000);
