@@ -6,12 +6,14 @@
  * verified through B. Settings as in v1.1.1's tests (`network.domain0`: probability 1, stock 0;
  * `network.timings`: advertisement within a second).
  */
+import { createSocket } from "node:dgram";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DOMAIN_GLOBAL_0, KeyPair, addEventAsset, getNewId, makeTransaction, toHex, verifyUsingCrossRef, type BBcCrossRef } from "@bbc1/bbclib";
 import { BBcAppClient } from "@bbc1/client";
+import { encodeMessage, u16Bytes, type WireMessage } from "@bbc1/wire";
 import { ensureBuilt, startNode, type NodeProc } from "../helpers.js";
 import { FAST_TIMINGS, until } from "./cluster.js";
 
@@ -55,6 +57,7 @@ describe("cross references through domain_global_0 (4 processes, 2 domains)", ()
     return c;
   }
 
+  const user2 = (n: Node) => user(n, DA, "cross-ref user A, again");
   const stat = async (n: Node, cat: string, name: string) => ((await n.admin.getStats())[cat]?.[name] ?? 0) as number;
 
   beforeAll(async () => {
@@ -93,17 +96,17 @@ describe("cross references through domain_global_0 (4 processes, 2 domains)", ()
     };
     // domain A: tx1, inserted at its domain0 node (the insert hook distributes it, probability 1)
     const tx1 = makeTransaction({ eventNum: 1, witness: true });
-    addEventAsset(tx1, 0, getNewId("asset group A"), ua.userId, { assetBody: "made in A" });
-    const r1 = await ua.insertTransaction(sign(tx1, ua.userId));
+    addEventAsset(tx1, 0, getNewId("asset group A"), ua.userId!, { assetBody: "made in A" });
+    const r1 = await ua.insertTransaction(sign(tx1, ua.userId!));
     // B0 assigns it to its neighbour B1, whose client UB gets NOTIFY_CROSS_REF
     const got = await until("UB to receive the cross_ref", async () => (ub.crossRefList.length > 0 ? ub.crossRefList[0] : undefined));
     expect(toHex((got as BBcCrossRef).domainId!)).toBe(toHex(DA));
     expect(toHex((got as BBcCrossRef).transactionId!)).toBe(toHex(r1.transactionId));
     // UB puts it into tx2 of domain B; the application inserts it at B's domain0 node
     const tx2 = makeTransaction({ eventNum: 1, witness: true });
-    addEventAsset(tx2, 0, getNewId("asset group B"), ub.userId, { assetBody: "holds A's cross_ref" });
+    addEventAsset(tx2, 0, getNewId("asset group B"), ub.userId!, { assetBody: "holds A's cross_ref" });
     expect(ub.includeCrossRef(tx2)).toBe(true);
-    const r2 = await ubOnB0.insertTransaction(sign(tx2, ub.userId));
+    const r2 = await ubOnB0.insertTransaction(sign(tx2, ub.userId!));
     // registration goes back to A0 (cross_ref row) and is replicated to A1
     const list = await until("A0 to list tx1 as cross-referenced", async () => {
       const l = await ua.requestCrossRefHoldersList();
@@ -123,6 +126,40 @@ describe("cross references through domain_global_0 (4 processes, 2 domains)", ()
     await onA1.requestVerifyByCrossRef(r1.transactionId, { timeoutMs: 300 }).catch(() => undefined);
     await until("A0 to receive REQUEST_VERIFY from A1", async () => ((await stat(A0!, "domain0", "REQUEST_VERIFY")) > before ? true : undefined));
     void r2;
+  }, 60_000);
+
+  it("a hostile domain0 peer (raw UDP: malformed ADV_DOMAIN_LIST, bad cross_refs, forged proofs) leaves every node serving", async () => {
+    const { A0, B0 } = nodes as Record<string, Node>;
+    const sock = createSocket("udp4");
+    await new Promise<void>((r) => sock.bind(0, "127.0.0.1", () => r()));
+    const me = getNewId("hostile domain0 peer");
+    const send = (n: Node, m: WireMessage) => new Promise<void>((r) => sock.send(encodeMessage(2, { ...m, source_node_id: me, destination_node_id: new Uint8Array(32) }), n.proc.p2pPort, "127.0.0.1", () => r()));
+    const d0 = (command: number, rest: WireMessage): WireMessage => ({ infra_msg_type: u16Bytes(4), domain_id: DOMAIN_GLOBAL_0, command: u16Bytes(command), ...rest });
+    const user = getNewId("victim");
+    try {
+      for (const n of [A0!, B0!]) {
+        await send(n, d0(0, { domain_list: 7 })); // H13: not an array
+        await send(n, d0(0, { domain_list: [new Uint8Array(3), "x" as unknown as Uint8Array] }));
+        await send(n, d0(1, { cross_ref: [getNewId("x")] })); // H13: not 2 elements
+        await send(n, d0(2, { outer_domain_id: DB, txid_having_cross_ref: getNewId("t"), cross_ref: [getNewId("unserved"), getNewId("t")] }));
+        await send(n, d0(4, { transaction_id: getNewId("t") })); // REQUEST_VERIFY in domain0, no user
+        await send(n, d0(5, { outer_domain_id: DB, txid_having_cross_ref: getNewId("absent"), source_user_id: user, transaction_id: getNewId("t"), source_domain_id: DA }));
+        await send(n, d0(6, { source_domain_id: DA, transaction_id: getNewId("t"), source_user_id: user, cross_ref_verification_info: [getNewId("d"), new Uint8Array(5), new Uint8Array(5), 0] }));
+        await send(n, d0(6, { source_domain_id: getNewId("unserved"), transaction_id: getNewId("t"), source_user_id: user, cross_ref_verification_info: "x" as unknown as Uint8Array }));
+      }
+      // a registration report from a stranger is not recorded
+      await send(A0!, d0(2, { outer_domain_id: DB, txid_having_cross_ref: getNewId("t"), cross_ref: [DA, getNewId("forged")] }));
+      await until("the drops to be counted", async () => ((await stat(A0!, "domain0", "drop.registered_by_stranger")) > 0 ? true : undefined));
+      const ua = await user2(A0!);
+      expect((await ua.requestCrossRefHoldersList()).length).toBe(1);
+      // the real flow still works: verification through B again
+      const [txid] = await ua.requestCrossRefHoldersList();
+      const v = await ua.requestVerifyByCrossRef(txid!, { timeoutMs: 10_000 });
+      expect(v.verified).toBe(true);
+      expect(await stat(A0!, "domain0", "drop.unsolicited_proof")).toBeGreaterThan(0);
+    } finally {
+      sock.close();
+    }
   }, 60_000);
 
   it("a client of the domain0 node itself gets no answer for an unknown transaction, and every node keeps serving", async () => {
