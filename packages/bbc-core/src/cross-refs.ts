@@ -12,6 +12,7 @@ import { isJsonObject, type JsonObject, type JsonValue } from "./config.js";
 import type { Domain } from "./domain.js";
 import { CoreError } from "./errors.js";
 import { EncodedPayload, type OutputPool } from "./outbox.js";
+import { repairOf } from "./repair.js";
 import type { BBcCoreService } from "./service.js";
 
 /** `network.domain0` of config.json (ours, for tests): v1.1.1's probabilities as knobs. */
@@ -113,7 +114,12 @@ export class CrossRefs {
           crossRefs: crossRefStoreOf(core.domains),
           ledger: { getTransactionData: async (d, t) => (await core.domains.get(toHex(d))?.ledger?.getTransaction(t)) ?? null },
           sendToUser: (d, msg) => void core.domains.get(toHex(d))?.sendToUser(msg),
-          requestRepair: (d, t) => this.#log.warn({ domain: toHex(d).slice(0, 8), transaction_id: toHex(t) }, "cross-ref verification: the stored transaction is invalid (repair needed)"),
+          requestRepair: (d, t) => {
+            // §11.5 step 4: a stored transaction that fails validation is repaired from the neighbours
+            this.#log.warn({ domain: toHex(d).slice(0, 8), transaction_id: toHex(t) }, "cross-ref verification: the stored transaction is invalid; asking the neighbours for it");
+            const domain = core.domains.get(toHex(d));
+            if (domain !== undefined) repairOf(domain)?.requestTransaction(t);
+          },
           replicates: (d) => {
             const s = core.domains.get(toHex(d))?.section;
             return s === undefined || replicatesAll(s);

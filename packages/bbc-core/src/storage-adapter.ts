@@ -63,7 +63,16 @@ export class StorageLedger implements DomainLedger {
     return (await this.store.searchCrossRefs()).map((r) => r.transactionId);
   }
 
-  async insertCrossRef(row: { transactionId: Uint8Array; outerDomainId: Uint8Array; txidHavingCrossRef: Uint8Array }): Promise<boolean> {
+  insertCrossRef(row: { transactionId: Uint8Array; outerDomainId: Uint8Array; txidHavingCrossRef: Uint8Array }): Promise<boolean> {
+    // one at a time, so that the duplicate check sees the rows written before
+    const r = this.#xrefs.then(() => this.#insertCrossRef(row));
+    this.#xrefs = r.catch(() => undefined);
+    return r;
+  }
+
+  #xrefs: Promise<unknown> = Promise.resolve();
+
+  async #insertCrossRef(row: { transactionId: Uint8Array; outerDomainId: Uint8Array; txidHavingCrossRef: Uint8Array }): Promise<boolean> {
     const have = await this.store.searchCrossRefs(row.transactionId);
     if (have.some((r) => toHex(r.outerDomainId) === toHex(row.outerDomainId) && toHex(r.txidHavingCrossRef) === toHex(row.txidHavingCrossRef))) return false;
     await this.store.insertCrossRef(row.transactionId, row.outerDomainId, row.txidHavingCrossRef);
