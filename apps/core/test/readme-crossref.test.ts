@@ -40,6 +40,16 @@ describe("README: cross references between domains", () => {
     try {
       const env = { ...process.env, BBC1_NODES: procs.map((p) => `${p.port}:${p.p2pPort}`).join(",") };
       const r = await run("node", [file], { cwd: root, env });
+      if (r.code !== 0) {
+        // what each node counted, to tell where the flow stopped
+        const { BBcAppClient } = await import("@bbc1/client");
+        for (const p of procs) {
+          const c = await BBcAppClient.connect({ port: p.port, domainId: new Uint8Array(32), userId: new Uint8Array(32).fill(1) });
+          const st = await c.getStats();
+          r.err += `\nnode ${p.port}: ${JSON.stringify({ domain0: st.domain0, user_message: st.user_message, network: st.network })}`;
+          await c.close();
+        }
+      }
       expect(r.err).toBe("");
       expect(r.code, r.out).toBe(0);
       expect(r.out).toBe("verified true\n");
