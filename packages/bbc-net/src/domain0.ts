@@ -90,6 +90,8 @@ export class Domain0Manager implements CategoryHandler {
   readonly #purge: ProtocolTimer;
   readonly #pending = new Map<string, Pending>();
   readonly #outerBudget: TokenBucket;
+  /** Registrations of cross_refs whose origin domain had no known domain0 node yet (bounded). */
+  #unreported: Array<{ domainId: Uint8Array; transactionId: Uint8Array; cr: CrossRefPair }> = [];
   #closed = false;
 
   constructor(deps: Domain0Deps, options: Domain0Options = {}) {
@@ -221,9 +223,28 @@ export class Domain0Manager implements CategoryHandler {
     const nodes = this.tables.nodesOf(cr.domainId);
     const d0 = this.#domain0();
     // v1.1.1 raises here when the origin is no longer known (Q33)
-    if (nodes.length === 0 || d0 === undefined) return this.#drop("origin_unknown");
+    if (nodes.length === 0 || d0 === undefined) {
+      // the origin's advertisement has not arrived yet: report once it does (v1.1.1 raised, Q33)
+      if (this.#unreported.length >= this.#o.maxPendingVerifies) this.#unreported.shift();
+      this.#unreported.push({ domainId, transactionId, cr });
+      return this.#count("registration_deferred");
+    }
     const dst = this.#pick(nodes);
     d0.sendToNode(dst, buildCrossRefRegistered(dst, domainId, transactionId, cr), "any");
+  }
+
+  /** Deferred registration reports whose origin domain is now known go out. */
+  #reportDeferred(): void {
+    if (this.#unreported.length === 0) return;
+    const d0 = this.#domain0();
+    if (d0 === undefined) return;
+    this.#unreported = this.#unreported.filter((u) => {
+      const nodes = this.tables.nodesOf(u.cr.domainId);
+      if (nodes.length === 0) return true;
+      const dst = this.#pick(nodes);
+      d0.sendToNode(dst, buildCrossRefRegistered(dst, u.domainId, u.transactionId, u.cr), "any");
+      return false;
+    });
   }
 
   /** A DOMAIN0 message (from the network's dispatch). Throws `NetError` for a message to drop. */
@@ -248,6 +269,7 @@ export class Domain0Manager implements CategoryHandler {
         this.#count("ADV_DOMAIN_LIST");
         const own = new Set(this.#net.domains().map((d) => toHex(d.domainId)));
         this.tables.advertised(ctx.sourceNodeId, list.filter((d) => !own.has(toHex(d))));
+        this.#reportDeferred();
         return;
       }
       case Domain0Command.DISTRIBUTE_CROSS_REF:

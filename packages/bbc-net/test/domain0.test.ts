@@ -272,6 +272,22 @@ describe("a hostile domain0 peer", () => {
     expect(n0.sent[0]).toMatchObject({ command: 91, destination_user_id: user, transaction_id: origin.transactionId });
   });
 
+  it("a registration whose origin domain is not yet advertised is reported once the origin's advertisement arrives", async () => {
+    const n = await node();
+    const origin = id();
+    const cr = { domainId: origin, transactionId: id() };
+    n.feed(buildDistributeCrossRef(origin, cr.transactionId)); // accepted before the origin advertised
+    const holder = id();
+    n.m.transactionInserted(n.domain, holder, cr);
+    await settle();
+    const reported = () => n.s.got.filter((m) => (m.infra_msg_type as Uint8Array)[1] === 4 && (m.command as Uint8Array)[1] === 2);
+    expect(reported()).toHaveLength(0);
+    expect(n.stats.get("domain0", "registration_deferred")).toBe(1);
+    n.feed(buildAdvDomainList([origin]));
+    await wait(() => reported().length === 1);
+    expect(reported()[0]).toMatchObject({ outer_domain_id: n.domain, txid_having_cross_ref: holder, cross_ref: [origin, cr.transactionId] });
+  });
+
   it("the outer side proves a valid transaction and asks for repair of an invalid one", async () => {
     const origin = { domainId: id(), transactionId: id() };
     const good = signedTx(origin);
