@@ -68,27 +68,43 @@ export interface NodeProc {
   stop(): Promise<number | null>;
 }
 
-/** Starts bbc1-core in `cwd` on an ephemeral port and waits until it serves. */
+/**
+ * Starts bbc1-core in `cwd` on an ephemeral port and waits until it serves. The node binds port 0
+ * itself and the test reads the port from its ready line: a port picked here and bound later can be
+ * taken in between by another test file running in parallel.
+ */
 export async function startNode(cwd: string, args: string[] = []): Promise<NodeProc> {
-  const port = await freePort();
+  const fixedPort = args.includes("--coreport") || args.includes("-cp");
   // the HTTP endpoint on an ephemeral port (its default 9180 would clash between tests)
-  const child = spawn(process.execPath, [coreEntry, "--coreport", String(port), "--p2pport", "0", "--p2pbind", "127.0.0.1", "--http_port", "0", "-v", "info", ...args], { cwd, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [coreEntry, ...(fixedPort ? [] : ["--coreport", "0"]), "--p2pport", "0", "--p2pbind", "127.0.0.1", "--http_port", "0", "-v", "info", ...args], { cwd, stdio: ["ignore", "pipe", "pipe"] });
   let err = "";
   child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
   child.stdout!.on("data", (d: Buffer) => (err += d.toString()));
   const exit = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+  // "close" comes after both pipes are drained: what the child wrote before dying is all in `err`
+  const closed = new Promise<void>((r) => child.on("close", () => r()));
   const deadline = Date.now() + 30_000;
   while (!err.includes("bbc1-core ready")) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`bbc1-core did not start:\n${err}`);
+    if (child.exitCode !== null || child.signalCode !== null) {
+      await Promise.race([closed, new Promise((r) => setTimeout(r, 2000))]);
+      if (err.includes("bbc1-core ready")) break;
+      throw new Error(`bbc1-core did not start (exit code ${child.exitCode}, signal ${child.signalCode}):\n${err}`);
+    }
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`bbc1-core did not start within 30 s:\n${err}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
+  const readyLine = err.split("\n").find((l) => l.includes("bbc1-core ready")) ?? "";
+  const port = Number(/"port":(\d+)/.exec(readyLine)?.[1] ?? NaN);
+  if (!Number.isInteger(port) || port <= 0) throw new Error(`no port in the ready line: ${readyLine}`);
   const p2p = /"p2p_port":(\d+)/.exec(err.slice(Math.max(0, err.indexOf("bbc1-core ready") - 400)));
-  const ready = err.split("\n").find((l) => l.includes("bbc1-core ready")) ?? "";
   return {
     child,
     port,
     p2pPort: p2p !== null ? Number(p2p[1]) : 0,
-    http: /"http":"([^"]+)"/.exec(ready)?.[1] ?? "",
+    http: /"http":"([^"]+)"/.exec(readyLine)?.[1] ?? "",
     stderr: () => err,
     exit,
     stop: () => {

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KeyPair, addEventAsset, getNewId, makeTransaction, toHex } from "@bbc1/bbclib";
 import { BBcAppClient } from "@bbc1/client";
-import { bbc1, ensureBuilt, startNode } from "./helpers.js";
+import { bbc1, ensureBuilt, freePort, startNode } from "./helpers.js";
 import { dropMysqlDatabase, dropPgSchema, mysqlDatabaseExists, pgSchemaExists } from "./servers.js";
 
 const PG = process.env.BBC1_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";
@@ -169,7 +169,8 @@ describe("bbc1 migrate", () => {
 
   it("--update-config refuses while the node runs", async () => {
     const l = await ledger("running");
-    const node = await startNode(l.cwd);
+    // a fixed port: config.json records it, and migrate probes the port it finds there
+    const node = await startNode(l.cwd, ["--coreport", String(await freePort())]);
     try {
       // the node listens on the port written in config.json
       const r = await bbc1(l.cwd, "migrate", l.domain, "--to", "sqlite:other.sqlite", "--update-config");
