@@ -113,7 +113,7 @@ export class CrossRefs {
           network: core.network,
           crossRefs: crossRefStoreOf(core.domains),
           ledger: { getTransactionData: async (d, t) => (await core.domains.get(toHex(d))?.ledger?.getTransaction(t)) ?? null },
-          sendToUser: (d, msg) => void core.domains.get(toHex(d))?.sendToUser(msg),
+          sendToUser: (d, msg, fromNode) => void core.domains.get(toHex(d))?.sendToUser(msg, { peer: fromNode }),
           requestRepair: (d, t) => {
             // §11.5 step 4: a stored transaction that fails validation is repaired from the neighbours
             this.#log.warn({ domain: toHex(d).slice(0, 8), transaction_id: toHex(t) }, "cross-ref verification: the stored transaction is invalid; asking the neighbours for it");

@@ -1,7 +1,7 @@
 import { u16Bytes, InfraMessageCategory, type RefusalCounter, type WireMessage } from "@bbc1/wire";
 import type { Logger } from "pino";
 import { toHex } from "@bbc1/bbclib";
-import type { CommandDispatch, InsertNotifications, NetworkDomain, Replication, UserRouting } from "@bbc1/net";
+import type { CommandDispatch, InsertNotifications, NetworkDomain, Replication, RouteOwner, UserRouting } from "@bbc1/net";
 import type { ClientConnection, PendingBounce } from "./connection.js";
 import type { JsonObject } from "./config.js";
 import type { DomainLedger } from "./store.js";
@@ -37,6 +37,8 @@ export interface SendOptions {
   origin?: ClientConnection;
   /** Bytes the message holds (for the bounce budget); default its request frame's size. */
   size?: number;
+  /** The peer whose message caused this one (no client origin): resolutions count on its account. */
+  peer?: Uint8Array;
 }
 
 /** What a domain shares with the rest of the node. */
@@ -51,6 +53,10 @@ export interface DomainDeps {
   notificationsPerTurn: number;
   /** Subscriptions one connection may hold. */
   maxSubscriptionsPerConnection: number;
+  /** Resolutions (RESOLVE_USER_LOCATION waits) one client connection may have pending, per domain. */
+  maxPendingResolvesPerConnection: number;
+  /** Bytes of one connection's messages waiting behind resolutions, per domain. */
+  resolveQueueBytesPerConnection: number;
 }
 
 /**
@@ -152,9 +158,22 @@ export class Domain {
       return true;
     }
     // with peers: forwarding entry or resolution (§8.3); alone: the bounce after the resolve timeout
-    if (this.routing !== null && this.net !== null && this.net.neighbors.size > 0) return this.routing.sendToUser(msg, { size: options.size });
+    if (this.routing !== null && this.net !== null && this.net.neighbors.size > 0) return this.routing.sendToUser(msg, { size: options.size, owner: this.#ownerOf(options) });
     this.scheduleBounce(msg, options.origin, options.size ?? 0);
     return true;
+  }
+
+  /** The resolution account of a message: its client connection, else the peer that caused it. */
+  #ownerOf(options: SendOptions): RouteOwner | undefined {
+    if (options.origin !== undefined) {
+      return {
+        key: `c${options.origin.id}`,
+        maxPendingResolves: this.#d.maxPendingResolvesPerConnection,
+        maxQueuedBytes: this.#d.resolveQueueBytesPerConnection,
+        refusals: { pendingResolves: "pending_resolves_per_connection", queuedBytes: "resolve_queue_bytes_per_connection" },
+      };
+    }
+    return options.peer !== undefined && this.routing !== null ? this.routing.peerOwner(options.peer) : undefined;
   }
 
   /** The locally registered user `userId`, if any. */

@@ -83,6 +83,13 @@ export interface PortLimits {
   ecdhBurst: number;
   /** Undeliverable messages of one connection held for their bounce. */
   bouncesPerConnection: number;
+  /**
+   * Resolutions (RESOLVE_USER_LOCATION waiting for an answer) one connection may have pending in
+   * a domain: without it one client could take all of the domain's `limits.p2p.max_pending_resolves`.
+   */
+  maxPendingResolvesPerConnection: number;
+  /** Bytes of one connection's messages waiting behind resolutions in a domain. */
+  resolveQueueBytesPerConnection: number;
   /** Search and traverse answers stop adding transactions beyond this many bytes (at least one is sent). */
   maxResponseBytes: number;
   /** NOTIFY_INSERTED messages sent per event-loop turn; the rest of a fan-out follows in later turns. */
@@ -151,6 +158,8 @@ export const DEFAULT_LIMITS: Readonly<{ process: Readonly<ProcessLimits>; client
     ecdhPerSecond: 2,
     ecdhBurst: 8,
     bouncesPerConnection: 256,
+    maxPendingResolvesPerConnection: 64,
+    resolveQueueBytesPerConnection: 8 * MiB,
     maxResponseBytes: 64 * MiB,
     notificationsPerTurn: 256,
   }),

@@ -560,6 +560,8 @@ export class BBcCoreService implements CoreInternals {
         refusals: this.refusals,
         notificationsPerTurn: this.limits.client.notificationsPerTurn,
         maxSubscriptionsPerConnection: this.limits.client.maxSubscriptionsPerConnection,
+        maxPendingResolvesPerConnection: this.limits.client.maxPendingResolvesPerConnection,
+        resolveQueueBytesPerConnection: this.limits.client.resolveQueueBytesPerConnection,
       },
     });
     if (ledgerStore !== null) attachRepair({ core: this, domain, net, data, scheduler: this.network.scheduler, workingDir: wd, limits: this.#repairLimits });

@@ -50,8 +50,11 @@ export interface Domain0Deps {
   network: BBcNetwork;
   crossRefs: CrossRefStore;
   ledger: Pick<LedgerAccess, "getTransactionData">;
-  /** Routes a client message (RESPONSE_CROSS_REF_VERIFY) to its `destination_user_id` in `domainId` (§8.3). */
-  sendToUser(domainId: Uint8Array, msg: WireMessage): void;
+  /**
+   * Routes a client message (RESPONSE_CROSS_REF_VERIFY) to its `destination_user_id` in `domainId`
+   * (§8.3); `fromNode` is the peer whose message caused it (its resolutions count on that peer's account).
+   */
+  sendToUser(domainId: Uint8Array, msg: WireMessage, fromNode?: Uint8Array): void;
   /** Queues a repair of a transaction that failed validation (§10); optional. */
   requestRepair?(domainId: Uint8Array, transactionId: Uint8Array): void;
   /** True when the domain replicates cross_ref rows to its neighbours (`replication_strategy` "all"); default true. */
@@ -417,7 +420,7 @@ export class Domain0Manager implements CategoryHandler {
       this.#pending.delete(key);
     }
     this.#count("proof_delivered");
-    this.#d.sendToUser(src, buildResponseCrossRefVerify(src, user, txid, info));
+    this.#d.sendToUser(src, buildResponseCrossRefVerify(src, user, txid, info), ctx.sourceNodeId);
   }
 }
 

@@ -70,7 +70,8 @@ export {
   type ReplicationStrategy,
 } from "./replication.js";
 export { CatchUp, CatchUpCommand, buildCatchUp, decodeCatchUp, type CatchUpMessage } from "./catchup.js";
-export { CANNOT_FIND_USER, UserRouting, type RouteOptions, type RoutingNetwork, type UserRoutingDeps } from "./user-routing.js";
+export { ResolveAccounts, peerOwner, type ResolveAccount, type RouteOwner } from "./resolve-accounts.js";
+export { CANNOT_FIND_USER, TOO_MANY_RESOLUTIONS, UserRouting, type RouteOptions, type RoutingNetwork, type UserRoutingDeps } from "./user-routing.js";
 export { ForwardingTable, type ForwardingAdd, type ForwardingEntry } from "./forwarding.js";
 export { InsertNotifications, MAX_NOTIFIED_ASSET_GROUPS } from "./insert-notify.js";
 export { buildJoin, buildLeave, buildNoSuchUser, buildNotifyInserted, buildResolve, buildResolveResponse } from "./user-messages.js";

@@ -53,6 +53,14 @@ export interface NetLimits {
   maxMessagesPerResolve: number;
   /** `resolve_queue_bytes`: bytes of messages queued behind pending resolutions, per domain. Default 64 MiB. */
   resolveQueueBytes: number;
+  /**
+   * `max_pending_resolves_per_peer`: resolutions started on behalf of one peer's message (a
+   * domain0 proof routed to a user not here), per domain. Default 64. The client port's
+   * `limits.client.max_pending_resolves_per_connection` is the same for client connections.
+   */
+  maxPendingResolvesPerPeer: number;
+  /** `resolve_queue_bytes_per_peer`: bytes of such messages waiting behind resolutions, per domain. Default 4 MiB. */
+  resolveQueueBytesPerPeer: number;
 }
 
 /** The defaults of {@link NetLimits}. */
@@ -78,6 +86,8 @@ export const DEFAULT_NET_LIMITS: Readonly<NetLimits> = Object.freeze({
   maxPendingResolves: 4096,
   maxMessagesPerResolve: 256,
   resolveQueueBytes: 64 * 1024 * 1024,
+  maxPendingResolvesPerPeer: 64,
+  resolveQueueBytesPerPeer: 4 * 1024 * 1024,
 });
 
 /** Default of the process-wide partial-frame pool when the core passes none (`partial_frames_total_bytes`). */

@@ -6,6 +6,7 @@ import { NetError } from "./errors.js";
 import { ForwardingTable, type ForwardingAdd, type ForwardingEntry } from "./forwarding.js";
 import type { CategoryHandler, LocalUsers, ReceiveContext } from "./interfaces.js";
 import type { NetLimits } from "./limits.js";
+import { ResolveAccounts, peerOwner, type ResolveAccount, type RouteOwner } from "./resolve-accounts.js";
 import { u16Of } from "./messages.js";
 import type { StatsSink } from "./stats.js";
 import type { NetTimings } from "./timings.js";
@@ -27,7 +28,7 @@ export interface UserRoutingDeps {
   users: LocalUsers;
   scheduler: Scheduler;
   timings: Pick<NetTimings, "resolveTimeoutMs" | "forwardingLifetimeMs">;
-  limits: Pick<NetLimits, "maxForwardingEntries" | "maxNodesPerForwardingEntry" | "maxPendingResolves" | "maxMessagesPerResolve" | "resolveQueueBytes">;
+  limits: Pick<NetLimits, "maxForwardingEntries" | "maxNodesPerForwardingEntry" | "maxPendingResolves" | "maxMessagesPerResolve" | "resolveQueueBytes"> & Partial<Pick<NetLimits, "maxPendingResolvesPerPeer" | "resolveQueueBytesPerPeer">>;
   stats: StatsSink;
   logger: Logger;
   /** Counts a refusal of a limit (the network's refusal counter); also counted as `user_message.refused.<limit>`. */
@@ -46,6 +47,13 @@ export interface RouteOptions {
   directOnly?: boolean;
   /** Encoded size of the message, if known (for the resolve queue budget). */
   size?: number;
+  /**
+   * Who the message is sent for: a client connection, or the peer whose message caused it. The
+   * resolutions it starts and the bytes it queues behind resolutions are held on its account, so
+   * that one client (or peer) cannot take the domain's `max_pending_resolves` slots from the others.
+   * Without it the message counts against the domain's totals only.
+   */
+  owner?: RouteOwner;
 }
 
 interface Queued {
@@ -53,18 +61,27 @@ interface Queued {
   size: number;
   /** A message that already bounced once: dropped if it cannot be delivered either (no Q28 loop). */
   bounced: boolean;
+  /** Whose account holds its bytes (and, for the first message of a resolution, the resolution). */
+  owner?: RouteOwner;
 }
+
+
 
 interface PendingResolve {
   readonly key: string;
   readonly nonce: number;
   readonly destination: Uint8Array;
   readonly messages: Queued[];
+  /** The account that started it (holds one of its pending slots). */
+  readonly owner: string | undefined;
   timer: TimerHandle;
 }
 
 /** The reason put into a message bounced after an unanswered resolution. */
 export const CANNOT_FIND_USER = "Cannot find such user";
+
+/** The reason put into a message returned at once because its sender's resolution quota is used up. */
+export const TOO_MANY_RESOLUTIONS = "Too many messages waiting for a user location";
 
 /**
  * User message routing of one domain (v1.1.1 `UserMessageRouting`, p2p-protocol.md §8): the
@@ -91,6 +108,8 @@ export class UserRouting implements CategoryHandler {
   readonly #table: ForwardingTable;
   readonly #pendingByKey = new Map<string, PendingResolve>();
   readonly #pendingByNonce = new Map<number, PendingResolve>();
+  /** Per-owner use of the resolution budgets. */
+  readonly #accounts = new ResolveAccounts();
   #queuedBytes = 0;
   #closed = false;
 
@@ -163,7 +182,17 @@ export class UserRouting implements CategoryHandler {
     if (isTruthy(msg.is_anycast)) return this.#anycast(msg, dst);
     if (this.#d.users.isRegistered(this.#domainId, dst)) return this.#d.users.deliver(this.#domainId, dst, msg);
     if (options.directOnly || this.#closed) return false;
-    return this.#forward(msg, dst, { msg, size: options.size ?? -1, bounced: false });
+    return this.#forward(msg, dst, { msg, size: options.size ?? -1, bounced: false, owner: options.owner });
+  }
+
+  /** The account of messages sent on behalf of peer `nodeId` (see {@link peerOwner}). */
+  peerOwner(nodeId: Uint8Array): RouteOwner {
+    return peerOwner(nodeId, this.#d.limits);
+  }
+
+  /** What `ownerKey` holds now (pending resolutions it started, bytes it queued); for tests and stats. */
+  accountOf(ownerKey: string): Readonly<ResolveAccount> {
+    return this.#accounts.get(ownerKey);
   }
 
   handle(msg: WireMessage, ctx: ReceiveContext): void {
@@ -211,6 +240,7 @@ export class UserRouting implements CategoryHandler {
     for (const p of this.#pendingByKey.values()) p.timer.cancel();
     this.#pendingByKey.clear();
     this.#pendingByNonce.clear();
+    this.#accounts.clear();
     this.#queuedBytes = 0;
     this.#table.clear();
   }
@@ -288,12 +318,16 @@ export class UserRouting implements CategoryHandler {
     const key = `${toHex(dst)}:${src === null ? "" : toHex(src)}`;
     const L = this.#d.limits;
     if (q.size < 0) q.size = encodeMessage(2, q.msg).length;
-    if (this.#queuedBytes + q.size > L.resolveQueueBytes) return this.#refuse("resolve_queue_bytes");
+    const o = q.owner;
     const existing = this.#pendingByKey.get(key);
+    // the owner's quotas first: a flood from one connection is refused before it reaches the domain's totals
+    const over = o === undefined ? undefined : this.#accounts.refusal(o, q.size, existing === undefined);
+    if (over !== undefined) return this.#overQuota(q, over);
+    if (this.#queuedBytes + q.size > L.resolveQueueBytes) return this.#refuse("resolve_queue_bytes");
     if (existing !== undefined) {
       if (existing.messages.length >= L.maxMessagesPerResolve) return this.#refuse("messages_per_resolve");
       existing.messages.push(q);
-      this.#queuedBytes += q.size;
+      this.#hold(q, false);
       return true;
     }
     if (this.#pendingByKey.size >= L.maxPendingResolves) return this.#refuse("pending_resolves");
@@ -305,20 +339,49 @@ export class UserRouting implements CategoryHandler {
       nonce,
       destination: dst.slice(),
       messages: [q],
+      owner: o?.key,
       timer: this.#d.scheduler.schedule(this.#d.timings.resolveTimeoutMs, () => this.#resolveFailed(p)),
     };
     this.#pendingByKey.set(key, p);
     this.#pendingByNonce.set(nonce, p);
-    this.#queuedBytes += q.size;
+    this.#hold(q, true);
     this.#d.network.broadcast(buildResolve(this.#domainId, dst, src, nonce), "any");
     return true;
+  }
+
+  /** Books a queued message (and a new resolution) on the domain's and its owner's accounts. */
+  #hold(q: Queued, startsResolution: boolean): void {
+    this.#queuedBytes += q.size;
+    if (q.owner !== undefined) this.#accounts.hold(q.owner.key, q.size, startsResolution ? 1 : 0);
   }
 
   #settle(p: PendingResolve): void {
     p.timer.cancel();
     this.#pendingByKey.delete(p.key);
     this.#pendingByNonce.delete(p.nonce);
-    for (const q of p.messages) this.#queuedBytes -= q.size;
+    for (const q of p.messages) {
+      this.#queuedBytes -= q.size;
+      if (q.owner !== undefined) this.#accounts.release(q.owner.key, q.size, 0);
+    }
+    if (p.owner !== undefined) this.#accounts.release(p.owner, 0, 1);
+  }
+
+  /**
+   * A sender over its quota: refused and counted; the map goes back at once to its sender when
+   * that user is here, with `result` false and reason {@link TOO_MANY_RESOLUTIONS} (the shape of
+   * the §8.4 bounce, without the 5 s wait and without a resolution). A bounce is never bounced.
+   */
+  #overQuota(q: Queued, limit: string): false {
+    this.#refuse(limit);
+    const src = q.msg.source_user_id;
+    if (q.bounced || !(src instanceof Uint8Array) || !this.#d.users.isRegistered(this.#domainId, src)) return false;
+    const back = q.msg;
+    back.destination_user_id = src;
+    back.result = false;
+    back.reason = TOO_MANY_RESOLUTIONS;
+    delete back.destination_node_id;
+    this.#d.users.deliver(this.#domainId, src, back);
+    return false;
   }
 
   /** `_resolve_failure`: every queued message goes back to its sender. */
@@ -342,7 +405,7 @@ export class UserRouting implements CategoryHandler {
         back.reason = CANNOT_FIND_USER;
         delete back.destination_node_id;
         if (this.#d.users.isRegistered(this.#domainId, src)) this.#d.users.deliver(this.#domainId, src, back);
-        else if (!this.#closed) this.#forward(back, src, { msg: back, size: q.size, bounced: true });
+        else if (!this.#closed) this.#forward(back, src, { msg: back, size: q.size, bounced: true, owner: q.owner });
       } catch (err) {
         this.#d.logger.warn({ err }, "bounce failed");
       }

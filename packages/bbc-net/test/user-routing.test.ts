@@ -112,6 +112,49 @@ describe("user routing between nodes", () => {
     expect(a.routing.queuedBytes).toBeLessThanOrEqual(1000);
   });
 
+  it("one owner's resolutions are bounded by its own quota; another owner still resolves; the refused map comes back at once", () => {
+    const { clock, ns } = nodes(2, { limits: { maxForwardingEntries: 10, maxNodesPerForwardingEntry: 4, maxPendingResolves: 8, maxMessagesPerResolve: 100, resolveQueueBytes: 1 << 20 } });
+    const [a] = ns as [RoutingNode];
+    const X = getNewId("attacker");
+    a.users.add(X);
+    a.users.add(U1);
+    const owner = (key: string) => ({ key, maxPendingResolves: 3, maxQueuedBytes: 1 << 20, refusals: { pendingResolves: "pending_resolves_per_connection", queuedBytes: "resolve_queue_bytes_per_connection" } });
+    const nobody = Array.from({ length: 5 }, (_, i) => getNewId(`nobody ${i}`));
+    for (let i = 0; i < 3; i++) expect(a.routing.sendToUser(message(X, nobody[i]!), { owner: owner("c1") })).toBe(true);
+    // the fourth unknown destination of the same connection: refused, returned at once, no RESOLVE
+    const resolvesBefore = cmds(a).filter((x) => x === 0).length;
+    expect(a.routing.sendToUser(message(X, nobody[3]!), { owner: owner("c1") })).toBe(false);
+    expect(cmds(a).filter((x) => x === 0).length).toBe(resolvesBefore);
+    expect(a.refused).toEqual(["pending_resolves_per_connection"]);
+    expect(a.stats.get("user_message", "refused.pending_resolves_per_connection")).toBe(1);
+    const back = a.users.delivered.at(-1)!.msg;
+    expect(toHex(back.destination_user_id as Uint8Array)).toBe(toHex(X));
+    expect(back.result).toBe(false);
+    expect(new TextDecoder().decode(back.reason as Uint8Array)).toBe("Too many messages waiting for a user location");
+    // a message behind one of its own pending resolutions needs no new slot
+    expect(a.routing.sendToUser(message(X, nobody[0]!), { owner: owner("c1") })).toBe(true);
+    // another connection is not affected
+    expect(a.routing.sendToUser(message(U1, U2), { owner: owner("c2") })).toBe(true);
+    expect(a.routing.accountOf("c1")).toMatchObject({ pending: 3 });
+    expect(a.routing.accountOf("c2")).toMatchObject({ pending: 1 });
+    // the accounts empty when the resolutions end
+    clock.advance(5_000);
+    expect(a.routing.accountOf("c1")).toEqual({ pending: 0, bytes: 0 });
+    expect(a.routing.accountOf("c2")).toEqual({ pending: 0, bytes: 0 });
+    expect(a.routing.sendToUser(message(X, nobody[4]!), { owner: owner("c1") })).toBe(true);
+  });
+
+  it("an owner's queued bytes are bounded (one map is admitted whatever its size)", () => {
+    const { ns } = nodes(2, { limits: { maxForwardingEntries: 10, maxNodesPerForwardingEntry: 4, maxPendingResolves: 100, maxMessagesPerResolve: 100, resolveQueueBytes: 1 << 20 } });
+    const [a] = ns as [RoutingNode];
+    const owner = { key: "p1", maxPendingResolves: 100, maxQueuedBytes: 500, refusals: { pendingResolves: "pending_resolves_per_peer", queuedBytes: "resolve_queue_bytes_per_peer" } };
+    expect(a.routing.sendToUser(message(U1, U2, "x".repeat(600)), { owner })).toBe(true);
+    expect(a.routing.sendToUser(message(U1, getNewId("z"), "x".repeat(10)), { owner })).toBe(false);
+    expect(a.refused).toEqual(["resolve_queue_bytes_per_peer"]);
+    // without an owner only the domain's totals apply
+    expect(a.routing.sendToUser(message(U1, getNewId("z"), "x".repeat(10)))).toBe(true);
+  });
+
   it("forwarding entries die 300 s after creation whatever the traffic (Q15), then routing resolves again", () => {
     const { clock, ns } = nodes(2);
     const [a, b] = ns as [RoutingNode, RoutingNode];
