@@ -360,21 +360,26 @@ interface Measured {
   txPerCommit?: number;
   errors: number;
   exhausted: number;
+  /** CPU (all threads, and the main thread) of each process in `watch` during the timed phase, µs */
+  watched?: { cpuUs: number; mainUs: number }[];
 }
 
-async function measureLoad(node: NodeProc, domainId: Uint8Array, procs: number, perProc: number, mode: "insert" | "search", expectRate: number, idsFile?: string, maxOps?: number): Promise<Measured> {
+async function measureLoad(node: NodeProc, domainId: Uint8Array, procs: number, perProc: number, mode: "insert" | "search", expectRate: number, idsFile?: string, maxOps?: number, watch: number[] = []): Promise<Measured> {
   const perClient = mode === "search" ? (idsFile ? 0 : 520) : Math.ceil(((expectRate * MS) / 1000) * 1.5 / (procs * perProc)) + 50;
   const loaders = Array.from({ length: procs }, () => spawnLoader({ port: node.port, domainHex: toHex(domainId), clients: perProc, perClient, mode, idsFile, maxOps }));
   await Promise.all(loaders.map((l) => l.ready));
   const before = await stats(node.port, domainId);
   const cpu0 = cpuUs(node.pid);
   const main0 = mainThreadCpuUs(node.pid);
+  // other processes whose CPU the caller wants over the same window (replication: the replicas)
+  const watch0 = watch.map((pid) => ({ cpuUs: cpuUs(pid) ?? 0, mainUs: mainThreadCpuUs(pid) ?? 0 }));
   const t0 = performance.now();
   for (const l of loaders) l.child.stdin!.write(`${maxOps !== undefined ? 600_000 : MS}\n`);
   const reports = await Promise.all(loaders.map((l) => l.result));
   const seconds = (performance.now() - t0) / 1000;
   const cpu1 = cpuUs(node.pid);
   const main1 = mainThreadCpuUs(node.pid);
+  const watched = watch.map((pid, i) => ({ cpuUs: (cpuUs(pid) ?? 0) - watch0[i]!.cpuUs, mainUs: (mainThreadCpuUs(pid) ?? 0) - watch0[i]!.mainUs }));
   const after = await stats(node.port, domainId);
   const lat = reports.flatMap((r) => r.latUs).sort((a, b) => a - b);
   const txs = reports.reduce((n, r) => n + r.done, 0);
@@ -392,6 +397,7 @@ async function measureLoad(node: NodeProc, domainId: Uint8Array, procs: number, 
     txPerCommit: commits > 0 ? committed / commits : undefined,
     errors: reports.reduce((n, r) => n + r.errors, 0),
     exhausted: reports.reduce((n, r) => n + r.exhausted, 0),
+    watched,
   };
 }
 
@@ -624,4 +630,4 @@ async function pyrefRows(pyref: string): Promise<BenchRow[]> {
   return rows;
 }
 
-export { cpuUs, rssMb, startNode, bundleNode, repoRoot, withNode, measureLoad, resolve };
+export { cpuUs, mainThreadCpuUs, rssMb, startNode, bundleNode, repoRoot, withNode, measureLoad, resolve };

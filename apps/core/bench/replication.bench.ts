@@ -6,16 +6,48 @@
  * during the load and a client on B, subscribed to the probe's asset group, is told once B stored it
  * (then confirms it by a search). Lag is measured from A's answer and from the request.
  *
+ * Each insert row reports the CPU per transaction of every process (from /proc: all threads, and
+ * the main thread of each node; the client processes from process.cpuUsage; "bench" is this
+ * process, which runs the lag probe) and the bound it sets: with every process sharing the
+ * machine's cores, at most cores / (sum of CPU per transaction) transactions a second.
+ *
  * Environment: as e2e.bench.ts (BBC1_BENCH_MS per row, BBC1_BENCH_RUNS); BBC1_BENCH_ROWS=...,repl
- * selects (default: run).
+ * selects (default: run); BBC1_BENCH_REPL_SOLO=0 skips the single-node row.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { createServer } from "node:net";
-import { loadavg, tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { KeyPair, addEventAsset, getNewId, makeTransaction, toHex } from "@bbc1/bbclib";
 import { BBcAppClient } from "@bbc1/client";
 import { bundleNode, measureLoad, repoRoot, startNode } from "./e2e.bench.js";
+
+type Measured = Awaited<ReturnType<typeof measureLoad>>;
+
+/**
+ * "CPU µs/tx: A 410 (main 330), B 280 (main 250), ..., sum 1,200 → bound 1,660 tx/s on 2 cores":
+ * `names` label `m.watched` (after the measured node itself); per transaction inserted on the node.
+ */
+function cpuNote(m: Measured, names: string[], nodeName: string): string {
+  const per = (us: number) => us / Math.max(1, m.txs);
+  const parts: string[] = [];
+  let sum = 0;
+  if (m.cpuPerTx !== undefined) {
+    parts.push(`${nodeName} ${m.cpuPerTx.toFixed(0)} (main ${m.mainCpuPerTx?.toFixed(0) ?? "–"})`);
+    sum += m.cpuPerTx;
+  }
+  (m.watched ?? []).forEach((w, i) => {
+    const name = names[i] ?? `pid${i}`;
+    parts.push(name === "bench" ? `${name} ${per(w.cpuUs).toFixed(0)}` : `${name} ${per(w.cpuUs).toFixed(0)} (main ${per(w.mainUs).toFixed(0)})`);
+    sum += per(w.cpuUs);
+  });
+  if (m.clientCpuPerTx !== undefined) {
+    parts.push(`clients ${m.clientCpuPerTx.toFixed(0)}`);
+    sum += m.clientCpuPerTx;
+  }
+  const cores = availableParallelism();
+  return `CPU µs/tx: ${parts.join(", ")}; sum ${sum.toFixed(0)} → bound ${((cores * 1e6) / sum).toFixed(0)} tx/s on ${cores} cores`;
+}
 
 interface BenchRow {
   name: string;
@@ -136,13 +168,17 @@ export async function run(): Promise<BenchRow[]> {
   try {
     // single node first (same machine, same load): the rate replication has to keep up with
     const soloDomain = getNewId("solo bench domain");
-    const solo = await startDomainNode(entry, soloDomain, dir, "solo");
-    started.push(solo.node);
-    const soloRun = await measureLoad(solo.node, soloDomain, 4, 4, "insert", 1000);
-    solo.node.child.kill("SIGTERM");
-    await solo.node.exit;
-    const la0 = loadavg()[0]!.toFixed(1);
-    rows.push({ name: "1 node: insert, 16 clients / 4 processes", opsPerSec: soloRun.txs / soloRun.seconds, p50us: soloRun.p50, p99us: soloRun.p99, note: `load average ${la0}` });
+    let soloRate = 0;
+    if (process.env.BBC1_BENCH_REPL_SOLO !== "0") {
+      const solo = await startDomainNode(entry, soloDomain, dir, "solo");
+      started.push(solo.node);
+      const soloRun = await measureLoad(solo.node, soloDomain, 4, 4, "insert", 1000, undefined, undefined, [process.pid]);
+      solo.node.child.kill("SIGTERM");
+      await solo.node.exit;
+      const la0 = loadavg()[0]!.toFixed(1);
+      soloRate = soloRun.txs / soloRun.seconds;
+      rows.push({ name: "1 node: insert, 16 clients / 4 processes", opsPerSec: soloRate, p50us: soloRun.p50, p99us: soloRun.p99, note: `${cpuNote(soloRun, ["bench"], "node")}; load average ${la0}` });
+    }
 
     const [a, b, c] = [await startDomainNode(entry, domainId, dir, "a"), await startDomainNode(entry, domainId, dir, "b"), await startDomainNode(entry, domainId, dir, "c")];
     started.push(a.node, b.node, c.node);
@@ -156,7 +192,7 @@ export async function run(): Promise<BenchRow[]> {
     await new Promise((r) => setTimeout(r, 2_000));
     const idleLag = await idle.stop();
     const probe = lagProbe(a.node, b.node, domainId, 20);
-    const m = await measureLoad(a.node, domainId, 4, 4, "insert", 1000);
+    const m = await measureLoad(a.node, domainId, 4, 4, "insert", 1000, undefined, undefined, [b.node.pid, c.node.pid, process.pid]);
     const lag = await probe.stop();
     const la = loadavg()[0]!.toFixed(1);
     const onB = await counts(b.node, domainId);
@@ -165,7 +201,7 @@ export async function run(): Promise<BenchRow[]> {
       opsPerSec: m.txs / m.seconds,
       p50us: m.p50,
       p99us: m.p99,
-      note: `B stored ${onB.stored} by replication (rejected ${onB.rejected}, dropped ${onB.dropped}); ${(((m.txs / m.seconds) / (soloRun.txs / soloRun.seconds)) * 100).toFixed(0)}% of the single-node rate; load average ${la}`,
+      note: `B stored ${onB.stored} by replication (rejected ${onB.rejected}, dropped ${onB.dropped}); ${soloRate > 0 ? `${(((m.txs / m.seconds) / soloRate) * 100).toFixed(0)}% of the single-node rate; ` : ""}${cpuNote(m, ["B", "C", "bench"], "A")}; load average ${la}`,
     });
     rows.push({ name: "replication lag A→B (idle): A's answer → searchable on B", opsPerSec: 0, p50us: at(idleLag.fromAnswer, 0.5), p99us: at(idleLag.fromAnswer, 0.99), note: `${idleLag.fromAnswer.length} probes; from the request: p50 ${(at(idleLag.fromRequest, 0.5) / 1000).toFixed(1)} ms, p99 ${(at(idleLag.fromRequest, 0.99) / 1000).toFixed(1)} ms` });
     rows.push({

@@ -15,6 +15,7 @@ import type { Domain } from "./domain.js";
 import { insertVerified } from "./insert.js";
 import { assetRowsOf } from "./ledger-rows.js";
 import { StorageLedger } from "./storage-adapter.js";
+import { VerifiedCache } from "./validator.js";
 
 function isGlobal0(id: Uint8Array): boolean {
   return id.length === 32 && id.every((b) => b === 0);
@@ -42,19 +43,24 @@ export class CoreReplicationLedger implements ReplicationLedger {
   async insertReplicatedTransaction(domainId: Uint8Array, transactionData: Uint8Array, assetFiles: ReadonlyMap<Uint8Array, Uint8Array> | null): Promise<ReplicatedInsertResult> {
     const domain = this.#domain(domainId);
     if (domain === undefined || domain.ledger === null || isGlobal0(domainId)) return { outcome: "rejected", reason: "domain not served or without a ledger" };
-    // a replay of a stored transaction costs a decode, not a signature verification
-    let txid: Uint8Array | null = null;
-    try {
-      const tx = deserialize(transactionData, this.#core.deserializeOptions);
-      tx.digest();
-      txid = tx.transactionId;
-    } catch {
-      txid = null;
-    }
-    if (txid !== null && txid.length > 0) {
-      // only the same bytes: another signature over the same id is verified (and counted) like any insert
-      const stored = await domain.ledger.getTransaction(txid);
-      if (stored !== undefined && bytesEqual(stored, transactionData)) return { outcome: "duplicate", transactionId: txid };
+    // A replay of bytes this node stored costs a hash, a decode and a read, not a signature verification: the
+    // verified-bytes cache holds the bytes of every transaction stored here (bounded, newest kept). A new
+    // transaction (the common case) goes straight to the verified insert, decoded once there, without a read of the
+    // ledger; a replay of bytes the cache has forgotten is verified, then refused by the insert as a duplicate.
+    if (this.#core.verified.has(VerifiedCache.keyOf(transactionData))) {
+      let txid: Uint8Array | null = null;
+      try {
+        const tx = deserialize(transactionData, this.#core.deserializeOptions);
+        tx.digest();
+        txid = tx.transactionId;
+      } catch {
+        txid = null;
+      }
+      if (txid !== null && txid.length > 0) {
+        // only the same bytes: another signature over the same id is verified (and counted) like any insert
+        const stored = await domain.ledger.getTransaction(txid);
+        if (stored !== undefined && bytesEqual(stored, transactionData)) return { outcome: "duplicate", transactionId: txid };
+      }
     }
     const log = this.#core.logger;
     const r = await insertVerified(this.#core, domain, transactionData, assetFiles, log);

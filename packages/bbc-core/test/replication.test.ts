@@ -141,4 +141,30 @@ describe("REQUEST_REPLICATION_INSERT frames of p2p-frames.json", () => {
     const d = t.node.domains.get(c.domain_id)!;
     expect(() => d.data!.handle(msg, ctxOf(c))).toThrow(/transaction_data/);
   });
+
+  it("a replay is a duplicate whether or not the verified-bytes cache still holds its bytes (stored once, never verified twice while cached)", async () => {
+    const c = decodable[0]!;
+    const msg = messageOf(c)!;
+    const t2 = await startNode();
+    try {
+      await t2.node.createDomain(fromHex(c.domain_id));
+      const d = t2.node.domains.get(c.domain_id)!;
+      const s = () => t2.node.stats.snapshot() as Record<string, Record<string, number> | undefined>;
+      await d.data!.handle(msg, ctxOf(c));
+      expect(s().replication?.stored).toBe(1);
+      const verifiedOnce = s().data_handler?.insert_transaction ?? 0;
+      // cached: answered from the ledger without the verified insert
+      await d.data!.handle(msg, ctxOf(c));
+      expect(s().replication?.duplicate).toBe(1);
+      expect(s().data_handler?.insert_transaction ?? 0).toBe(verifiedOnce);
+      // forgotten by the (bounded) cache: verified again, then refused by the insert
+      for (let i = 0; i < 100_000; i++) t2.node.verified.add(`filler ${i}`);
+      await d.data!.handle(msg, ctxOf(c));
+      expect(s().replication?.duplicate).toBe(2);
+      expect(s().replication?.stored).toBe(1);
+      expect(s().data_handler?.fail_exec_sql ?? 0).toBe(1);
+    } finally {
+      await t2.stop();
+    }
+  });
 });
