@@ -9,6 +9,17 @@
  * or decodes (`dir`, `payload_type` 0 plain / 2 encrypted, `category`, `command`, `src`, `dst`);
  * that is how these checks see what travelled encrypted. Domains are named: the id is sha256(name)
  * on both sides.
+ *
+ * The scenario checks (mixed-anycast, mixed-notify-leave, mixed-files, mixed-ring; helpers in
+ * scenario.ts) also use these `pyadmin` subcommands: `listen-multi` (register_to_core with
+ * on_multiple_nodes, one `message <src> anycast=<0|1> ttl=<n> <text>` line per MESSAGE),
+ * `send-anycast --to V --count N`, `notify-ctl` (SIGUSR1 cancels the notification, SIGUSR2 closes
+ * the connection), `insert-file --file-text T` (txid / asset_id / file_digest / tx),
+ * `search-asset --asset-id` (REQUEST_SEARCH_WITH_CONDITIONS: `found <txid> sig=.. file=ok|mismatch|absent`),
+ * `search-files --txid` (`files ok|bad <n>` / `compromised_asset_files <ids>`), `repair-asset`,
+ * `sign-for-file` / `gather-file` (v1.1.1's test_fileproof_multi_core transfer), `ring-member`
+ * (test_bbc_app_multi_core_many_transactions' member, SIGUSR1 starts its gather) and
+ * `count [--asset-group G | --no-group] [--of V]`.
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";

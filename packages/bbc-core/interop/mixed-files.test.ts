@@ -1,0 +1,115 @@
+/**
+ * MANUAL mixed checks of asset files across implementations (not in CI), with the original client
+ * (`pyadmin`) on both nodes:
+ * - v1.1.1's `test_fileproof_multi_core`: a transaction with an asset file inserted on one node;
+ *   a client of the other node finds it by asset (REQUEST_SEARCH_WITH_CONDITIONS) with the file,
+ *   digest equal; then the owner gathers the receiver's signature for a transfer carrying the file
+ *   (REQUEST_SIGNATURE with `all_asset_files` across the boundary), inserts it and sends a MESSAGE;
+ * - the asset-file part of `test_bbc_app_multi_core_compromising_data`: the replicated file forged
+ *   (appended "XXXX") or deleted on one node; search says so; REQUEST_REPAIR for the asset; the
+ *   other implementation answers (REQUEST_TO_SEND_ASSET_FILE / RESPONSE_ASSET_FILE) and the copy
+ *   is replaced.
+ * Both ways.
+ *
+ *   npm run build
+ *   BBC1_REF=/work/pyref npx vitest run -c packages/bbc-core/interop/vitest.config.ts mixed-files
+ *
+ * Skipped when neither BBC1_REF nor BBC1_PYREF is set (mixed.ts says what the setup provides).
+ */
+import { appendFileSync, readFileSync, unlinkSync } from "node:fs";
+import { afterAll, describe, expect, it } from "vitest";
+import { REF, hex, pyadmin, sha, stopAll, until, type MixedNode } from "./mixed.js";
+import { findFile, pair, pyProc } from "./scenario.js";
+
+afterAll(stopAll, 60_000);
+
+const large = (tag: string): string => `${tag} ${"aaaaaaaaaa".repeat(200)}`;
+const field = (out: string, name: string): string => new RegExp(`^${name} ([0-9a-f]+)$`, "m").exec(out)![1]!;
+
+async function insertFile(n: MixedNode, domain: string, user: string, text: string): Promise<{ txid: string; assetId: string; digest: string }> {
+  const out = await pyadmin(n.corePort, domain, "insert-file", "--user", user, "--asset-group", "fp", "--file-text", text);
+  return { txid: field(out, "txid"), assetId: field(out, "asset_id"), digest: field(out, "file_digest") };
+}
+
+const searchFiles = (n: MixedNode, domain: string, txid: string): Promise<string> => pyadmin(n.corePort, domain, "search-files", "--user", "checker", "--txid", txid).then((s) => s.trim());
+
+/** Waits until the asset file of `assetId` is on `n`'s disk (replication carries it). */
+async function fileOn(n: MixedNode, assetId: string): Promise<string> {
+  return until(`${n.name} (${n.kind}) to store asset file ${assetId.slice(0, 8)}`, () => findFile(n.dir, assetId), 20_000, 200);
+}
+
+describe.runIf(REF !== undefined)("mixed domain (issue 10): asset files across implementations", () => {
+  it("file proof across nodes (v1.1.1's test_fileproof_multi_core), both ways", async () => {
+    const domain = `mixed-fileproof-${Date.now()}`;
+    const { r, o } = await pair(domain);
+    const fails: string[] = [];
+    for (const [a, b] of [[r, o], [o, r]] as const) {
+      const way = `${a.kind} -> ${b.kind}`;
+      try {
+        const u0 = `owner-${a.name}`;
+        const u1 = `receiver-${b.name}`;
+        const text = large(way);
+        const stored = await insertFile(a, domain, u0, text);
+        // the receiver's client finds it by asset, the file with it and its digest as in the transaction
+        const found = await until(`${b.kind} to find the asset`, async () => {
+          const s = await pyadmin(b.corePort, domain, "search-asset", "--user", u1, "--asset-group", "fp", "--asset-id", stored.assetId);
+          return s.startsWith("found ") ? s.trim() : undefined;
+        }, 20_000, 500);
+        expect(found).toBe(`found ${stored.txid} sig=valid file=ok`);
+        expect(await searchFiles(b, domain, stored.txid)).toBe("files ok 1");
+        expect(readFileSync(await fileOn(b, stored.assetId), "utf8")).toBe(text);
+
+        // the transfer: REQUEST_SIGNATURE with the file to the receiver on the other node
+        const signer = pyProc(b.corePort, domain, ["sign-for-file", "--user", u1, "--for", "60"]);
+        try {
+          await signer.count("ready", 1);
+          await new Promise((res) => setTimeout(res, 1000));
+          const out = await pyadmin(a.corePort, domain, "gather-file", "--user", u0, "--to", u1, "--txid", stored.txid, "--asset-group", "fp", "--file-text", `${text} transferred`);
+          expect(out).toMatch(new RegExp(`^gathered ${hex(sha(u1))} valid$`, "m"));
+          expect(out).toMatch(/^inserted 0$/m);
+          const txid = field(out, "txid");
+          expect((await signer.count("signed", 1))[0]).toBe(`signed ${txid} files=1 file_ok=true`);
+          expect((await signer.count("message", 1))[0]).toBe(`message ${hex(sha(u0))} testfile ${txid}`);
+          // the transfer and its file reach the receiver's node too
+          await until(`${b.kind} to hold the transfer with its file`, async () => ((await searchFiles(b, domain, txid)) === "files ok 1" ? true : undefined), 20_000, 500);
+        } finally {
+          signer.kill();
+        }
+      } catch (e) {
+        fails.push(`${way}: ${(e as Error).message.replace(/a{40,}/g, "a…")}`);
+      }
+    }
+    expect(fails).toEqual([]);
+    expect(r.log()).not.toContain("Traceback");
+  });
+
+  it("asset file forged or missing on one side is repaired from the other (REQUEST_REPAIR for the asset), both ways", async () => {
+    const domain = `mixed-filerepair-${Date.now()}`;
+    const { r, o } = await pair(domain);
+    const fails: string[] = [];
+    for (const [from, bad] of [[r, o], [o, r]] as const) {
+      for (const how of ["forged", "missing"] as const) {
+        const step = `${how} on ${bad.kind}, inserted on and answered by ${from.kind}`;
+        try {
+          const text = large(step);
+          const s = await insertFile(from, domain, `u-${from.name}`, text);
+          const path = await fileOn(bad, s.assetId);
+          await until(`${bad.kind} to hold the transaction`, async () => ((await searchFiles(bad, domain, s.txid)) === "files ok 1" ? true : undefined), 20_000, 300);
+          if (how === "forged") appendFileSync(path, "XXXX"); // as v1.1.1's test_20_forge_asset_file
+          else unlinkSync(path);
+          // forged: compromised_asset_files; missing: the transaction without its file (v1.1.1 skips a
+          // missing file when it classifies, so neither implementation calls it compromised)
+          expect(await searchFiles(bad, domain, s.txid)).toBe(how === "forged" ? `compromised_asset_files ${s.assetId}` : "files bad 1");
+          await pyadmin(bad.corePort, domain, "repair-asset", "--user", "repairer", "--asset-group", "fp", "--asset-id", s.assetId);
+          await until(`${bad.kind} to be repaired from ${from.kind}`, async () => ((await searchFiles(bad, domain, s.txid)) === "files ok 1" ? true : undefined), 20_000, 500);
+          expect(readFileSync(path, "utf8")).toBe(text);
+        } catch (e) {
+          fails.push(`${step}: ${(e as Error).message.replace(/a{40,}/g, "a…")}`);
+        }
+      }
+    }
+    expect(fails).toEqual([]);
+    expect(((await o.stats()).asset_file ?? {}).success_repair).toBe(2);
+    expect(r.log()).not.toContain("Traceback");
+  });
+});
