@@ -123,4 +123,111 @@ describe.runIf(REF !== undefined)("mixed domain (issue 10): anycast with TTL (v1
     }
     expect(r.log()).not.toContain("Traceback");
   });
+  it("the anycast users are the senders (v1.1.1's test_30_messaging): each connection of the user sends anycasts to its own user id; each reaches one connection, some cross", async () => {
+    const domain = `mixed-anycast-self-${Date.now()}`;
+    const { r, o } = await pair(domain);
+    const M = 16;
+    const lr = pyProc(r.corePort, domain, ["listen-multi", "--user", "any", "--for", "90", "--count", String(M), "--msg", "self-from-v1.1.1"]);
+    const lo = pyProc(o.corePort, domain, ["listen-multi", "--user", "any", "--for", "90", "--count", String(M), "--msg", "self-from-ours"]);
+    try {
+      await lr.count("ready", 1);
+      await lo.count("ready", 1);
+      await quiet(2000);
+      const fails: string[] = [];
+      for (const [sender, at, tag] of [[lr, r, "self-from-v1.1.1"], [lo, o, "self-from-ours"]] as const) {
+        sender.signal("SIGUSR1");
+        await sender.count("sent", 1);
+        await until(`${M} of "${tag}"`, () => (lr.all(`message`).length + lo.all("message").length >= (tag === "self-from-ours" ? 2 * M : M) ? true : undefined), 20_000, 200).catch(() => undefined);
+        await quiet(1500);
+        const got = [...parse("r", lr.all("message")), ...parse("o", lo.all("message"))].filter((g) => g.text.startsWith(`${tag} `));
+        try {
+          expect(got.map((g) => g.text).sort()).toEqual(Array.from({ length: M }, (_, i) => `${tag} ${i}`).sort());
+          expect(got.every((g) => g.ttl === "4")).toBe(true);
+          const crossed = got.filter((g) => g.at !== at.name);
+          expect(crossed.length).toBeGreaterThan(0);
+          expect(crossed.length).toBeLessThan(M);
+          expect(crossed.every((g) => g.anycast === "0")).toBe(true);
+        } catch (e) {
+          fails.push(`${tag}: ${(e as Error).message}; got ${JSON.stringify(got.map((g) => `${g.at}:${g.anycast}:${g.ttl}`))}`);
+        }
+      }
+      expect(fails).toEqual([]);
+    } finally {
+      lr.kill();
+      lo.kill();
+    }
+    expect(r.log()).not.toContain("Traceback");
+  });
+
+  it("the user on one node only: from a plain client of ours to the user on v1.1.1 every anycast arrives; from v1.1.1 to the user on ours, v1.1.1 takes its \"local\" slot and fails (Q25)", async () => {
+    const domain = `mixed-anycast-one-${Date.now()}`;
+    const { r, o } = await pair(domain);
+    // ours -> the user on v1.1.1 only
+    const lr = pyProc(r.corePort, domain, ["listen-multi", "--user", "on-ref", "--for", "60"]);
+    const lo = pyProc(o.corePort, domain, ["listen-multi", "--user", "on-ours", "--for", "60"]);
+    try {
+      await lr.count("ready", 1);
+      await lo.count("ready", 1);
+      await quiet(2000);
+      const send = (n: typeof r | typeof o, to: string, tag: string) =>
+        new Promise<string>((res) => {
+          const p = pyProc(n.corePort, domain, ["send-anycast", "--user", `sender-${n.name}`, "--to", to, "--count", "8", "--msg", tag]);
+          void p.exited().then((code) => res(`exit ${code}: ${p.lines.join(" | ")}`));
+        });
+      expect(await send(o, "on-ref", "to-ref")).toContain("sent 8");
+      const atRef = await lr.count("message", 8);
+      expect(parse("r", atRef).every((g) => g.ttl === "4" && g.anycast === "0")).toBe(true);
+      // v1.1.1 -> the user on ours only
+      const out = await send(r, "on-ours", "to-ours");
+      await quiet(3000);
+      const atOurs = parse("o", lo.all("message"));
+      console.log(`anycast from v1.1.1 to a user only on ours: sender ${out}; delivered ${atOurs.length} of 8; TypeError in v1.1.1's log: ${r.log().includes("TypeError")}`);
+      expect({ delivered: atOurs.length, typeError: r.log().includes("TypeError") }).toEqual({ delivered: 0, typeError: true });
+    } finally {
+      lr.kill();
+      lo.kill();
+    }
+  });
+  it("the user's connection on one node closes (LEAVE for the user): later anycasts stay on the other node (ours: all delivered, ttl 4; v1.1.1: none, Q25); both ways", async () => {
+    const fails: string[] = [];
+    for (const leaving of ["ours", "v1.1.1"] as const) {
+      const domain = `mixed-anycast-leave-${leaving === "ours" ? "o" : "r"}-${Date.now()}`;
+      const { r, o } = await pair(domain);
+      const lr = pyProc(r.corePort, domain, ["listen-multi", "--user", "any", "--for", "60"]);
+      const lo = pyProc(o.corePort, domain, ["listen-multi", "--user", "any", "--for", "60"]);
+      try {
+        await lr.count("ready", 1);
+        await lo.count("ready", 1);
+        await quiet(2000);
+        const [stay, gone, stayL, goneL] = leaving === "ours" ? [r, o, lr, lo] : [o, r, lo, lr];
+        goneL.kill(); // the connection closes without UNREGISTER
+        await goneL.exited();
+        await quiet(2000); // LEAVE_MULTICAST_RECEIVER for "any" travels
+        // a stale entry would send about half of them to the node without the user, which (ours) would
+        // pass them back with ttl 3 or (v1.1.1) take its "local" slot and fail (Q25)
+        const userOut = () => r.trace().filter((l) => l.dir === "out" && l.category === USER && l.infra_command === null).length;
+        const sentBefore = userOut();
+        const got = await round(domain, stay, [stay], [stayL], `after-leave-${leaving}`);
+        console.log(`user left ${gone.kind}: ${got.length} of ${N} delivered on ${stay.kind}; user payloads sent by v1.1.1 meanwhile: ${userOut() - sentBefore}; LEAVE in/out at v1.1.1: ${traced(r, "in", USER, 4)}/${traced(r, "out", USER, 4)}`);
+        try {
+          if (stay === r) {
+            // v1.1.1 drops an anycast whose user has no forwarding entry even when the user is local
+            // (p2p-protocol.md §8.6 step 1, Q25): once ours' LEAVE removed the entry, nothing arrives
+            // and nothing is sent; ours delivers to the local user in that case
+            expect({ delivered: got.length, sent: userOut() - sentBefore }).toEqual({ delivered: 0, sent: 0 });
+          } else {
+            expect(got.map((g) => g.text).sort()).toEqual(Array.from({ length: N }, (_, i) => `after-leave-${leaving} ${i}`).sort());
+            expect(got.every((g) => g.ttl === "4" && g.anycast === "1")).toBe(true);
+          }
+        } catch (e) {
+          fails.push(`user left ${gone.kind}: ${(e as Error).message}; got ${JSON.stringify(got.map((g) => `${g.at}:${g.anycast}:${g.ttl}`))}`);
+        }
+      } finally {
+        lr.kill();
+        lo.kill();
+      }
+      expect(r.log()).not.toContain("Traceback");
+    }
+    expect(fails).toEqual([]);
+  });
 });

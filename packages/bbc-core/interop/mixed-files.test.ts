@@ -112,4 +112,35 @@ describe.runIf(REF !== undefined)("mixed domain (issue 10): asset files across i
     expect(((await o.stats()).asset_file ?? {}).success_repair).toBe(2);
     expect(r.log()).not.toContain("Traceback");
   });
+  it("REQUEST_REPAIR for the transaction when only its asset file is forged: ours also asks for the file (v1.1.1 answers it); v1.1.1 asks for the transaction only and keeps the forged file", async () => {
+    const domain = `mixed-txfilerepair-${Date.now()}`;
+    const { r, o } = await pair(domain);
+    const repairMsgs = (dir: "in" | "out", command: number) => r.trace().filter((l) => l.dir === dir && l.category === 3 && l.infra_command === 5 && l.command === command).length;
+    // forged on ours, repair asked for the transaction: ours asks v1.1.1 for the file (command 4), v1.1.1 answers (5)
+    const a = await insertFile(r, domain, "u-r", large("tx repair on ours"));
+    const pa = await fileOn(o, a.assetId);
+    await until("ours to hold it", async () => ((await searchFiles(o, domain, a.txid)) === "files ok 1" ? true : undefined), 20_000, 300);
+    appendFileSync(pa, "XXXX");
+    expect(await searchFiles(o, domain, a.txid)).toBe(`compromised_asset_files ${a.assetId}`);
+    await pyadmin(o.corePort, domain, "repair", "--user", "repairer", "--txid", a.txid);
+    await until("ours' file repaired from v1.1.1", async () => ((await searchFiles(o, domain, a.txid)) === "files ok 1" ? true : undefined), 20_000, 500);
+    expect(repairMsgs("in", 4)).toBeGreaterThanOrEqual(1);
+    expect(repairMsgs("out", 5)).toBeGreaterThanOrEqual(1);
+
+    // forged on v1.1.1, repair asked for the transaction: one database, so v1.1.1 broadcasts command 2
+    // for the (valid) transaction and never asks for the file (p2p-protocol.md §10); ours answers with 3
+    const b = await insertFile(o, domain, "u-o", large("tx repair on v1.1.1"));
+    const pb = await fileOn(r, b.assetId);
+    await until("v1.1.1 to hold it", async () => ((await searchFiles(r, domain, b.txid)) === "files ok 1" ? true : undefined), 20_000, 300);
+    appendFileSync(pb, "XXXX");
+    const out4 = repairMsgs("out", 4);
+    const out2 = repairMsgs("out", 2);
+    await pyadmin(r.corePort, domain, "repair", "--user", "repairer", "--txid", b.txid);
+    await until("v1.1.1 to ask for the transaction", () => (repairMsgs("out", 2) > out2 ? true : undefined), 10_000);
+    await until("ours to answer it", () => (repairMsgs("in", 3) >= 1 ? true : undefined), 10_000);
+    await new Promise((res) => setTimeout(res, 2000));
+    expect(repairMsgs("out", 4)).toBe(out4);
+    expect(await searchFiles(r, domain, b.txid)).toBe(`compromised_asset_files ${b.assetId}`);
+    expect(r.log()).not.toContain("Traceback");
+  });
 });
