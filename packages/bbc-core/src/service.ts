@@ -22,7 +22,7 @@ import { storageLedgerFactory } from "./storage-adapter.js";
 import { readEncryption, readNetTimings, readStaticNodes, staticNodesJson } from "./p2p.js";
 import { attachRouting } from "./routing.js";
 import { CrossRefs, crossRefStockOf, readDomain0Settings } from "./cross-refs.js";
-import { ASYNC_DIGEST_BYTES, VerifiedCache, assetFilesMatch, normaliseFiles, validateSubmitted, type SubmittedVerdict, type WireAssetFiles } from "./validator.js";
+import { ASYNC_DIGEST_BYTES, VerifiedCache, assetFilesMatch, normaliseFiles, validateSubmitted, validateSubmittedAsync, type SubmittedVerdict, type WireAssetFiles } from "./validator.js";
 import { ValidatorPool } from "./validator-pool.js";
 import type { CoreInternals, Handler, RequestContext } from "./handlers/context.js";
 import * as ledger from "./handlers/ledger.js";
@@ -168,6 +168,8 @@ export class BBcCoreService implements CoreInternals {
   readonly searchMaxCount: number;
   readonly traverseMaxCount: number;
   readonly verified = new VerifiedCache();
+  /** See {@link CoreInternals.insertsInProgress}. */
+  insertsInProgress = 0;
   /** Every resource limit in force (config.json `limits` over the defaults, then the options). */
   readonly limits: ResolvedLimits;
   /**
@@ -590,18 +592,21 @@ export class BBcCoreService implements CoreInternals {
     return true;
   }
 
-  /** Validation of a submitted transaction, on a worker thread when a pool is configured. */
-  validate(data: Uint8Array, files: WireAssetFiles): Promise<SubmittedVerdict> {
+  /**
+   * Validation of a submitted transaction: many signatures on a worker thread when a pool is configured; with
+   * `offThread`, the signatures of the others on libuv's thread pool (see {@link ValidatorPool.validate}).
+   */
+  validate(data: Uint8Array, files: WireAssetFiles, offThread = false): Promise<SubmittedVerdict> {
     const fileMap = normaliseFiles(files);
     let fileBytes = 0;
     for (const f of fileMap.values()) fileBytes += f.length;
     if (fileBytes < ASYNC_DIGEST_BYTES) {
-      if (this.#pool !== undefined) return this.#pool.validate(data, files);
-      return Promise.resolve(validateSubmitted(data, files, false, undefined, this.deserializeOptions));
+      if (this.#pool !== undefined) return this.#pool.validate(data, files, offThread);
+      return offThread ? validateSubmittedAsync(data, files, undefined, this.deserializeOptions) : Promise.resolve(validateSubmitted(data, files, false, undefined, this.deserializeOptions));
     }
     // large files: signatures first, then the file digests on the thread pool (the event loop stays free)
     return (async (): Promise<SubmittedVerdict> => {
-      const v = this.#pool !== undefined ? await this.#pool.validate(data, null) : validateSubmitted(data, null, false, undefined, this.deserializeOptions);
+      const v = this.#pool !== undefined ? await this.#pool.validate(data, null, offThread) : offThread ? await validateSubmittedAsync(data, null, undefined, this.deserializeOptions) : validateSubmitted(data, null, false, undefined, this.deserializeOptions);
       if (!v.ok) return v;
       return (await assetFilesMatch(v.tx, fileMap)) ? { ok: true, tx: v.tx, files: fileMap } : { ok: false, why: "asset_file" };
     })();

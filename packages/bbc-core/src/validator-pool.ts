@@ -1,7 +1,7 @@
 import { availableParallelism } from "node:os";
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
 import { deserialize, validateTransaction, type DeserializeOptions } from "@bbc1/bbclib";
-import { validateSubmitted, type SubmittedVerdict, type WireAssetFiles } from "./validator.js";
+import { validateSubmitted, validateSubmittedAsync, type SubmittedVerdict, type WireAssetFiles } from "./validator.js";
 
 type WorkerVerdict = { id: number; ok: boolean; why?: "decode" | "signature" };
 
@@ -93,9 +93,15 @@ export class ValidatorPool {
     }
   }
 
-  /** Validates like {@link validateSubmitted}. */
-  validate(data: Uint8Array, files: WireAssetFiles): Promise<SubmittedVerdict> {
-    if (!this.#active) return Promise.resolve(validateSubmitted(data, files, false, undefined, this.deserializeOptions));
+  /**
+   * Validates like {@link validateSubmitted}. `offThread`: the signatures of a transaction validated on this thread
+   * are verified on libuv's thread pool (while other inserts are in progress the event loop goes on meanwhile);
+   * otherwise inline, the shortest path for an insert that is alone.
+   */
+  validate(data: Uint8Array, files: WireAssetFiles, offThread = false): Promise<SubmittedVerdict> {
+    if (!this.#active) {
+      return offThread ? validateSubmittedAsync(data, files, undefined, this.deserializeOptions) : Promise.resolve(validateSubmitted(data, files, false, undefined, this.deserializeOptions));
+    }
     // Inline for the common case: a few signatures cost well under a millisecond, and keeping
     // them synchronous lets every insert read in one event-loop turn join one group commit.
     let tx;
@@ -104,7 +110,9 @@ export class ValidatorPool {
     } catch {
       return Promise.resolve({ ok: false, why: "decode" });
     }
-    if (tx.signatures.length <= this.threshold) return Promise.resolve(validateSubmitted(data, files, false, tx, this.deserializeOptions));
+    if (tx.signatures.length <= this.threshold) {
+      return offThread ? validateSubmittedAsync(data, files, tx, this.deserializeOptions) : Promise.resolve(validateSubmitted(data, files, false, tx, this.deserializeOptions));
+    }
     let idx = 0;
     for (let i = 1; i < this.#workers.length; i++) if (this.#load[i]! < this.#load[idx]!) idx = i;
     const id = this.#nextId++;

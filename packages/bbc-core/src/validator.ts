@@ -1,5 +1,5 @@
 import { webcrypto } from "node:crypto";
-import { BBcAsset, bytesEqual, deserialize, isMsgpackFormat, sha256, toHex, validateTransaction, type BBcTransaction, type BsonValue, type DeserializeOptions, type ValidationResult } from "@bbc1/bbclib";
+import { BBcAsset, bytesEqual, deserialize, isMsgpackFormat, sha256, toHex, validateTransaction, validateTransactionAsync, type BBcTransaction, type BsonValue, type DeserializeOptions, type ValidationResult } from "@bbc1/bbclib";
 
 /** Asset files as they arrive in `all_asset_files` (asset id → content or nil). */
 export type WireAssetFiles = ReadonlyMap<unknown, unknown> | null | undefined;
@@ -165,16 +165,9 @@ export function validateSubmitted(
   decoded?: BBcTransaction,
   options?: DeserializeOptions,
 ): SubmittedVerdict {
-  let tx: BBcTransaction;
-  try {
-    tx = decoded ?? deserialize(data, options);
-    tx.digest();
-  } catch {
-    return { ok: false, why: "decode" };
-  }
-  if (tx.idLength === 0 || tx.transactionId === null || tx.transactionId.length === 0) return { ok: false, why: "decode" };
-  if (!assetIdsMatch(tx)) return { ok: false, why: "asset_id" };
-  const fileMap = normaliseFiles(files);
+  const p = prepare(data, files, decoded, options);
+  if (p.ok === false) return p;
+  const { tx, fileMap } = p;
   if (skipSignatures) {
     if (checkAssetFiles(tx, fileMap).invalidAssets.length > 0) return { ok: false, why: "asset_file" };
     return { ok: true, tx, files: fileMap };
@@ -185,6 +178,45 @@ export function validateSubmitted(
   } catch {
     return { ok: false, why: "signature" };
   }
+  return verdictOf(r, tx, fileMap);
+}
+
+/**
+ * {@link validateSubmitted} (signatures checked) with OpenSSL's verification on libuv's thread pool: the event loop
+ * reads and commits other inserts meanwhile, and the second core does the curve arithmetic. The same verdicts.
+ */
+export async function validateSubmittedAsync(data: Uint8Array, files: WireAssetFiles, decoded?: BBcTransaction, options?: DeserializeOptions): Promise<SubmittedVerdict> {
+  const p = prepare(data, files, decoded, options);
+  if (p.ok === false) return p;
+  let r;
+  try {
+    r = await validateTransactionAsync(p.tx, p.fileMap);
+  } catch {
+    return { ok: false, why: "signature" };
+  }
+  return verdictOf(r, p.tx, p.fileMap);
+}
+
+/** Decode, digest and the id checks of a submitted transaction: a refusal, or what the signature step needs. */
+function prepare(
+  data: Uint8Array,
+  files: WireAssetFiles,
+  decoded: BBcTransaction | undefined,
+  options: DeserializeOptions | undefined,
+): Extract<SubmittedVerdict, { ok: false }> | { ok: undefined; tx: BBcTransaction; fileMap: Map<string, Uint8Array> } {
+  let tx: BBcTransaction;
+  try {
+    tx = decoded ?? deserialize(data, options);
+    tx.digest();
+  } catch {
+    return { ok: false, why: "decode" };
+  }
+  if (tx.idLength === 0 || tx.transactionId === null || tx.transactionId.length === 0) return { ok: false, why: "decode" };
+  if (!assetIdsMatch(tx)) return { ok: false, why: "asset_id" };
+  return { ok: undefined, tx, fileMap: normaliseFiles(files) };
+}
+
+function verdictOf(r: ValidationResult, tx: BBcTransaction, fileMap: Map<string, Uint8Array>): SubmittedVerdict {
   if (!r.valid) return { ok: false, why: "signature" };
   if (r.invalidAssets.length > 0) return { ok: false, why: "asset_file" };
   return { ok: true, tx, files: fileMap };

@@ -66,7 +66,7 @@ export {
   type MakeTransactionOptions,
   type AssetContent,
 } from "./helpers.js";
-export { validateTransaction, verifyUsingCrossRef, type ValidationResult, type AssetRef, type AssetFiles } from "./validate.js";
+export { validateTransaction, validateTransactionAsync, verifyUsingCrossRef, type ValidationResult, type AssetRef, type AssetFiles } from "./validate.js";
 export { encodeSignatureBinary, decodeSignatureBinary, encodeCrossRefBinary, decodeCrossRefBinary } from "./codec/binary.js";
 export { msgpackEncode, msgpackDecode, type MsgpackValue, type MsgpackMap, type MsgpackEncodeOptions, type MsgpackDecodeOptions } from "./codec/msgpack.js";
 export { bsonEncode, bsonDecode, BsonDouble, type BsonDecodeOptions, type BsonDocument, type BsonValue } from "./codec/bson.js";

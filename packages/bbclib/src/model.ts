@@ -376,6 +376,13 @@ export class BBcSignature {
     if (this.keyType !== 1 && this.keyType !== 2) return false;
     return backend.verifyMessage(this.keyType as CurveType, this.pubkey, message, this.signature);
   }
+
+  /** {@link verifyMessage} with OpenSSL's work off this thread on Node (libuv's pool); the same verdict. Never rejects. */
+  verifyMessageAsync(message: Uint8Array): Promise<boolean> {
+    if (!this.pubkey || !this.signature) return Promise.resolve(false);
+    if (this.keyType !== 1 && this.keyType !== 2) return Promise.resolve(false);
+    return backend.verifyMessageAsync(this.keyType as CurveType, this.pubkey, message, this.signature);
+  }
 }
 
 /** Options of a new {@link BBcTransaction}. */

@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { p256 } from "@noble/curves/nist.js";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import type { CryptoBackend, CurveType } from "../src/crypto/backend.js";
 import { P256, SECP256K1, compressPoint, normalizeSignature } from "../src/crypto/curves.js";
 import { encodeSpki } from "../src/crypto/keys.js";
@@ -53,8 +53,16 @@ function verdict(curve: CurveType, pub: Uint8Array, message: Uint8Array, sig: Ui
     nobleBackend.verifyDigest(curve, pub, digest, sig),
   ];
   expect(results, `curve ${curve} pub ${toHex(pub)} sig ${toHex(sig)}`).toEqual([results[0], results[0], results[0], results[0]]);
+  // the off-thread path (OpenSSL on libuv's pool; noble: settled at once) gives the same verdict, checked after each test
+  const label = `async: curve ${curve} pub ${toHex(pub)} sig ${toHex(sig)}`;
+  asyncVerdicts.push(Promise.all([nodeBackend.verifyMessageAsync(curve, pub, message, sig), nobleBackend.verifyMessageAsync(curve, pub, message, sig)]).then((r) => ({ r, want: results[0]!, label })));
   return results[0];
 }
+
+const asyncVerdicts: Promise<{ r: boolean[]; want: boolean; label: string }>[] = [];
+afterEach(async () => {
+  for (const { r, want, label } of await Promise.all(asyncVerdicts.splice(0))) expect(r, label).toEqual([want, want]);
+});
 
 describe("default backend", () => {
   it("is the node backend under Node's export conditions", () => {
@@ -289,6 +297,17 @@ describe("verification rules of v1.1.1 (libbbcsig verify)", () => {
       expect(b.verifyMessage(2, pub, m, undefined as unknown as Uint8Array)).toBe(false);
       expect(b.verifyMessage(2, pub, "x" as unknown as Uint8Array, sig)).toBe(false);
       expect(b.verifyDigest(2, pub, {} as unknown as Uint8Array, sig)).toBe(false);
+    }
+  });
+
+  it("the off-thread verification never rejects on non-bytes input or unknown curves", async () => {
+    const { pub, sig } = fixtures[0];
+    for (const b of backends) {
+      expect(await b.verifyMessageAsync(2, null as unknown as Uint8Array, m, sig)).toBe(false);
+      expect(await b.verifyMessageAsync(2, pub, m, undefined as unknown as Uint8Array)).toBe(false);
+      expect(await b.verifyMessageAsync(2, pub, "x" as unknown as Uint8Array, sig)).toBe(false);
+      expect(await b.verifyMessageAsync(3 as CurveType, pub, m, sig)).toBe(false);
+      expect(await b.verifyMessageAsync(2, pub, m, sig)).toBe(true);
     }
   });
 

@@ -44,7 +44,10 @@ export interface CoreInternals {
   readonly crossRefs: CrossRefs;
   createDomain(domainId: Uint8Array, conf?: JsonObject): Promise<boolean>;
   removeDomain(domainId: Uint8Array): Promise<boolean>;
-  validate(data: Uint8Array, files: WireAssetFiles): Promise<SubmittedVerdict>;
+  /** Validates a submitted transaction; `offThread`: verify its signatures off the event loop (libuv's pool). */
+  validate(data: Uint8Array, files: WireAssetFiles, offThread?: boolean): Promise<SubmittedVerdict>;
+  /** Inserts between validation and their outcome ({@link insertVerified}): more than one means verify off-thread. */
+  insertsInProgress: number;
 }
 
 /** One request being handled. */

@@ -35,6 +35,11 @@ export interface CryptoBackend {
    * OpenSSL accepts (compressed or uncompressed). Returns false, never throws, on bad input.
    */
   verifyMessage(curve: CurveType, publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean;
+  /**
+   * {@link verifyMessage} off the calling thread where the backend can (node:crypto: libuv's thread pool), with the
+   * same verdicts; elsewhere it verifies synchronously and returns a settled promise. Never rejects.
+   */
+  verifyMessageAsync(curve: CurveType, publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean>;
   /** Same as {@link verifyMessage} over a digest given as is. */
   verifyDigest(curve: CurveType, publicKey: Uint8Array, digest: Uint8Array, signature: Uint8Array): boolean;
 }

@@ -187,6 +187,25 @@ export const nodeBackend: CryptoBackend = Object.freeze({
     }
   },
 
+  verifyMessageAsync(curve: CurveType, publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean> {
+    // the same checks as verifyMessage, here on the calling thread (cheap); OpenSSL's verify then runs on libuv's pool
+    if (curve !== 1 && curve !== 2) return Promise.resolve(false);
+    if (!(message instanceof Uint8Array)) return Promise.resolve(false);
+    const sig = normalizeSignature(curve, signature);
+    if (sig === null) return Promise.resolve(false);
+    const point = normalizePublicKey(publicKey);
+    if (point === null) return Promise.resolve(false);
+    const key = publicKeyObject(curve, point);
+    if (key === false) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      try {
+        verify("sha256", message, key, rsToDer(sig), (err, ok) => resolve(err === null && ok === true));
+      } catch {
+        resolve(false);
+      }
+    });
+  },
+
   /** node:crypto has no raw-digest ECDSA: this is the @noble implementation. */
   verifyDigest(curve: CurveType, publicKey: Uint8Array, digest: Uint8Array, signature: Uint8Array): boolean {
     return nobleBackend.verifyDigest(curve, publicKey, digest, signature);
