@@ -14,7 +14,7 @@
  * Skipped when neither BBC1_REF nor BBC1_PYREF is set (mixed.ts says what the setup provides).
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { REF, pyadmin, stopAll, until, type MixedNode, type RefNode } from "./mixed.js";
+import { REF, hex, pyadmin, sha, stopAll, until, type MixedNode, type RefNode } from "./mixed.js";
 import { DATA, NOTIFY_INSERTED, pair, pyProc, quiet, traced, type PyProc } from "./scenario.js";
 
 afterAll(stopAll, 60_000);
@@ -30,14 +30,49 @@ async function insert(n: MixedNode, domain: string, group: string, user: string)
   return /^txid ([0-9a-f]{64})$/m.exec(out)![1]!;
 }
 
-/** Waits for `txid` on every `want` subscriber, then a quiet second, and asserts it reached none of `not`. */
+/** Waits for `txid` (a line `inserted <txid>[ <groups>]`) on every `want` subscriber, then a quiet second, and asserts it reached none of `not`. */
 async function told(txid: string, want: PyProc[], not: PyProc[]): Promise<void> {
-  for (const s of want) await until(`notification of ${txid.slice(0, 8)}`, () => (s.lines.includes(`inserted ${txid}`) ? true : undefined), 20_000, 100);
+  const has = (s: PyProc) => s.lines.some((l) => l === `inserted ${txid}` || l.startsWith(`inserted ${txid} `));
+  for (const s of want) await until(`notification of ${txid.slice(0, 8)}`, () => (has(s) ? true : undefined), 20_000, 100);
   await quiet(1200);
-  for (const s of not) expect(s.lines).not.toContain(`inserted ${txid}`);
+  for (const s of not) expect(has(s)).toBe(false);
 }
 
 describe.runIf(REF !== undefined)("mixed domain (issue 10): insert notifications with cancellation and disconnection", () => {
+  it("a transaction of two asset groups: one NOTIFY_INSERTED per node carrying both groups; each subscriber told once, both ways", async () => {
+    const domain = `mixed-groups-${Date.now()}`;
+    const { r, o } = await pair(domain);
+    const fails: string[] = [];
+    for (const [subs, ins] of [[r, o], [o, r]] as const) {
+      const tag = subs.name;
+      const both = pyProc(subs.corePort, domain, ["notify-ctl", "--user", `both-${tag}`, "--groups", `g1-${tag},g2-${tag}`, "--for", "60"]);
+      const only2 = pyProc(subs.corePort, domain, ["notify-ctl", "--user", `only2-${tag}`, "--groups", `g2-${tag}`, "--for", "60"]);
+      try {
+        await both.count("subscribed", 1);
+        await only2.count("subscribed", 1);
+        await new Promise((res) => setTimeout(res, 1500));
+        const before = crossed(r, subs);
+        const out = await pyadmin(ins.corePort, domain, "insert-groups", "--user", `ins-${tag}`, "--groups", `g1-${tag},g2-${tag}`);
+        const txid = /^txid ([0-9a-f]{64})$/m.exec(out)![1]!;
+        const groups = [hex(sha(`g1-${tag}`)), hex(sha(`g2-${tag}`))];
+        await told(txid, [both, only2], []);
+        await new Promise((res) => setTimeout(res, 1000));
+        try {
+          expect(both.all("inserted")).toEqual([`inserted ${txid} ${groups.join(",")}`]);
+          expect(only2.all("inserted")).toEqual([`inserted ${txid} ${groups.join(",")}`]);
+          expect(crossed(r, subs) - before).toBe(1);
+        } catch (e) {
+          fails.push(`subscribers on ${subs.kind}: ${(e as Error).message}; lines ${JSON.stringify([...both.lines, ...only2.lines])}`);
+        }
+      } finally {
+        both.kill();
+        only2.kill();
+      }
+    }
+    expect(fails).toEqual([]);
+    expect(r.log()).not.toContain("Traceback");
+  });
+
   for (const side of ["v1.1.1", "ours"] as const) {
     it(`cancellation: two subscribers on ${side}, inserts on the other node; one cancels (membership kept), then the other (LEAVE, no more NOTIFY_INSERTED across)`, async () => {
       const domain = `mixed-cancel-${side}-${Date.now()}`;

@@ -18,8 +18,9 @@
  * `search-asset --asset-id` (REQUEST_SEARCH_WITH_CONDITIONS: `found <txid> sig=.. file=ok|mismatch|absent`),
  * `search-files --txid` (`files ok|bad <n>` / `compromised_asset_files <ids>`), `repair-asset`,
  * `sign-for-file` / `gather-file` (v1.1.1's test_fileproof_multi_core transfer), `ring-member`
- * (test_bbc_app_multi_core_many_transactions' member, SIGUSR1 starts its gather) and
- * `count [--asset-group G | --no-group] [--of V]`.
+ * (test_bbc_app_multi_core_many_transactions' member, SIGUSR1 starts its gather),
+ * `count [--asset-group G | --no-group] [--of V]`, `deny-for --msg REASON` (sendback_denial_of_sign)
+ * and `insert-groups --groups G1,G2` (notify-ctl takes `--groups` too).
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
