@@ -18,6 +18,8 @@
  *   is discarded and the fallback sort is used instead.
  */
 
+import { sortDistinctRotations } from "./rotsort.js";
+
 /** Bytes repeated after the end of the block so comparisons can run past it. */
 export const BZ_N_OVERSHOOT = 34;
 
@@ -167,7 +169,7 @@ function fallbackQSort3(
  * Sorts the rotations of block[0..nblock-1] into fmap by repeatedly doubling
  * the compared prefix length (Manber-Myers style), libbzip2's fallback order.
  */
-function fallbackSort(fmap: Int32Array, block: Uint8Array, nblock: number): void {
+export function fallbackSort(fmap: Int32Array, block: Uint8Array, nblock: number): void {
   const ftab = new Int32Array(257);
   const eclass = new Int32Array(nblock);
   // One flag per position: set where a bucket of equal-so-far rotations begins.
@@ -564,7 +566,8 @@ export function blockSort(
 ): { ptr: Int32Array; origPtr: number } {
   const ptr = new Int32Array(nblock);
   if (nblock < MAIN_SORT_MIN_BLOCK) {
-    fallbackSort(ptr, block, nblock);
+    // Any correct order is libbzip2's unless two rotations are equal (see rotsort.ts).
+    if (!sortDistinctRotations(ptr, block, nblock)) fallbackSort(ptr, block, nblock);
   } else {
     const wf = Math.min(100, Math.max(1, workFactor));
     const budget = mainSort(ptr, block, nblock, nblock * (((wf - 1) / 3) | 0));

@@ -5,7 +5,7 @@
  */
 
 import { BZ_N_OVERSHOOT, blockSort } from "./blocksort.js";
-import { CRC_INIT, CRC_TABLE, combineCrc } from "./crc.js";
+import { CRC_INIT, CRC_TABLE_I32, combineCrc } from "./crc.js";
 import { assignCodes, makeCodeLengths, MAX_ALPHA_SIZE } from "./huffman.js";
 
 const RUNA = 0;
@@ -58,6 +58,12 @@ class BitWriter {
   }
 }
 
+/** The move-to-front list of generateMtfValues (256 symbols, 4 to a word). */
+const MTF_LIST = new Int32Array(64);
+/** Masks of the bytes of a word below / above byte b (0..3). */
+const BYTES_BELOW = Int32Array.of(0, 0xff, 0xffff, 0xffffff);
+const BYTES_ABOVE = Int32Array.of(~0xff, ~0xffff, ~0xffffff, 0);
+
 /** Per-block state shared by the encoding stages. */
 interface BlockInput {
   block: Uint8Array;
@@ -84,8 +90,12 @@ function generateMtfValues(
   mtfFreq.fill(0, 0, EOB + 1);
 
   const mtfv = new Uint16Array(nblock + 1);
-  const yy = new Uint8Array(256);
-  for (let i = 0; i < nInUse; i++) yy[i] = i;
+  // The list, four symbols to a word: position p is byte p & 3 (from the low end) of word p >> 2.
+  // A symbol is searched for a word at a time (a zero-byte test on word ^ symbol × 0x01010101)
+  // and the words before it shifted up by a byte on the way, as libbzip2 shifts its bytes.
+  const yy = MTF_LIST;
+  yy.fill(0);
+  for (let i = 0; i < nInUse; i++) yy[i >> 2] |= i << (8 * (i & 3));
 
   let wr = 0;
   let zPend = 0;
@@ -109,19 +119,28 @@ function generateMtfValues(
     let j = ptr[i] - 1;
     if (j < 0) j += nblock;
     const llI = unseqToSeq[block[j]];
-    if (yy[0] === llI) {
+    let x = yy[0];
+    if ((x & 0xff) === llI) {
       zPend++;
       continue;
     }
     if (zPend > 0) flushZeros();
-    // Move llI to the front, shifting the entries before it back by one: a plain loop near the
-    // front, native search and move beyond (on a transaction's random bytes it is often far).
-    let k = 1;
-    while (k < 32 && yy[k] !== llI) k++;
-    if (k === 32 && yy[32] !== llI) k = yy.indexOf(llI, 32);
-    if (k < 48) for (let j = k; j > 0; j--) yy[j] = yy[j - 1];
-    else yy.copyWithin(1, 0, k);
-    yy[0] = llI;
+    const pattern = llI * 0x01010101;
+    let w = 0;
+    let carry = llI;
+    let found: number;
+    for (;;) {
+      const y = x ^ pattern;
+      // Nonzero iff y has a zero byte; its lowest set bit marks the first one.
+      found = (y - 0x01010101) & ~y & 0x80808080;
+      if (found !== 0) break;
+      yy[w] = (x << 8) | carry;
+      carry = x >>> 24;
+      x = yy[++w];
+    }
+    const b = (31 - Math.clz32(found & -found)) >> 3;
+    yy[w] = (x & BYTES_ABOVE[b]) | ((x & BYTES_BELOW[b]) << 8) | carry;
+    const k = (w << 2) + b;
     mtfv[wr++] = k + 1;
     mtfFreq[k + 1]++;
   }
@@ -134,6 +153,8 @@ function generateMtfValues(
 const LEN: Uint8Array[] = Array.from({ length: N_GROUPS }, () => new Uint8Array(MAX_ALPHA_SIZE));
 const RFREQ: Int32Array[] = Array.from({ length: N_GROUPS }, () => new Int32Array(MAX_ALPHA_SIZE));
 const CODE: Int32Array[] = Array.from({ length: N_GROUPS }, () => new Int32Array(MAX_ALPHA_SIZE));
+/** Each table's frequencies in the previous selector iteration of the current block. */
+const PREV_RFREQ: Int32Array[] = Array.from({ length: N_GROUPS }, () => new Int32Array(MAX_ALPHA_SIZE));
 const LEN_ALL = new Uint8Array(MAX_ALPHA_SIZE * N_GROUPS);
 
 /** Chooses and transmits the Huffman tables, selectors and coded symbols. */
@@ -231,7 +252,23 @@ function sendMtfValues(
       const f = rfreq[bt];
       for (let i = gs; i < ge; i++) f[mtfv[i]]++;
     }
-    for (let t = 0; t < nGroups; t++) makeCodeLengths(len[t], rfreq[t], alphaSize, MAX_CODE_LEN);
+    // A table whose frequencies are those of the previous iteration gets the same lengths again
+    // (the construction depends on nothing else), so it is not rebuilt. When no table changed,
+    // the next iteration would pick the same selectors and frequencies: the rest is skipped.
+    // On a transaction-sized block this leaves out half to three quarters of the Huffman work,
+    // which is most of libbzip2's own time there.
+    let changed = false;
+    for (let t = 0; t < nGroups; t++) {
+      const f = rfreq[t];
+      const prev = PREV_RFREQ[t];
+      let same = iter > 0;
+      for (let v = 0; same && v < alphaSize; v++) same = f[v] === prev[v];
+      if (same) continue;
+      changed = true;
+      prev.set(f.subarray(0, alphaSize));
+      makeCodeLengths(len[t], f, alphaSize, MAX_CODE_LEN);
+    }
+    if (!changed) break;
   }
 
   // Move-to-front of the selectors.
@@ -327,7 +364,7 @@ export function compressStream(data: Uint8Array, level: number): Uint8Array {
   const w = new BitWriter(data.length + (data.length >> 3) + 64);
 
   let nblock = 0;
-  let blockCrc = CRC_INIT;
+  let blockCrc = CRC_INIT | 0; // int32 while running (see CRC_TABLE_I32)
   let combinedCrc = 0;
   let runCh = 256; // byte of the pending run; 256 = none
   let runLen = 0;
@@ -340,7 +377,7 @@ export function compressStream(data: Uint8Array, level: number): Uint8Array {
   /** Adds the pending run to the block: 1-3 literal bytes, or 4 bytes and a count. */
   const addRun = (): void => {
     const ch = runCh;
-    for (let i = 0; i < runLen; i++) blockCrc = ((blockCrc << 8) ^ CRC_TABLE[(blockCrc >>> 24) ^ ch]) >>> 0;
+    for (let i = 0; i < runLen; i++) blockCrc = (blockCrc << 8) ^ CRC_TABLE_I32[(blockCrc >>> 24) ^ ch];
     inUse[ch] = 1;
     if (runLen < 4) {
       for (let i = 0; i < runLen; i++) block[nblock++] = ch;
@@ -368,7 +405,7 @@ export function compressStream(data: Uint8Array, level: number): Uint8Array {
     const { mtfv, nMTF, nInUse } = generateMtfValues(input, ptr, mtfFreq);
     sendMtfValues(w, inUse, mtfv, nMTF, nInUse, mtfFreq);
     nblock = 0;
-    blockCrc = CRC_INIT;
+    blockCrc = CRC_INIT | 0;
     inUse.fill(0);
   };
 

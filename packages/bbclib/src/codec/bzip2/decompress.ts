@@ -4,7 +4,7 @@
  * size declared in the stream header, and output is capped by a byte limit.
  */
 
-import { CRC_INIT, CRC_TABLE, combineCrc } from "./crc.js";
+import { CRC_INIT, CRC_TABLE_I32, combineCrc } from "./crc.js";
 
 const RUNA = 0;
 const RUNB = 1;
@@ -375,7 +375,7 @@ function decodeBlock(br: BitReader, out: Output, blockSizeMax: number, scratch: 
   }
 
   // Walk the chain, undo the initial run-length coding and check the CRC.
-  let crc = CRC_INIT;
+  let crc = CRC_INIT | 0; // int32 while running (see CRC_TABLE_I32)
   let tPos = tt[origPtr] >>> 8;
   let last = -1;
   let same = 0;
@@ -394,7 +394,7 @@ function decodeBlock(br: BitReader, out: Output, blockSizeMax: number, scratch: 
       }
       for (let r = 0; r < ch; r++) {
         buf[o++] = last;
-        crc = ((crc << 8) ^ CRC_TABLE[(crc >>> 24) ^ last]) >>> 0;
+        crc = (crc << 8) ^ CRC_TABLE_I32[(crc >>> 24) ^ last];
       }
       same = 0;
       continue;
@@ -410,7 +410,7 @@ function decodeBlock(br: BitReader, out: Output, blockSizeMax: number, scratch: 
       buf = out.buf;
     }
     buf[o++] = ch;
-    crc = ((crc << 8) ^ CRC_TABLE[(crc >>> 24) ^ ch]) >>> 0;
+    crc = (crc << 8) ^ CRC_TABLE_I32[(crc >>> 24) ^ ch];
   }
   out.len = o;
   // libbzip2 expects a count byte after four equal bytes, even at block end.
