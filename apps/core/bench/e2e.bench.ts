@@ -250,6 +250,8 @@ interface NodeProc {
   pid: number;
   /** ms from spawn to "bbc1-core ready" */
   startMs: number;
+  /** its HTTP port (/metrics) */
+  httpPort: number;
   exit: Promise<number | null>;
 }
 
@@ -276,7 +278,7 @@ async function startNode(entry: string, wd: string, extra: string[] = []): Promi
     if (Date.now() > deadline || child.exitCode !== null) throw new Error(`bbc1-core did not start:\n${err}`);
     await new Promise((r) => setTimeout(r, 5));
   }
-  return { child, port, pid: child.pid!, startMs: performance.now() - t0, exit };
+  return { child, port, pid: child.pid!, startMs: performance.now() - t0, exit, httpPort };
 }
 
 /** utime + stime of a process in µs (all its threads), from /proc; undefined elsewhere. */

@@ -12,7 +12,10 @@
  * machine's cores, at most cores / (sum of CPU per transaction) transactions a second.
  *
  * Environment: as e2e.bench.ts (BBC1_BENCH_MS per row, BBC1_BENCH_RUNS); BBC1_BENCH_ROWS=...,repl
- * selects (default: run); BBC1_BENCH_REPL_SOLO=0 skips the single-node row.
+ * selects (default: run); BBC1_BENCH_REPL_SOLO=0 skips the single-node row; BBC1_BENCH_DB (every node) and
+ * BBC1_BENCH_REPLICA_DB (B and C) are JSON merged into the domain's `db` section (e.g.
+ * `{"commit_log":{"apply_thread":true}}`). The lag row adds, from B's /metrics, how long B took from receiving
+ * each replication to having it durable, and B's transactions per group commit.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { createServer } from "node:net";
@@ -71,10 +74,17 @@ function freePort(): Promise<number> {
 
 const TIMINGS = { advertise_delay_ms: 300, key_exchange_invoke_min_ms: 100, key_exchange_invoke_max_ms: 300, neighbor_list_refresh_ms: 5_000 };
 
+/** BBC1_BENCH_DB (every node) and BBC1_BENCH_REPLICA_DB (B and C): JSON merged into the domain's `db` section. */
+function dbExtra(name: string): Record<string, unknown> {
+  const all = process.env.BBC1_BENCH_DB ? (JSON.parse(process.env.BBC1_BENCH_DB) as Record<string, unknown>) : {};
+  const replica = (name === "b" || name === "c") && process.env.BBC1_BENCH_REPLICA_DB ? (JSON.parse(process.env.BBC1_BENCH_REPLICA_DB) as Record<string, unknown>) : {};
+  return { ...all, ...replica };
+}
+
 async function startDomainNode(entry: string, domainId: Uint8Array, root: string, name: string): Promise<{ node: NodeProc; p2pPort: number; wd: string }> {
   const wd = join(root, name);
   mkdirSync(wd, { recursive: true });
-  const section = { storage: { type: "internal" }, db: { db_type: "sqlite", db_name: "bbc_ledger.sqlite", replication_strategy: "all" } };
+  const section = { storage: { type: "internal" }, db: { db_type: "sqlite", db_name: "bbc_ledger.sqlite", replication_strategy: "all", ...dbExtra(name) } };
   writeFileSync(join(wd, "config.json"), JSON.stringify({ workingdir: wd, network: { timings: TIMINGS }, domains: { [toHex(domainId)]: section } }));
   const p2pPort = await freePort();
   const node = await startNode(entry, wd, ["--p2pport", String(p2pPort), "--ip4addr", "127.0.0.1"]);
@@ -94,6 +104,28 @@ async function meshed(nodes: NodeProc[], domainId: Uint8Array): Promise<void> {
       await c.close();
     }
   }
+}
+
+/** The cumulative buckets of a histogram on a node's /metrics (upper bound in seconds → count). */
+async function histogram(n: NodeProc, name: string): Promise<Map<number, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${n.httpPort}/metrics`)).text();
+  const out = new Map<number, number>();
+  for (const m of text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\d+)`, "gm"))) out.set(m[1] === "+Inf" ? Infinity : Number(m[1]), Number(m[2]));
+  return out;
+}
+
+/** "p50 ≤ 5 ms, p99 ≤ 25 ms (n)" of the observations between two scrapes (bucket bounds). */
+function bucketQuantiles(before: Map<number, number>, after: Map<number, number>): string {
+  const bounds = [...after.keys()].sort((x, y) => x - y);
+  const d = bounds.map((b) => (after.get(b) ?? 0) - (before.get(b) ?? 0));
+  const n = d[d.length - 1] ?? 0;
+  if (n === 0) return "none";
+  const q = (p: number) => {
+    const i = d.findIndex((c) => c >= p * n);
+    const b = bounds[i]!;
+    return b === Infinity ? `> ${bounds[i - 1]! * 1000} ms` : `≤ ${b * 1000} ms`;
+  };
+  return `p50 ${q(0.5)}, p99 ${q(0.99)} (${n})`;
 }
 
 const at = (s: number[], q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? 0;
@@ -191,11 +223,17 @@ export async function run(): Promise<BenchRow[]> {
     const idle = lagProbe(a.node, b.node, domainId, 20);
     await new Promise((r) => setTimeout(r, 2_000));
     const idleLag = await idle.stop();
+    const REPL_H = "bbc1_replicated_insert_duration_seconds";
+    const onB0 = await counts(b.node, domainId);
+    const h0 = await histogram(b.node, REPL_H);
     const probe = lagProbe(a.node, b.node, domainId, 20);
     const m = await measureLoad(a.node, domainId, 4, 4, "insert", 1000, undefined, undefined, [b.node.pid, c.node.pid, process.pid]);
     const lag = await probe.stop();
     const la = loadavg()[0]!.toFixed(1);
     const onB = await counts(b.node, domainId);
+    const h1 = await histogram(b.node, REPL_H);
+    const bCommits = onB.commits - onB0.commits;
+    const bPerCommit = bCommits > 0 ? (onB.committed - onB0.committed) / bCommits : 0;
     rows.push({
       name: "3 nodes: insert on A, 16 clients / 4 processes, replicated to B and C",
       opsPerSec: m.txs / m.seconds,
@@ -209,7 +247,7 @@ export async function run(): Promise<BenchRow[]> {
       opsPerSec: 0,
       p50us: at(lag.fromAnswer, 0.5),
       p99us: at(lag.fromAnswer, 0.99),
-      note: `${lag.fromAnswer.length} probes (${lag.lost} not seen in 5 s); from the request: p50 ${(at(lag.fromRequest, 0.5) / 1000).toFixed(1)} ms, p99 ${(at(lag.fromRequest, 0.99) / 1000).toFixed(1)} ms; load average ${la}`,
+      note: `${lag.fromAnswer.length} probes (${lag.lost} not seen in 5 s); from the request: p50 ${(at(lag.fromRequest, 0.5) / 1000).toFixed(1)} ms, p99 ${(at(lag.fromRequest, 0.99) / 1000).toFixed(1)} ms; on B, received → durable: ${bucketQuantiles(h0, h1)}, ${bPerCommit.toFixed(1)} tx/commit; load average ${la}`,
     });
   } finally {
     for (const n of started) {
@@ -223,12 +261,12 @@ export async function run(): Promise<BenchRow[]> {
   return rows;
 }
 
-async function counts(n: NodeProc, domainId: Uint8Array): Promise<{ stored: number; rejected: number; dropped: number }> {
+async function counts(n: NodeProc, domainId: Uint8Array): Promise<{ stored: number; rejected: number; dropped: number; commits: number; committed: number }> {
   const c = await BBcAppClient.connect({ port: n.port, domainId, userId: getNewId("bench stats") });
   try {
     const s = await c.getStats();
     const r = s.replication ?? {};
-    return { stored: r.stored ?? 0, rejected: r.rejected ?? 0, dropped: (r.dropped_inflight ?? 0) + (r.dropped_bytes ?? 0) };
+    return { stored: r.stored ?? 0, rejected: r.rejected ?? 0, dropped: (r.dropped_inflight ?? 0) + (r.dropped_bytes ?? 0), commits: s.ledger?.commits ?? 0, committed: s.ledger?.committed_tx ?? 0 };
   } finally {
     await c.close();
   }

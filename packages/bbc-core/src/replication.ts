@@ -63,8 +63,13 @@ export class CoreReplicationLedger implements ReplicationLedger {
       }
     }
     const log = this.#core.logger;
+    // called in the turn the message arrived (Replication.accept): the lag a replica adds, queueing included
+    const received = performance.now();
     const r = await insertVerified(this.#core, domain, transactionData, assetFiles, log);
-    if (r.ok) return { outcome: "stored", transactionId: r.transactionId };
+    if (r.ok) {
+      this.#core.metrics.replicatedSeconds.observe((performance.now() - received) / 1000);
+      return { outcome: "stored", transactionId: r.transactionId };
+    }
     if (r.why === "duplicate") return { outcome: "duplicate", transactionId: r.transactionId! };
     if (r.why === "bad_transaction") return { outcome: "rejected", reason: r.assetFile === true ? "asset file does not match its digest" : "transaction does not verify" };
     if (r.why === "ledger_failure") throw new CoreError("STORE_FAILED", `replicated transaction ${toHex(r.transactionId ?? new Uint8Array(0))}: ${r.text}`);

@@ -152,6 +152,8 @@ describe("REQUEST_REPLICATION_INSERT frames of p2p-frames.json", () => {
       const s = () => t2.node.stats.snapshot() as Record<string, Record<string, number> | undefined>;
       await d.data!.handle(msg, ctxOf(c));
       expect(s().replication?.stored).toBe(1);
+      // the lag the replica added (received to durable) is observed once per stored transaction
+      expect(await t2.node.metrics.registry.getSingleMetricAsString("bbc1_replicated_insert_duration_seconds")).toMatch(/bbc1_replicated_insert_duration_seconds_count 1\b/);
       const verifiedOnce = s().data_handler?.insert_transaction ?? 0;
       // cached: answered from the ledger without the verified insert
       await d.data!.handle(msg, ctxOf(c));

@@ -74,6 +74,8 @@ export class CoreMetrics {
   readonly insertSeconds: HistogramCell;
   /** Verification of submitted transactions (ids, signatures, asset digests; waiting for a worker included). */
   readonly verifySeconds: HistogramCell;
+  /** Replicated transactions stored: from the REQUEST_REPLICATION_INSERT taken off the network to durable. */
+  readonly replicatedSeconds: HistogramCell;
   readonly #commitSizes: CellHistogram;
   readonly #commitCells = new Map<string, HistogramCell>();
   readonly #source: MetricsSource;
@@ -89,6 +91,7 @@ export class CoreMetrics {
     this.insertErrors = Object.fromEntries(INSERT_ERROR_REASONS.map((reason) => [reason, errors.cell({ reason })])) as Record<InsertErrorReason, CounterCell>;
     this.insertSeconds = new CellHistogram(r, "bbc1_insert_duration_seconds", "Time from taking a stored insert off its connection's queue to queueing its answer (verification and durable commit included).", SECONDS_INSERT).cell();
     this.verifySeconds = new CellHistogram(r, "bbc1_verify_duration_seconds", "Verification of a submitted transaction (id, signatures, asset file digests), waiting for a worker thread included.", SECONDS_FAST).cell();
+    this.replicatedSeconds = new CellHistogram(r, "bbc1_replicated_insert_duration_seconds", "Replicated transactions stored on this node: from the REQUEST_REPLICATION_INSERT taken off the network to durable (verification and the group commit included).", SECONDS_INSERT).cell();
     this.#commitSizes = new CellHistogram(r, "bbc1_ledger_commit_batch_size", "Inserts per durable ledger commit (group commit), by domain.", BATCH_SIZES, ["domain"]);
 
     new Counter({
