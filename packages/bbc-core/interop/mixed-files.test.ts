@@ -23,6 +23,12 @@ import { findFile, pair, pyProc } from "./scenario.js";
 
 afterAll(stopAll, 60_000);
 
+// Asset files make frames above 1300 bytes (TCP). With ours on "all", an encrypted TCP replication
+// followed at once by an encrypted UDP frame (the LEAVE of the client's UNREGISTER) can be overtaken
+// at the v1.1.1 receiver, whose continuous CTR stream then desynchronises and both its receive loops
+// die (p2p-protocol.md §6.4, §18.1; seen 2026-12-02 19:14 UTC). "udp" never mixes the two under one stream.
+const ENCRYPTION = (process.env.BBC1_MIXED_ENCRYPTION as "all" | "udp" | undefined) ?? "udp";
+
 const large = (tag: string): string => `${tag} ${"aaaaaaaaaa".repeat(200)}`;
 const field = (out: string, name: string): string => new RegExp(`^${name} ([0-9a-f]+)$`, "m").exec(out)![1]!;
 
@@ -41,7 +47,7 @@ async function fileOn(n: MixedNode, assetId: string): Promise<string> {
 describe.runIf(REF !== undefined)("mixed domain (issue 10): asset files across implementations", () => {
   it("file proof across nodes (v1.1.1's test_fileproof_multi_core), both ways", async () => {
     const domain = `mixed-fileproof-${Date.now()}`;
-    const { r, o } = await pair(domain);
+    const { r, o } = await pair(domain, ENCRYPTION);
     const fails: string[] = [];
     for (const [a, b] of [[r, o], [o, r]] as const) {
       const way = `${a.kind} -> ${b.kind}`;
@@ -85,7 +91,7 @@ describe.runIf(REF !== undefined)("mixed domain (issue 10): asset files across i
 
   it("asset file forged or missing on one side is repaired from the other (REQUEST_REPAIR for the asset), both ways", async () => {
     const domain = `mixed-filerepair-${Date.now()}`;
-    const { r, o } = await pair(domain);
+    const { r, o } = await pair(domain, ENCRYPTION);
     const fails: string[] = [];
     for (const [from, bad] of [[r, o], [o, r]] as const) {
       for (const how of ["forged", "missing"] as const) {
@@ -114,7 +120,7 @@ describe.runIf(REF !== undefined)("mixed domain (issue 10): asset files across i
   });
   it("REQUEST_REPAIR for the transaction when only its asset file is forged: ours also asks for the file (v1.1.1 answers it); v1.1.1 asks for the transaction only and keeps the forged file", async () => {
     const domain = `mixed-txfilerepair-${Date.now()}`;
-    const { r, o } = await pair(domain);
+    const { r, o } = await pair(domain, ENCRYPTION);
     const repairMsgs = (dir: "in" | "out", command: number) => r.trace().filter((l) => l.dir === dir && l.category === 3 && l.infra_command === 5 && l.command === command).length;
     // forged on ours, repair asked for the transaction: ours asks v1.1.1 for the file (command 4), v1.1.1 answers (5)
     const a = await insertFile(r, domain, "u-r", large("tx repair on ours"));

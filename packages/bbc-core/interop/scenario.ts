@@ -9,10 +9,10 @@ import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { REF, establishedKeys, fullMesh, ours, ref, sleep, until, type OursNode, type RefNode } from "./mixed.js";
 
-/** One v1.1.1 node and one of ours in `domain`, met by ping, keys established (ours `encryption: "all"`). */
-export async function pair(domain: string): Promise<{ r: RefNode; o: OursNode }> {
+/** One v1.1.1 node and one of ours in `domain`, met by ping, keys established (ours `network.encryption`, "all" unless given). */
+export async function pair(domain: string, encryption: "all" | "udp" = "all"): Promise<{ r: RefNode; o: OursNode }> {
   const r = await ref("r", domain);
-  const o = await ours("o", domain, { config: { network: { encryption: "all" } } });
+  const o = await ours("o", domain, { config: { network: { encryption } } });
   await o.ping(r.p2pPort);
   await fullMesh([o, r]);
   await until("ours to hold a key with v1.1.1", async () => ((await establishedKeys(o)) >= 1 ? true : undefined), 30_000);
