@@ -81,7 +81,7 @@ export class CoreReplicationLedger implements ReplicationLedger {
     return l !== undefined && l !== null && (await l.getTransaction(transactionId)) !== undefined;
   }
 
-  /** Positions are asset_info_table row ids (insertion order; transactions without any asset are not walked). */
+  /** Positions are asset_info_table row ids (insertion order; transactions without any asset have none: the key walk finds those). */
   async transactionIdsAfter(domainId: Uint8Array, after: number, limit: number): Promise<{ ids: Uint8Array[]; next: number; end: boolean }> {
     const l = this.#domain(domainId)?.ledger;
     if (!(l instanceof StorageLedger)) return { ids: [], next: after, end: true };
@@ -99,6 +99,14 @@ export class CoreReplicationLedger implements ReplicationLedger {
       ids.push(id);
     }
     return { ids, next, end: rows.length < limit };
+  }
+
+  /** The key walk: transaction_table ids in id order (every transaction, asset rows or not). */
+  async transactionIdsAfterKey(domainId: Uint8Array, after: Uint8Array, limit: number): Promise<{ ids: Uint8Array[]; end: boolean }> {
+    const l = this.#domain(domainId)?.ledger;
+    if (!(l instanceof StorageLedger)) return { ids: [], end: true };
+    const ids = await l.store.tables().transactionIdsAfterKey(after.length === 0 ? null : after, limit);
+    return { ids, end: ids.length < limit };
   }
 
   async replicationPayload(domainId: Uint8Array, transactionId: Uint8Array): Promise<{ transactionData: Uint8Array; assetFiles: Map<Uint8Array, Uint8Array> | null } | null> {

@@ -14,6 +14,15 @@
  * next, all_included}; R keeps the ids it lacks and sends CATCHUP_FETCH {transaction_id_list} in
  * chunks; P answers each id with an ordinary REQUEST_REPLICATION_INSERT (stored bytes and files),
  * which R verifies and stores exactly like a replication. R saves the cursor per peer after each page.
+ *
+ * The cursor walks positions of the asset index (asset_info_table row ids), which a transaction
+ * without any asset (only relations without assets, pointers, witnesses) never gets. So after the
+ * position walk, R also walks P's transaction ids in id order: R → P CATCHUP_KEYS_REQUEST {transaction_id:
+ * last id seen (empty at the start), count}; P → R CATCHUP_KEYS {transaction_id_list, transaction_id (the last id),
+ * all_included}; the missing ones are fetched as above. New transactions land anywhere in id order,
+ * so this walk always starts from the beginning: it runs in the first round with each peer after R
+ * starts (a restarted node) and then every `catchupKeyWalkIntervalMs` (default 1 h); it costs one
+ * id (32 bytes) and one lookup on R per stored transaction.
  * @module
  */
 import type { Logger } from "pino";
@@ -29,7 +38,7 @@ import type { NetTimings } from "./timings.js";
 import { buildReplicationInsert, type ReplicationInsert, type ReplicationLedger, type ReplicationLimits } from "./replication.js";
 
 /** DATA `infra_command` values of catch-up (undefined in v1.1.1, which ignores them). */
-export const CatchUpCommand = Object.freeze({ HELLO: 0x0100, HELLO_ACK: 0x0101, REQUEST: 0x0102, IDS: 0x0103, FETCH: 0x0104 });
+export const CatchUpCommand = Object.freeze({ HELLO: 0x0100, HELLO_ACK: 0x0101, REQUEST: 0x0102, IDS: 0x0103, FETCH: 0x0104, KEYS_REQUEST: 0x0105, KEYS: 0x0106 });
 
 /** Probes sent to a neighbour that never answers (a v1.1.1 node) before it is left alone. */
 const MAX_PROBES = 3;
@@ -44,12 +53,15 @@ export interface CatchUpMessage {
   count?: number;
   ids?: Uint8Array[];
   end?: boolean;
+  /** KEYS_REQUEST / KEYS: the id the key walk continues after (empty: from the start). */
+  key?: Uint8Array;
 }
 
 /**
  * Decodes a catch-up message: `nonce` an integer; REQUEST: `ref_index` and `count` integers >= 0;
  * IDS: `transaction_id_list` of 32-byte ids (at most `maxIds`), `ref_index`, `all_included`; FETCH:
- * `transaction_id_list`. Throws `NetError` `BAD_MESSAGE` otherwise.
+ * `transaction_id_list`; KEYS_REQUEST: `transaction_id` (0 or 32 bytes) and `count`; KEYS:
+ * `transaction_id_list`, `transaction_id`, `all_included`. Throws `NetError` `BAD_MESSAGE` otherwise.
  */
 export function decodeCatchUp(command: number, msg: WireMessage, maxIds: number): CatchUpMessage {
   const int = (k: "nonce" | "ref_index" | "count"): number => {
@@ -76,6 +88,26 @@ export function decodeCatchUp(command: number, msg: WireMessage, maxIds: number)
       return v;
     });
   };
+  const key = (): Uint8Array => {
+    let v: Uint8Array | undefined;
+    try {
+      v = getBytes(msg, "transaction_id");
+    } catch {
+      v = undefined;
+    }
+    if (v === undefined || (v.length !== 0 && v.length !== 32)) throw new NetError("BAD_MESSAGE", `catch-up ${command}: transaction_id (the key walk position) is not 0 or 32 bytes`);
+    return v;
+  };
+  const allIncluded = (): boolean => {
+    let end: boolean | undefined;
+    try {
+      end = getBool(msg, "all_included");
+    } catch {
+      end = undefined;
+    }
+    if (end === undefined) throw new NetError("BAD_MESSAGE", "catch-up ids: all_included is not a boolean");
+    return end;
+  };
   const nonce = int("nonce");
   switch (command) {
     case CatchUpCommand.HELLO:
@@ -83,16 +115,12 @@ export function decodeCatchUp(command: number, msg: WireMessage, maxIds: number)
       return { command, nonce };
     case CatchUpCommand.REQUEST:
       return { command, nonce, cursor: int("ref_index"), count: int("count") };
-    case CatchUpCommand.IDS: {
-      let end: boolean | undefined;
-      try {
-        end = getBool(msg, "all_included");
-      } catch {
-        end = undefined;
-      }
-      if (end === undefined) throw new NetError("BAD_MESSAGE", "catch-up ids: all_included is not a boolean");
-      return { command, nonce, cursor: int("ref_index"), ids: ids(), end };
-    }
+    case CatchUpCommand.IDS:
+      return { command, nonce, cursor: int("ref_index"), ids: ids(), end: allIncluded() };
+    case CatchUpCommand.KEYS_REQUEST:
+      return { command, nonce, key: key(), count: int("count") };
+    case CatchUpCommand.KEYS:
+      return { command, nonce, key: key(), ids: ids(), end: allIncluded() };
     case CatchUpCommand.FETCH:
       return { command, nonce, ids: ids() };
     default:
@@ -112,6 +140,7 @@ export function buildCatchUp(domainId: Uint8Array, m: CatchUpMessage): WireMessa
   if (m.count !== undefined) msg.count = m.count;
   if (m.ids !== undefined) msg.transaction_id_list = m.ids;
   if (m.end !== undefined) msg.all_included = m.end;
+  if (m.key !== undefined) msg.transaction_id = m.key;
   return msg;
 }
 
@@ -141,6 +170,8 @@ interface Peer {
   serving: boolean;
   tokens: number;
   tokensAt: number;
+  /** When the last complete key walk of this peer ended (scheduler time); undefined: none since start. */
+  keysWalkedAt: number | undefined;
 }
 
 interface Waiter {
@@ -240,7 +271,7 @@ export class CatchUp {
       if (this.#peers.size >= 4 * Math.max(16, this.#d.net.neighbors.size)) {
         for (const [hex, q] of this.#peers) if (this.#d.net.neighbors.get(q.nodeId) === undefined && !q.busy) this.#peers.delete(hex);
       }
-      p = { nodeId: nodeId.slice(), capable: undefined, probes: 0, busy: false, again: false, serving: false, tokens: this.#d.limits.catchupServePerSecond, tokensAt: this.#d.scheduler.now() };
+      p = { nodeId: nodeId.slice(), capable: undefined, probes: 0, busy: false, again: false, serving: false, tokens: this.#d.limits.catchupServePerSecond, tokensAt: this.#d.scheduler.now(), keysWalkedAt: undefined };
       this.#peers.set(k, p);
     }
     return p;
@@ -279,6 +310,10 @@ export class CatchUp {
       case CatchUpCommand.FETCH:
         void this.#serveFetch(p, m.ids!, ctx);
         return;
+      case CatchUpCommand.KEYS_REQUEST:
+        void this.#serveKeys(p, m);
+        return;
+      case CatchUpCommand.KEYS:
       case CatchUpCommand.IDS: {
         const w = this.#waiters.get(toHex(p.nodeId));
         if (w === undefined || w.nonce !== m.nonce) {
@@ -321,6 +356,20 @@ export class CatchUp {
     const page = await this.#d.ledger.transactionIdsAfter(this.#d.net.domainId, m.cursor!, limit);
     this.#d.stats.increment("catchup", "ids_served", page.ids.length);
     this.#send(p, { command: CatchUpCommand.IDS, nonce: m.nonce, cursor: page.next, ids: page.ids, end: page.end });
+  }
+
+  async #serveKeys(p: Peer, m: CatchUpMessage): Promise<void> {
+    const limit = Math.min(m.count!, this.#d.limits.catchupIdsPerMessage);
+    const walk = this.#d.ledger.transactionIdsAfterKey;
+    if (walk === undefined) return;
+    if (limit === 0 || !this.#take(p, 1)) {
+      this.#d.stats.increment("catchup", "serve_throttled");
+      return;
+    }
+    const page = await walk.call(this.#d.ledger, this.#d.net.domainId, m.key!, limit);
+    this.#d.stats.increment("catchup", "keys_served", page.ids.length);
+    const last = page.ids.at(-1) ?? m.key!;
+    this.#send(p, { command: CatchUpCommand.KEYS, nonce: m.nonce, key: last, ids: page.ids, end: page.end });
   }
 
   async #serveFetch(p: Peer, ids: Uint8Array[], ctx: ReceiveContext): Promise<void> {
@@ -398,14 +447,35 @@ export class CatchUp {
     return [...waiting.values()];
   }
 
-  /** One walk over the peer's ids from the saved cursor to its end (or to the first unanswered request). */
+  /** Fetches the `ids` the ledger lacks in chunks; false when the catch-up closed meanwhile. */
+  async #fetchMissing(p: Peer, ids: Uint8Array[]): Promise<boolean> {
+    const domainId = this.#d.net.domainId;
+    const limits = this.#d.limits;
+    const chunk = Math.max(1, Math.min(limits.catchupIdsPerMessage, Math.floor(limits.maxInflightPerPeer / 2)));
+    const missing: Uint8Array[] = [];
+    for (const id of ids) if (!(await this.#d.ledger.hasTransaction(domainId, id))) missing.push(id);
+    for (let i = 0; i < missing.length; i += chunk) {
+      let left = await this.#fetch(p, missing.slice(i, i + chunk));
+      if (left.length > 0 && !this.#closed) left = await this.#fetch(p, left);
+      if (this.#closed) return false;
+      this.#d.stats.increment("catchup", "fetched", Math.min(chunk, missing.length - i) - left.length);
+      // a transaction the peer cannot deliver verified (forged, removed) must not stop the walk
+      if (left.length > 0) this.#d.stats.increment("catchup", "unfetched", left.length);
+    }
+    return true;
+  }
+
+  /**
+   * One round with a peer: the position walk over its asset index from the saved cursor to its
+   * end, then (first round since start, or `catchupKeyWalkIntervalMs` after the last one) the key
+   * walk over all its transaction ids. Either stops at the first unanswered request.
+   */
   async #round(p: Peer): Promise<void> {
     if (p.busy || this.#closed) return;
     p.busy = true;
     const key = toHex(p.nodeId);
     const domainId = this.#d.net.domainId;
     const limits = this.#d.limits;
-    const chunk = Math.max(1, Math.min(limits.catchupIdsPerMessage, Math.floor(limits.maxInflightPerPeer / 2)));
     this.#d.stats.increment("catchup", "rounds");
     try {
       let cursor = Math.max(0, (this.#cursors[key] ?? 0) - REWIND);
@@ -415,16 +485,7 @@ export class CatchUp {
           if (!this.#closed) this.#d.stats.increment("catchup", "timeouts");
           return;
         }
-        const missing: Uint8Array[] = [];
-        for (const id of page.ids!) if (!(await this.#d.ledger.hasTransaction(domainId, id))) missing.push(id);
-        for (let i = 0; i < missing.length; i += chunk) {
-          let left = await this.#fetch(p, missing.slice(i, i + chunk));
-          if (left.length > 0 && !this.#closed) left = await this.#fetch(p, left);
-          if (this.#closed) return;
-          this.#d.stats.increment("catchup", "fetched", Math.min(chunk, missing.length - i) - left.length);
-          // a transaction the peer cannot deliver verified (forged, removed) must not stop the walk
-          if (left.length > 0) this.#d.stats.increment("catchup", "unfetched", left.length);
-        }
+        if (!(await this.#fetchMissing(p, page.ids!))) return;
         if (page.cursor! > cursor) {
           cursor = page.cursor!;
           this.#cursors[key] = cursor;
@@ -432,6 +493,8 @@ export class CatchUp {
         }
         if (page.end || page.ids!.length === 0) break;
       }
+      const due = p.keysWalkedAt === undefined || this.#d.scheduler.now() - p.keysWalkedAt >= this.#d.timings.catchupKeyWalkIntervalMs;
+      if (due && !(await this.#keyWalk(p))) return;
       this.#d.stats.increment("catchup", "rounds_completed");
     } catch (err) {
       this.#d.logger.warn({ err, peer: key.slice(0, 8) }, "catch-up round failed");
@@ -439,6 +502,36 @@ export class CatchUp {
       p.busy = false;
     }
   }
+
+  /** The key walk of {@link CatchUp.#round}: every transaction id of the peer, from the start; true when it reached the end. */
+  async #keyWalk(p: Peer): Promise<boolean> {
+    let after: Uint8Array = new Uint8Array(0);
+    for (;;) {
+      const page = await this.#ask(p, { command: CatchUpCommand.KEYS_REQUEST, nonce: nonce(), key: after, count: this.#d.limits.catchupIdsPerMessage });
+      if (page === undefined || this.#closed) {
+        if (!this.#closed) this.#d.stats.increment("catchup", "timeouts");
+        return false;
+      }
+      if (page.command !== CatchUpCommand.KEYS) {
+        this.#d.stats.increment("catchup", "unexpected_ids");
+        return false;
+      }
+      if (!(await this.#fetchMissing(p, page.ids!))) return false;
+      const last = page.ids!.at(-1);
+      // the walk only moves forward: a peer answering the same or a smaller key again ends it
+      if (page.end || last === undefined || compareBytes(last, after) <= 0) break;
+      after = last;
+    }
+    p.keysWalkedAt = this.#d.scheduler.now();
+    this.#d.stats.increment("catchup", "key_walks_completed");
+    return true;
+  }
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
 }
 
 function nonce(): number {

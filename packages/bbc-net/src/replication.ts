@@ -106,6 +106,12 @@ export interface ReplicationLedger {
    * `end` says nothing more is stored now.
    */
   transactionIdsAfter(domainId: Uint8Array, after: number, limit: number): Promise<{ ids: Uint8Array[]; next: number; end: boolean }>;
+  /**
+   * Catch-up key walk: ids of every stored transaction whose id is above `after` (empty: from the
+   * start), in id order, at most `limit`, asset rows or not; `end` says none follows. Without it
+   * the node answers no key walk (and a peer's walk of it stops at the timeout).
+   */
+  transactionIdsAfterKey?(domainId: Uint8Array, after: Uint8Array, limit: number): Promise<{ ids: Uint8Array[]; end: boolean }>;
   /** The stored bytes of a transaction and its stored asset files, to send as a replication; null when not stored. */
   replicationPayload(domainId: Uint8Array, transactionId: Uint8Array): Promise<{ transactionData: Uint8Array; assetFiles: Map<Uint8Array, Uint8Array> | null } | null>;
   /** Catch-up positions per peer (node id hex → position) saved by {@link saveCatchupCursors}. */

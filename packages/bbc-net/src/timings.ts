@@ -33,6 +33,12 @@ export interface NetTimings {
   catchupIntervalMs: number;
   /** Catch-up: an ids request or a fetch unanswered this long is given up (retried next pass). */
   catchupTimeoutMs: number;
+  /**
+   * Catch-up: the key walk over every transaction id of a peer (it finds what the position walk
+   * over the asset index cannot: transactions without an asset) runs in the first pass with each
+   * peer after start, then again when this long has passed since the last complete one.
+   */
+  catchupKeyWalkIntervalMs: number;
   /** `RESOLVE_TIMEOUT`: a RESOLVE_USER_LOCATION unanswered this long bounces its messages (§8.4). */
   resolveTimeoutMs: number;
   /** `REFRESH_FORWARDING_LIST_INTERVAL`: a non-permanent forwarding entry lives this long after its creation (§8.2, Q15). */
@@ -63,6 +69,7 @@ export const DEFAULT_NET_TIMINGS: Readonly<NetTimings> = Object.freeze({
   catchupFirstDelayMs: 1_000,
   catchupIntervalMs: 30_000,
   catchupTimeoutMs: 5_000,
+  catchupKeyWalkIntervalMs: 3_600_000,
   resolveTimeoutMs: 5_000,
   forwardingLifetimeMs: 300_000,
   domain0AdvertiseMs: 1_800_000,

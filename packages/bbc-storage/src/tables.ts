@@ -75,6 +75,24 @@ export class LedgerTables {
     }
   }
 
+  /**
+   * Transaction ids above `after` (null: from the start) in key order, at most `limit`, without
+   * the transaction bytes: the key walk of catch-up, which must see transactions that have no
+   * asset_info_table row.
+   */
+  async transactionIdsAfterKey(after: Uint8Array | null, limit: number): Promise<Uint8Array[]> {
+    await this.#ready();
+    const db = this.#k as unknown as Kysely<Record<string, Record<string, unknown>>>;
+    let q = db.selectFrom("transaction_table").select(["transaction_id"]);
+    if (after !== null) q = q.where("transaction_id", ">", toBuf(after));
+    try {
+      const rows = await q.orderBy("transaction_id", "asc").limit(Math.max(0, Math.floor(limit))).execute();
+      return rows.map((r) => asBytes(r.transaction_id)).filter((v): v is Uint8Array => v !== undefined);
+    } catch (cause) {
+      throw dbError("scan of transaction_table failed", cause);
+    }
+  }
+
   /** Number of rows of `table`. */
   async count(table: LedgerTableName): Promise<number> {
     await this.#ready();
