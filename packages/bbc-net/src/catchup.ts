@@ -361,12 +361,12 @@ export class CatchUp {
   async #serveKeys(p: Peer, m: CatchUpMessage): Promise<void> {
     const limit = Math.min(m.count!, this.#d.limits.catchupIdsPerMessage);
     const walk = this.#d.ledger.transactionIdsAfterKey;
-    if (walk === undefined) return;
     if (limit === 0 || !this.#take(p, 1)) {
       this.#d.stats.increment("catchup", "serve_throttled");
       return;
     }
-    const page = await walk.call(this.#d.ledger, this.#d.net.domainId, m.key!, limit);
+    // a ledger without the key walk answers "nothing more" at once: the asker's round must not wait for its timeout
+    const page = walk === undefined ? { ids: [], end: true } : await walk.call(this.#d.ledger, this.#d.net.domainId, m.key!, limit);
     this.#d.stats.increment("catchup", "keys_served", page.ids.length);
     const last = page.ids.at(-1) ?? m.key!;
     this.#send(p, { command: CatchUpCommand.KEYS, nonce: m.nonce, key: last, ids: page.ids, end: page.end });

@@ -109,7 +109,7 @@ export interface ReplicationLedger {
   /**
    * Catch-up key walk: ids of every stored transaction whose id is above `after` (empty: from the
    * start), in id order, at most `limit`, asset rows or not; `end` says none follows. Without it
-   * the node answers no key walk (and a peer's walk of it stops at the timeout).
+   * the node answers every key walk with an empty last page.
    */
   transactionIdsAfterKey?(domainId: Uint8Array, after: Uint8Array, limit: number): Promise<{ ids: Uint8Array[]; end: boolean }>;
   /** The stored bytes of a transaction and its stored asset files, to send as a replication; null when not stored. */

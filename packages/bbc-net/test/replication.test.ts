@@ -127,6 +127,8 @@ describe("decoders (fast-check)", () => {
       fc.record({ command: fc.constant(CatchUpCommand.REQUEST), nonce: fc.nat(), cursor: fc.nat(), count: fc.nat() }),
       fc.record({ command: fc.constant(CatchUpCommand.IDS), nonce: fc.nat(), cursor: fc.nat(), ids: fc.array(id, { maxLength: 8 }), end: fc.boolean() }),
       fc.record({ command: fc.constant(CatchUpCommand.FETCH), nonce: fc.nat(), ids: fc.array(id, { maxLength: 8 }) }),
+      fc.record({ command: fc.constant(CatchUpCommand.KEYS_REQUEST), nonce: fc.nat(), key: fc.oneof(id, fc.constant(new Uint8Array(0))), count: fc.nat() }),
+      fc.record({ command: fc.constant(CatchUpCommand.KEYS), nonce: fc.nat(), key: fc.oneof(id, fc.constant(new Uint8Array(0))), ids: fc.array(id, { maxLength: 8 }), end: fc.boolean() }),
     );
     fc.assert(
       fc.property(msgs, (m) => {
