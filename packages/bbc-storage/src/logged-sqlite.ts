@@ -47,7 +47,8 @@ export interface CommitLogSettings {
   /** Where the log's fdatasync runs (see {@link CommitLogOptions.fdatasync}). */
   fdatasync?: "pool" | "inline";
   /**
-   * Wait this long after a batch arrives before applying (default 5): fewer, larger SQLite transactions (less CPU
+   * Wait this long after a batch arrives before applying (default 50; it was 5, and 50 measured 12–30 % less node CPU
+   * per insert in the e2e bench, sequential and 16 clients): fewer, larger SQLite transactions (less CPU
    * per insert) for records that stay in the overlay a little longer (reads see them there).
    */
   applyDelayMs?: number;
@@ -199,7 +200,7 @@ class LoggedSqliteBackend implements DbBackend {
       mainDb: db,
       opts: { storageRoot: this.#args.storageRoot, external: this.#args.external },
       thread,
-      delayMs: this.#settings.applyDelayMs ?? 5,
+      delayMs: this.#settings.applyDelayMs ?? 50,
       events: {
         onApplied: (lsn) => this.#onApplied(lsn),
         onError: (message) => this.#args.logger.error({ err: message }, "applying the commit log to SQLite failed; retrying"),
