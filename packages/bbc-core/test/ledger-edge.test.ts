@@ -3,7 +3,7 @@
  * validates (v1.1.1 `_create_search_result`), missing asset files, the search / traverse limits of
  * `search_config` taken from --config / --default_config, and traverse's asset files.
  */
-import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,6 +12,19 @@ import { MsgType } from "@bbc1/wire";
 import { storageLedgerFactory, type DomainLedger, type LedgerFactory } from "../src/index.js";
 import { client, setupDomain, signedTx, startNode, type SignedTx, type TestNode } from "./helpers/node.js";
 import { text, type RawClient } from "./helpers/raw-client.js";
+
+/**
+ * Removes a stored asset file once it is on disk: the commit log answers when its record is durable and
+ * writes the file into the storage directory when it applies the record (up to apply_delay_ms later).
+ */
+async function removeStoredFile(path: string): Promise<void> {
+  const end = Date.now() + 10_000;
+  while (!existsSync(path)) {
+    if (Date.now() > end) throw new Error(`the asset file never appeared: ${path}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  unlinkSync(path);
+}
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 const BASE_KEYS = ["domain_id", "command", "destination_user_id", "query_id", "status"];
@@ -121,7 +134,7 @@ describe("stored data that fails validation (compromised) and missing files", ()
 
   it("search by id: a missing asset file is omitted silently (status 0, no file keys)", async () => {
     const { s, path } = await insertWithFile("missing file group", "soon gone");
-    unlinkSync(path);
+    await removeStoredFile(path);
     const res = await c.answer(c.request(MsgType.REQUEST_SEARCH_TRANSACTION, { transaction_id: s.id }));
     expect(Object.keys(res)).toEqual([...BASE_KEYS, "transaction_id", "transaction_data", "infra_msg_type"]);
     expect(res.status).toBe(0);
@@ -172,7 +185,7 @@ describe("stored data that fails validation (compromised) and missing files", ()
     const b = signedTx(key, user, g, { file: f2, pointTo: [a.id] });
     const b1 = b.tx.events[0]!.asset!.assetId!;
     await insert(b, new Map([[b1, f2]]));
-    unlinkSync(join(t.dir, hex(domainId), hex(g), hex(a1)));
+    await removeStoredFile(join(t.dir, hex(domainId), hex(g), hex(a1)));
     const res = await c.answer(c.request(MsgType.REQUEST_TRAVERSE_TRANSACTIONS, { transaction_id: b.id, direction: 1, hop_count: 3 }));
     expect(Object.keys(res)).toEqual([...BASE_KEYS, "transaction_id", "transaction_tree", "all_included", "all_asset_files", "infra_msg_type"]);
     expect(res.transaction_tree).toEqual([[b.data], [a.data]]);
