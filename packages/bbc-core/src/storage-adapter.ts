@@ -122,7 +122,7 @@ export class StorageLedger implements DomainLedger {
     const s = this.store.stats;
     const out: Record<string, number> = { commits: s.batches, committed_tx: s.inserts, max_tx_per_commit: s.maxBatch };
     const l = s.commitLog;
-    if (l !== undefined) Object.assign(out, { log_syncs: l.logSyncs, apply_transactions: l.applyTransactions, applied_tx: l.appliedRecords, pending: l.pending, sync_points: l.syncPoints });
+    if (l !== undefined) Object.assign(out, { log_syncs: l.logSyncs, inline_syncs: l.inlineSyncs, apply_transactions: l.applyTransactions, applied_tx: l.appliedRecords, pending: l.pending, sync_points: l.syncPoints });
     return out;
   }
 }

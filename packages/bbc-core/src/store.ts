@@ -80,7 +80,7 @@ export interface DomainLedger {
   /**
    * Counters of the ledger's durable commits (shown by GET_STATS under `ledger`, summed over domains):
    * `commits`, `committed_tx` (so committed_tx / commits is the group-commit size), `max_tx_per_commit`, and with
-   * SQLite's commit log `log_syncs`, `apply_transactions`, `applied_tx`, `pending`, `sync_points`.
+   * SQLite's commit log `log_syncs` (of which `inline_syncs`: on the main thread), `apply_transactions`, `applied_tx`, `pending`, `sync_points`.
    */
   commitStats?(): Record<string, number>;
 }

@@ -335,6 +335,8 @@ describe("REQUEST_GET_STATS counters of the insert / search path (bbc_stats name
       expect(flat.ledger).toMatchObject({ committed_tx: 2, max_tx_per_commit: 1 });
       expect(flat.ledger!.commits).toBe(2);
       expect(flat.ledger!.log_syncs).toBe(1);
+      // a lone insert: its fdatasync ran on the main thread ("auto")
+      expect(flat.ledger!.inline_syncs).toBe(1);
       await c.close();
     } finally {
       await t.stop();

@@ -33,8 +33,9 @@ export interface DbBackend {
    * Insert the records in one database transaction (durable when the promise resolves). Returns, per record,
    * whether its transaction row was inserted (false: the id already existed, or appeared earlier in the batch).
    * A back end with {@link takesAssetFiles} also takes each record's asset files and makes them durable with it.
+   * `alone`: this batch is one insert and no other is queued (a back end may then commit on the calling thread).
    */
-  insertBatch(records: LedgerRecord[], files?: LoggedFile[][]): Promise<boolean[]>;
+  insertBatch(records: LedgerRecord[], files?: LoggedFile[][], alone?: boolean): Promise<boolean[]>;
   /** True when {@link insertBatch} stores the asset files itself (the SQLite commit log). */
   readonly takesAssetFiles?: boolean;
   /** Resolves once every acknowledged insert is in the tables (a commit log applies behind its acknowledgements). */

@@ -40,10 +40,12 @@ export interface CommitLogOptions {
   /** Largest size of a segment file (default 32 MiB); the first segments are smaller (1 MiB, doubling). */
   segmentBytes?: number;
   /**
-   * Where the fdatasync runs: "pool" (libuv's thread pool: the event loop goes on meanwhile) or "inline" (on the
-   * calling thread: no hand-off, the loop waits). Default "pool".
+   * Where the fdatasync runs: "pool" (libuv's thread pool: the event loop goes on meanwhile), "inline" (on the
+   * calling thread: no hand-off, the loop waits) or "auto" (the default): inline when {@link CommitLog.sync} is told
+   * the batch is alone (one insert and nothing else waiting: the loop has nothing to do meanwhile and the hand-off
+   * to the pool and back is pure latency), else on the pool.
    */
-  fdatasync?: "pool" | "inline";
+  fdatasync?: "pool" | "inline" | "auto";
 }
 
 /** A record found by recovery. Its payload is `buf[start, end)`. */
@@ -265,17 +267,19 @@ export class CommitLog {
   #preparing: Promise<void> | undefined;
   #nextSpareSize: number;
   #syncing: Promise<void> | undefined;
-  readonly #inlineSync: boolean;
+  readonly #placement: "pool" | "inline" | "auto";
   #closed = false;
   /** fdatasync calls made (for the stats). */
   syncs = 0;
+  /** Of which on the calling thread. */
+  inlineSyncs = 0;
 
   private constructor(dir: string, ledgerId: Uint8Array, nextLsn: number, old: Segment[], options: CommitLogOptions) {
     this.dir = dir;
     this.#ledgerId = ledgerId;
     this.#maxSegment = Math.max(MIN_SEGMENT, options.segmentBytes ?? 32 << 20);
     this.#nextSpareSize = Math.min(FIRST_SPARE, this.#maxSegment);
-    this.#inlineSync = options.fdatasync === "inline";
+    this.#placement = options.fdatasync ?? "auto";
     this.#nextLsn = nextLsn;
     this.#old.push(...old);
     for (const f of readdirSync(dir)) if (f.startsWith("spare")) rmSync(join(dir, f), { force: true });
@@ -399,8 +403,9 @@ export class CommitLog {
   /**
    * Makes every record appended so far durable: one fdatasync per segment written since the last sync (plus the
    * directory when a segment was added). Concurrent calls share the running sync and then sync again if needed.
+   * `alone`: the caller's batch is a lone insert with nothing else waiting (see {@link CommitLogOptions.fdatasync}).
    */
-  async sync(): Promise<void> {
+  async sync(alone = false): Promise<void> {
     while (this.#syncing !== undefined) await this.#syncing;
     if (this.#dirty.size === 0 && !this.#dirDirty) return;
     const fds = [...this.#dirty];
@@ -409,11 +414,13 @@ export class CommitLog {
     this.#dirty = new Set();
     this.#dirDirty = false;
     this.#retired = [];
+    const inline = this.#placement === "inline" || (this.#placement === "auto" && alone);
     const run = async () => {
       try {
-        if (this.#inlineSync) {
+        if (inline) {
           for (const fd of fds) fdatasyncSync(fd);
           if (dir) syncDirSync(this.dir);
+          this.inlineSyncs += fds.length;
         } else {
           await Promise.all(fds.map((fd) => datasync(fd)));
           if (dir) await syncDir(this.dir);

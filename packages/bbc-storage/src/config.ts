@@ -7,7 +7,7 @@ import { StorageError } from "./errors.js";
 import type { CommitLogSettings, DbConfig, DbType, DomainStorageConfig, OpenLedgerStoreOptions, ReplicationStrategy } from "./types.js";
 
 function badFdatasync(): never {
-  throw new StorageError("BAD_CONFIG", 'db.commit_log.fdatasync must be "pool" or "inline"');
+  throw new StorageError("BAD_CONFIG", 'db.commit_log.fdatasync must be "auto", "pool" or "inline"');
 }
 
 /** `db.commit_log` to settings (a wrong type is a BAD_CONFIG). */
@@ -27,7 +27,7 @@ function commitLogOf(v: DbConfig["commit_log"]): CommitLogSettings {
     maxPending: num(v.max_pending, "max_pending"),
     applyDelayMs: num(v.apply_delay_ms, "apply_delay_ms"),
     applyThread: v.apply_thread,
-    fdatasync: v.fdatasync === undefined ? undefined : v.fdatasync === "inline" || v.fdatasync === "pool" ? v.fdatasync : badFdatasync(),
+    fdatasync: v.fdatasync === undefined ? undefined : v.fdatasync === "inline" || v.fdatasync === "pool" || v.fdatasync === "auto" ? v.fdatasync : badFdatasync(),
   };
 }
 

@@ -45,7 +45,7 @@ export interface CommitLogSettings {
    */
   applyThread?: boolean;
   /** Where the log's fdatasync runs (see {@link CommitLogOptions.fdatasync}). */
-  fdatasync?: "pool" | "inline";
+  fdatasync?: "auto" | "pool" | "inline";
   /**
    * Wait this long after a batch arrives before applying (default 50; it was 5, and 50 measured 12–30 % less node CPU
    * per insert in the e2e bench, sequential and 16 clients): fewer, larger SQLite transactions (less CPU
@@ -58,6 +58,8 @@ export interface CommitLogSettings {
 export interface CommitLogStats {
   /** fdatasync calls on the log. */
   logSyncs: number;
+  /** Of which on the inserting thread (a lone insert with `fdatasync` "auto", or every one with "inline"). */
+  inlineSyncs: number;
   /** SQLite transactions that applied log records, and the records they applied. */
   applyTransactions: number;
   appliedRecords: number;
@@ -178,7 +180,7 @@ class LoggedSqliteBackend implements DbBackend {
     this.#args = args;
     this.#settings = settings;
     this.#maxPending = Math.max(1, settings.maxPending ?? 20_000);
-    this.logStats = { logSyncs: 0, applyTransactions: 0, appliedRecords: 0, pending: 0, syncPoints: 0, recovered, applyThread: false };
+    this.logStats = { logSyncs: 0, inlineSyncs: 0, applyTransactions: 0, appliedRecords: 0, pending: 0, syncPoints: 0, recovered, applyThread: false };
   }
 
   get kysely() {
@@ -263,7 +265,7 @@ class LoggedSqliteBackend implements DbBackend {
     await this.#syncing;
   }
 
-  async insertBatch(records: LedgerRecord[], files: LoggedFile[][] = []): Promise<boolean[]> {
+  async insertBatch(records: LedgerRecord[], files: LoggedFile[][] = [], alone = false): Promise<boolean[]> {
     if (this.#failed) throw this.#failed;
     if (this.#overlay.size >= this.#maxPending) await this.#until(this.#logged - this.#maxPending / 2);
     const out = new Array<boolean>(records.length).fill(false);
@@ -275,7 +277,7 @@ class LoggedSqliteBackend implements DbBackend {
       for (let i = 0; i < records.length; i++) {
         const r = records[i]!;
         const k = idKey(r.transactionId);
-        if (seen.has(k) || this.#overlay.hasKey(k) || this.#sqlite.getTransactionSync(r.transactionId) !== undefined) continue;
+        if (seen.has(k) || this.#overlay.hasKey(k) || this.#sqlite.hasTransactionSync(r.transactionId)) continue;
         seen.add(k);
         fresh.push(i);
         const n = insertSize(r, files[i] ?? []);
@@ -298,7 +300,7 @@ class LoggedSqliteBackend implements DbBackend {
     let first: number;
     try {
       first = this.#log.append(buf, sizes);
-      await this.#log.sync();
+      await this.#log.sync(alone && fresh.length === 1);
     } catch (e) {
       // the log's state after a failed write or fdatasync is unknown: refuse further inserts until reopened
       this.#failed = e instanceof StorageError ? e : new StorageError("IO_ERROR", `commit log write failed: ${(e as Error).message}`, { cause: e });
@@ -309,6 +311,7 @@ class LoggedSqliteBackend implements DbBackend {
     this.#overlay.add(items);
     this.#logged = first + fresh.length - 1;
     this.logStats.logSyncs = this.#log.syncs;
+    this.logStats.inlineSyncs = this.#log.inlineSyncs;
     this.logStats.pending = this.#overlay.size;
     this.#host.post(items, buf);
     for (const i of fresh) out[i] = true;

@@ -8,7 +8,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
-import { Kysely, SqliteDialect, type CompiledQuery } from "kysely";
+import { Kysely, SqliteDialect, sql, type CompiledQuery } from "kysely";
 import { asInt, dbError, toBuf, type DbBackend, type RawSearchRow, type RawTxRow } from "./backend.js";
 import { StorageError } from "./errors.js";
 import { migrateToLatest, type LedgerDatabase } from "./schema.js";
@@ -66,6 +66,7 @@ export class SqliteBackend implements DbBackend {
   private readonly insAsset: Stmt;
   private readonly insEdge: Stmt;
   private readonly getTx: Stmt;
+  private readonly hasTx: Stmt;
   private readonly runBatch: (records: LedgerRecord[]) => boolean[];
   private lsnStmt: Stmt | undefined;
 
@@ -80,6 +81,8 @@ export class SqliteBackend implements DbBackend {
     );
     this.insEdge = this.prep(k.insertInto("topology_table").values({ base: Z, point_to: Z }).compile());
     this.getTx = this.prep(k.selectFrom("transaction_table").select(["transaction_id", "transaction_data"]).where("transaction_id", "=", Z).compile());
+    // the duplicate check of every insert: the index alone answers it, without copying the stored transaction
+    this.hasTx = this.prep(k.selectFrom("transaction_table").select(sql<number>`1`.as("one")).where("transaction_id", "=", Z).compile());
     const { insTx, insAsset, insEdge } = this;
     this.runBatch = db.transaction((records: LedgerRecord[]) => {
       const out: boolean[] = [];
@@ -121,6 +124,11 @@ export class SqliteBackend implements DbBackend {
   /** Synchronous read by id (used by the store's fast path). */
   getTransactionSync(transactionId: Uint8Array): RawTxRow | undefined {
     return this.getTx.get(toBuf(transactionId)) as RawTxRow | undefined;
+  }
+
+  /** True when a transaction with this id is stored. */
+  hasTransactionSync(transactionId: Uint8Array): boolean {
+    return this.hasTx.get(toBuf(transactionId)) !== undefined;
   }
 
   async getTransaction(transactionId: Uint8Array): Promise<RawTxRow | undefined> {

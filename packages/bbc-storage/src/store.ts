@@ -225,7 +225,8 @@ class LedgerStoreImpl implements LedgerStore {
     }
     const records = batch.map((p) => p.record);
     const files: LoggedFile[][] = logged && !this.useExternalStorage ? batch.map((p) => filesOf(p.record, p.options?.assetFiles)) : [];
-    const results = await Promise.allSettled(this.backends.map((b) => (logged ? b.insertBatch(records, files) : b.insertBatch(records))));
+    const alone = batch.length === 1 && this.queue.length === 0;
+    const results = await Promise.allSettled(this.backends.map((b) => (logged ? b.insertBatch(records, files, alone) : b.insertBatch(records))));
     const ok = results.filter((r): r is PromiseFulfilledResult<boolean[]> => r.status === "fulfilled");
     results.forEach((r, i) => {
       if (r.status === "rejected") this.log.error({ err: r.reason, dbNum: i }, "ledger insert failed in one database");

@@ -66,7 +66,7 @@ export interface DbConfig {
   sqlite_cache_mb?: number;
   /** TS extension, SQLite: MiB of the file read through mmap (default 0: mmap grows the RSS on random reads). */
   sqlite_mmap_mb?: number;
-  commit_log?: boolean | { segment_bytes?: number; sync_interval_ms?: number; max_pending?: number; apply_delay_ms?: number; apply_thread?: boolean; fdatasync?: "pool" | "inline" };
+  commit_log?: boolean | { segment_bytes?: number; sync_interval_ms?: number; max_pending?: number; apply_delay_ms?: number; apply_thread?: boolean; fdatasync?: "auto" | "pool" | "inline" };
 }
 
 /** The `storage` section of a domain's config (v1.1.1 `domain_default.storage`). */

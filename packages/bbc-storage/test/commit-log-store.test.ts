@@ -264,4 +264,24 @@ describe("SQLite store behind the commit log", () => {
     await expect(openLedgerStore({ domainId: p.domainId, workingDir: p.workingDir, config: { db: { commit_log: { sync_interval_ms: -1 } } } })).rejects.toMatchObject({ code: "BAD_CONFIG" });
     await expect(openLedgerStore({ domainId: p.domainId, workingDir: p.workingDir, config: { db: { commit_log: "yes" as never } } })).rejects.toMatchObject({ code: "BAD_CONFIG" });
   });
+
+  it("syncs a lone insert on the calling thread by default, a group of inserts on the pool, and refuses a bad placement", async () => {
+    const p = place();
+    const store = await openLedgerStore({ domainId: p.domainId, workingDir: p.workingDir });
+    const g = newId();
+    const lone = makeTx({ assetGroupId: g, userId: newId() });
+    expect((await store.insertTransaction(lone)).inserted).toBe(true);
+    expect(store.stats.commitLog).toMatchObject({ logSyncs: 1, inlineSyncs: 1 });
+    // queued together: one batch of several, synced on the pool
+    const group = Array.from({ length: 4 }, () => makeTx({ assetGroupId: g, userId: newId() }));
+    expect((await Promise.all(group.map((t) => store.insertTransaction(t)))).every((r) => r.inserted)).toBe(true);
+    expect(store.stats.commitLog).toMatchObject({ logSyncs: 2, inlineSyncs: 1 });
+    // the duplicate check sees the stored and the pending
+    expect((await store.insertTransaction(lone)).inserted).toBe(false);
+    await store.settle();
+    expect((await store.insertTransaction(group[0]!)).inserted).toBe(false);
+    expect(await store.countTransactions({ assetGroupId: g })).toBe(5);
+    await store.close();
+    await expect(openLedgerStore({ domainId: p.domainId, workingDir: p.workingDir, config: { db: { commit_log: { fdatasync: "sometimes" as never } } } })).rejects.toMatchObject({ code: "BAD_CONFIG" });
+  });
 });

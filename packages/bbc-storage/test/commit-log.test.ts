@@ -55,7 +55,34 @@ function hex(b: Uint8Array): string {
 }
 
 describe("commit log", () => {
-  it.each(["pool", "inline"] as const)("round-trips records through several segments, in lsn order (fdatasync %s)", async (fdatasync) => {
+  it("with fdatasync \"auto\", syncs a lone batch on the calling thread and any other on the pool", async () => {
+    const dir = freshDir();
+    const log = CommitLog.open(dir, LEDGER, 1);
+    appendBatch(log, [rec(1)]);
+    const lone = log.sync(true);
+    // inline: done before sync() returns its promise (nothing was handed to another thread)
+    expect(log.inlineSyncs).toBe(1);
+    await lone;
+    appendBatch(log, [rec(2), rec(3)]);
+    await log.sync(false);
+    expect(log.syncs).toBe(2);
+    expect(log.inlineSyncs).toBe(1);
+    await log.close();
+    expect(scanLog(dir, LEDGER, 0).records.map((r) => r.lsn)).toEqual([1, 2, 3]);
+    // "pool" never syncs inline, "inline" always does
+    for (const [fdatasync, inline] of [["pool", 0], ["inline", 2]] as const) {
+      const d = freshDir();
+      const l = CommitLog.open(d, LEDGER, 1, { fdatasync });
+      appendBatch(l, [rec(1)]);
+      await l.sync(true);
+      appendBatch(l, [rec(2)]);
+      await l.sync(false);
+      expect(l.inlineSyncs).toBe(inline);
+      await l.close();
+    }
+  });
+
+  it.each(["pool", "inline", "auto"] as const)("round-trips records through several segments, in lsn order (fdatasync %s)", async (fdatasync) => {
     const dir = freshDir();
     const log = CommitLog.open(dir, LEDGER, 1, { segmentBytes: 8192, fdatasync });
     const written: Array<{ record: LedgerRecord; files: LoggedFile[] }> = [];
@@ -63,7 +90,7 @@ describe("commit log", () => {
       const items = Array.from({ length: 1 + (b % 5) }, (_, i) => rec(b * 10 + i, 200));
       expect(appendBatch(log, items)).toBe(written.length + 1);
       written.push(...items);
-      await Promise.all([log.sync(), log.sync()]); // concurrent calls share, then settle
+      await Promise.all([log.sync(b % 2 === 0), log.sync()]); // concurrent calls share, then settle
     }
     expect(log.segments).toBeGreaterThan(3);
     await log.close();
