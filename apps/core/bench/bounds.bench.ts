@@ -13,21 +13,13 @@ import { closeSync, fdatasync, fdatasyncSync, ftruncateSync, mkdtempSync, openSy
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-
-interface BenchRow {
-  name: string;
-  opsPerSec: number;
-  p50us?: number;
-  p99us?: number;
-  note?: string;
-}
+import { quantile, track, type BenchRow } from "./node-harness.js";
 
 const MS = Number(process.env.BBC1_BENCH_MS ?? 2000);
 
 function row(name: string, lat: number[], seconds: number, note?: string): BenchRow {
   const s = [...lat].sort((a, b) => a - b);
-  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? 0;
-  return { name, opsPerSec: lat.length / seconds, p50us: at(0.5), p99us: at(0.99), note };
+  return { name, opsPerSec: lat.length / seconds, p50us: quantile(s, 0.5), p99us: quantile(s, 0.99), note };
 }
 
 async function fsyncRows(): Promise<BenchRow[]> {
@@ -86,7 +78,7 @@ function verifyRow(): BenchRow {
 
 async function rttRow(): Promise<BenchRow> {
   // the echo server is a process of its own, as the node is for its clients
-  const server = spawn(process.execPath, ["-e", "const s=require('net').createServer(c=>{c.setNoDelay(true);c.on('data',d=>c.write(d))}).listen(0,'127.0.0.1',()=>console.log(s.address().port))"], { stdio: ["ignore", "pipe", "inherit"] });
+  const server = track(spawn(process.execPath, ["-e", "const s=require('net').createServer(c=>{c.setNoDelay(true);c.on('data',d=>c.write(d))}).listen(0,'127.0.0.1',()=>console.log(s.address().port))"], { stdio: ["ignore", "pipe", "inherit"] }));
   try {
     const port = await new Promise<number>((res) => server.stdout!.once("data", (d: Buffer) => res(Number(d.toString().trim()))));
     const sock = connect(port, "127.0.0.1");

@@ -6,7 +6,8 @@
  * transaction (from /proc) and the transactions per durable commit (GET_STATS `ledger`).
  *
  * This file is also the load-client process (BBC1_BENCH_ROLE=load): the orchestrator spawns the
- * bundle it was built into.
+ * bundle it was built into. Starting the node, the load-client processes, /proc and GET_STATS are in
+ * node-harness.ts, shared with the other benches of apps/core.
  *
  * Environment: BBC1_BENCH_MS (time per row, default 3000), BBC1_BENCH_RUNS (runs per row,
  * median reported, default 1), BBC1_BENCH_BACKENDS (sqlite,postgres,mysql; default sqlite),
@@ -16,24 +17,15 @@
  * BBC1_BENCH_CPU_PROF=<dir> runs the node with --cpu-prof into that directory (BBC1_BENCH_CLIENT_PROF: the clients), BBC1_BENCH_DB is JSON merged into
  * the domain's `db` section (`{"commit_log":false}`: SQLite without the commit log).
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { KeyPair, addEventAsset, getNewId, makeTransaction, toHex, fromHex, type BBcTransaction } from "@bbc1/bbclib";
 import { BBcAppClient } from "@bbc1/client";
-
-/** A row of the root bench table (bench/harness.ts; not imported: outside this package's rootDir). */
-interface BenchRow {
-  name: string;
-  opsPerSec: number;
-  p50us?: number;
-  p99us?: number;
-  note?: string;
-}
+import { cpuUs, freePort, getStats as stats, mainThreadCpuUs, nodeEntry, repoRoot, rssMb, spawnLoadClient, startNode, stopNode, type BenchRow, type LoadClient, type NodeProc } from "./node-harness.js";
 
 const ROLE = process.env.BBC1_BENCH_ROLE;
 
@@ -167,186 +159,11 @@ if (ROLE === "load") {
 // ------------------------------------------------------------------ orchestrator
 
 const MS = Number(process.env.BBC1_BENCH_MS ?? 3000);
-// every process this bench starts goes with it, however it ends
-const children = new Set<ChildProcess>();
-function track(c: ChildProcess): ChildProcess {
-  children.add(c);
-  c.on("exit", () => children.delete(c));
-  return c;
-}
-if (ROLE !== "load") {
-  process.on("exit", () => {
-    for (const c of children) c.kill("SIGKILL");
-  });
-  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.once(sig, () => process.exit(130));
-}
 const RUNS = Math.max(1, Number(process.env.BBC1_BENCH_RUNS ?? 1));
-const here = dirname(fileURLToPath(import.meta.url));
 
-function repoRoot(): string {
-  // the bundle lives under <repo>/node_modules/.cache/...; the source under <repo>/apps/core/bench
-  let d = here;
-  while (d !== "/" && !existsSync(join(d, "apps", "core", "src", "bbc1-core.ts"))) d = dirname(d);
-  return d;
-}
-
-/**
- * The node as users run it: apps/core/dist/bbc1-core.js (what `npm start` runs), built first through turbo (cached
- * when nothing changed). BBC1_BENCH_NODE=bundle runs an esbuild bundle of the sources instead (its worker threads
- * then load the whole bundle).
- */
-async function nodeEntry(root: string): Promise<string> {
-  if (process.env.BBC1_BENCH_NODE === "bundle") return bundleNode(root);
-  const { execFileSync } = await import("node:child_process");
-  execFileSync(process.execPath, [join(root, "node_modules", "turbo", "bin", "turbo"), "run", "build", "--output-logs=errors-only"], { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
-  return join(root, "apps", "core", "dist", "bbc1-core.js");
-}
-
-async function bundleNode(root: string): Promise<string> {
-  const out = join(root, "node_modules", ".cache", "bbc1-e2e-bench");
-  const file = join(out, "bbc1-core.mjs");
-  const { build } = await import("esbuild");
-  await build({
-    entryPoints: { "bbc1-core": join(root, "apps", "core", "src", "bbc1-core.ts") },
-    outdir: out,
-    outExtension: { ".js": ".mjs" },
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    conditions: ["@bbc1/source", "node"],
-    packages: "external",
-    logLevel: "error",
-    banner: { js: "import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);" },
-    plugins: [
-      {
-        name: "bbc1-source",
-        setup(b) {
-          b.onResolve({ filter: /^@bbc1\/[^/]+$/ }, (args) => {
-            const pj = realpathSync(join(root, "node_modules", args.path, "package.json"));
-            const src = (JSON.parse(readFileSync(pj, "utf8")) as { exports: Record<string, Record<string, string>> }).exports["."]!["@bbc1/source"]!;
-            return { path: join(dirname(pj), src) };
-          });
-        },
-      },
-    ],
-  });
-  return file;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => res(p));
-    });
-  });
-}
-
-interface NodeProc {
-  child: ChildProcess;
-  port: number;
-  pid: number;
-  /** ms from spawn to "bbc1-core ready" */
-  startMs: number;
-  /** its HTTP port (/metrics) */
-  httpPort: number;
-  exit: Promise<number | null>;
-}
-
-async function startNode(entry: string, wd: string, extra: string[] = []): Promise<NodeProc> {
-  const port = await freePort();
-  // P2P and HTTP ports of its own: the defaults (6641, 9180) may be taken by another node on this machine
-  const p2pPort = await freePort();
-  const httpPort = await freePort();
-  const prof = process.env.BBC1_BENCH_CPU_PROF;
-  // BBC1_BENCH_NODE_EXEC_ARGS: node's own flags for the node process (e.g. --heapsnapshot-signal=SIGUSR2)
-  const execArgv = [...(prof ? ["--cpu-prof", "--cpu-prof-dir", prof] : []), ...(process.env.BBC1_BENCH_NODE_EXEC_ARGS ?? "").split(" ").filter((x) => x !== "")];
-  const nodeArgs = (process.env.BBC1_BENCH_NODE_ARGS ?? "").split(" ").filter((x) => x !== "");
-  const t0 = performance.now();
-  const child = track(spawn(process.execPath, [...execArgv, entry, "--coreport", String(port), "--p2pport", String(p2pPort), "--http_port", String(httpPort), "--no_nodekey", "-w", wd, "-v", "info", ...nodeArgs, ...extra], {
-    cwd: wd,
-    stdio: ["ignore", "pipe", "pipe"],
-  }));
-  let err = "";
-  child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-  child.stdout!.on("data", (d: Buffer) => (err += d.toString()));
-  const exit = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
-  const deadline = Date.now() + 120_000;
-  while (!err.includes("bbc1-core ready")) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`bbc1-core did not start:\n${err}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  return { child, port, pid: child.pid!, startMs: performance.now() - t0, exit, httpPort };
-}
-
-/** utime + stime of a process in µs (all its threads), from /proc; undefined elsewhere. */
-function cpuUs(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return ((Number(f[11]) + Number(f[12])) * 1e6) / 100; // CLK_TCK is 100 on Linux
-  } catch {
-    return undefined;
-  }
-}
-
-/** utime + stime in µs of the process's main thread (tid = pid); the rest is worker, pool and GC threads. */
-function mainThreadCpuUs(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return ((Number(f[11]) + Number(f[12])) * 1e6) / 100;
-  } catch {
-    return undefined;
-  }
-}
-
-function rssMb(pid: number): number | undefined {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return m ? Number(m[1]) / 1024 : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-interface Loader {
-  child: ChildProcess;
-  ready: Promise<void>;
-  result: Promise<LoadReport>;
-}
-
-function spawnLoader(job: LoadJob): Loader {
-  const self = fileURLToPath(import.meta.url);
-  const prof = process.env.BBC1_BENCH_CLIENT_PROF;
-  const child = track(spawn(process.execPath, [...(prof ? ["--cpu-prof", "--cpu-prof-dir", prof] : []), self, JSON.stringify(job)], { env: { ...process.env, BBC1_BENCH_ROLE: "load" }, stdio: ["pipe", "pipe", "inherit"] }));
-  const lines = createInterface({ input: child.stdout! });
-  let readyRes!: () => void;
-  let readyRej!: (e: Error) => void;
-  const ready = new Promise<void>((res, rej) => ((readyRes = res), (readyRej = rej)));
-  const result = new Promise<LoadReport>((res, rej) => {
-    lines.on("line", (l) => {
-      const m = JSON.parse(l) as { ready?: boolean } & LoadReport;
-      if (m.ready) readyRes();
-      else res(m);
-    });
-    child.on("exit", (code) => {
-      readyRej(new Error(`load client exited (${code})`));
-      rej(new Error(`load client exited (${code})`));
-    });
-  });
-  return { child, ready, result };
-}
-
-async function stats(port: number, domainId: Uint8Array): Promise<Record<string, Record<string, number>>> {
-  const c = await BBcAppClient.connect({ port, domainId, userId: getNewId("bench stats") });
-  try {
-    return await c.getStats();
-  } finally {
-    await c.close();
-  }
+/** A load-client process running this file's bundle (the bundle of whichever bench imported this file). */
+function spawnLoader(job: LoadJob): LoadClient<LoadReport> {
+  return spawnLoadClient<LoadJob, LoadReport>(fileURLToPath(import.meta.url), job);
 }
 
 interface Measured {
@@ -473,8 +290,7 @@ async function withNode<T>(entry: string, backend: string, fn: (node: NodeProc, 
   try {
     return await fn(node, domainId, wd);
   } finally {
-    node.child.kill("SIGTERM");
-    await node.exit;
+    await stopNode(node);
     rmSync(wd, { recursive: true, force: true });
     await dropDb(backend, tag);
   }
@@ -484,7 +300,7 @@ const ROWS = (process.env.BBC1_BENCH_ROWS ?? "seq,16,64,search").split(",");
 
 export async function run(): Promise<BenchRow[]> {
   const root = repoRoot();
-  const entry = await nodeEntry(root);
+  const entry = await nodeEntry(root, { build: true });
   const rows: BenchRow[] = [];
   const backends = (process.env.BBC1_BENCH_BACKENDS ?? "sqlite").split(",").filter((b) => b !== "");
   for (const backend of backends) {
@@ -581,8 +397,7 @@ async function millionRows(entry: string, total: number): Promise<BenchRow[]> {
         l.child.stdin!.write("5000\n");
       }
       await new Promise((res) => setTimeout(res, 300 + Math.random() * 700));
-      node.child.kill("SIGKILL");
-      await node.exit;
+      await stopNode(node, "SIGKILL");
       for (const l of loaders) l.child.kill("SIGKILL");
       const t0 = performance.now();
       node = await startNode(entry, wd);
@@ -595,8 +410,7 @@ async function millionRows(entry: string, total: number): Promise<BenchRow[]> {
     }
     rows.push({ name: "sqlite @1M: restart after kill -9 during inserts (spawn to ready)", opsPerSec: 0, p50us: median(restart) * 1000, p99us: Math.max(...restart) * 1000, note: `to the first search answered: median ${median(firstAnswer).toFixed(0)} ms, max ${Math.max(...firstAnswer).toFixed(0)} ms; RSS ${rssMb(node.pid)?.toFixed(0)} MB` });
   } finally {
-    node.child.kill("SIGTERM");
-    await node.exit;
+    await stopNode(node);
     if (!keep) rmSync(wd, { recursive: true, force: true });
   }
   return rows;
@@ -632,4 +446,4 @@ async function pyrefRows(pyref: string): Promise<BenchRow[]> {
   return rows;
 }
 
-export { cpuUs, mainThreadCpuUs, rssMb, startNode, bundleNode, repoRoot, withNode, measureLoad, resolve };
+export { withNode, measureLoad, type Measured };

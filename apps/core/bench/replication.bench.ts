@@ -17,15 +17,14 @@
  * `{"commit_log":{"apply_thread":true}}`). The lag row adds, from B's /metrics, how long B took from receiving
  * each replication to having it durable, and B's transactions per group commit.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from "node:fs";
-import { createServer } from "node:net";
+import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { KeyPair, addEventAsset, getNewId, makeTransaction, toHex } from "@bbc1/bbclib";
 import { BBcAppClient } from "@bbc1/client";
-import { bundleNode, measureLoad, repoRoot, startNode } from "./e2e.bench.js";
-
-type Measured = Awaited<ReturnType<typeof measureLoad>>;
+// the bundle of this bench includes e2e.bench.ts, so it is also the load client that measureLoad spawns
+import { measureLoad, type Measured } from "./e2e.bench.js";
+import { getStats, nodeEntry, quantile as at, repoRoot, startDomainNode, stopNode, type BenchRow, type NodeProc } from "./node-harness.js";
 
 /**
  * "CPU µs/tx: A 410 (main 330), B 280 (main 250), ..., sum 1,200 → bound 1,660 tx/s on 2 cores":
@@ -52,28 +51,6 @@ function cpuNote(m: Measured, names: string[], nodeName: string): string {
   return `CPU µs/tx: ${parts.join(", ")}; sum ${sum.toFixed(0)} → bound ${((cores * 1e6) / sum).toFixed(0)} tx/s on ${cores} cores`;
 }
 
-interface BenchRow {
-  name: string;
-  opsPerSec: number;
-  p50us?: number;
-  p99us?: number;
-  note?: string;
-}
-
-type NodeProc = Awaited<ReturnType<typeof startNode>>;
-
-function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => res(p));
-    });
-  });
-}
-
-const TIMINGS = { advertise_delay_ms: 300, key_exchange_invoke_min_ms: 100, key_exchange_invoke_max_ms: 300, neighbor_list_refresh_ms: 5_000 };
-
 /** BBC1_BENCH_DB (every node) and BBC1_BENCH_REPLICA_DB (B and C): JSON merged into the domain's `db` section. */
 function dbExtra(name: string): Record<string, unknown> {
   const all = process.env.BBC1_BENCH_DB ? (JSON.parse(process.env.BBC1_BENCH_DB) as Record<string, unknown>) : {};
@@ -81,14 +58,10 @@ function dbExtra(name: string): Record<string, unknown> {
   return { ...all, ...replica };
 }
 
-async function startDomainNode(entry: string, domainId: Uint8Array, root: string, name: string): Promise<{ node: NodeProc; p2pPort: number; wd: string }> {
-  const wd = join(root, name);
-  mkdirSync(wd, { recursive: true });
+/** Node `name` of the bench, in `<root>/<name>`: SQLite, every transaction replicated to every node. */
+function replNode(entry: string, domainId: Uint8Array, root: string, name: string): Promise<{ node: NodeProc; wd: string }> {
   const section = { storage: { type: "internal" }, db: { db_type: "sqlite", db_name: "bbc_ledger.sqlite", replication_strategy: "all", ...dbExtra(name) } };
-  writeFileSync(join(wd, "config.json"), JSON.stringify({ workingdir: wd, network: { timings: TIMINGS }, domains: { [toHex(domainId)]: section } }));
-  const p2pPort = await freePort();
-  const node = await startNode(entry, wd, ["--p2pport", String(p2pPort), "--ip4addr", "127.0.0.1"]);
-  return { node, p2pPort, wd };
+  return startDomainNode(entry, root, name, { domainId, section });
 }
 
 async function meshed(nodes: NodeProc[], domainId: Uint8Array): Promise<void> {
@@ -127,8 +100,6 @@ function bucketQuantiles(before: Map<number, number>, after: Map<number, number>
   };
   return `p50 ${q(0.5)}, p99 ${q(0.99)} (${n})`;
 }
-
-const at = (s: number[], q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? 0;
 
 /** Probe: inserts on A every `everyMs` until `stop()`, and times until B has each one. */
 function lagProbe(a: NodeProc, b: NodeProc, domainId: Uint8Array, everyMs: number) {
@@ -191,8 +162,7 @@ export async function run(): Promise<BenchRow[]> {
   const rowsWanted = process.env.BBC1_BENCH_ROWS;
   if (rowsWanted !== undefined && !rowsWanted.split(",").includes("repl")) return [];
   const root = repoRoot();
-  const dist = join(root, "apps", "core", "dist", "bbc1-core.js");
-  const entry = process.env.BBC1_BENCH_NODE !== "bundle" && existsSync(dist) ? dist : await bundleNode(root);
+  const entry = await nodeEntry(root, { build: false });
   const domainId = getNewId("replication bench domain");
   const dir = mkdtempSync(join(tmpdir(), "bbc1-repl-bench-"));
   const rows: BenchRow[] = [];
@@ -202,21 +172,20 @@ export async function run(): Promise<BenchRow[]> {
     const soloDomain = getNewId("solo bench domain");
     let soloRate = 0;
     if (process.env.BBC1_BENCH_REPL_SOLO !== "0") {
-      const solo = await startDomainNode(entry, soloDomain, dir, "solo");
+      const solo = await replNode(entry, soloDomain, dir, "solo");
       started.push(solo.node);
       const soloRun = await measureLoad(solo.node, soloDomain, 4, 4, "insert", 1000, undefined, undefined, [process.pid]);
-      solo.node.child.kill("SIGTERM");
-      await solo.node.exit;
+      await stopNode(solo.node);
       const la0 = loadavg()[0]!.toFixed(1);
       soloRate = soloRun.txs / soloRun.seconds;
       rows.push({ name: "1 node: insert, 16 clients / 4 processes", opsPerSec: soloRate, p50us: soloRun.p50, p99us: soloRun.p99, note: `${cpuNote(soloRun, ["bench"], "node")}; load average ${la0}` });
     }
 
-    const [a, b, c] = [await startDomainNode(entry, domainId, dir, "a"), await startDomainNode(entry, domainId, dir, "b"), await startDomainNode(entry, domainId, dir, "c")];
+    const [a, b, c] = [await replNode(entry, domainId, dir, "a"), await replNode(entry, domainId, dir, "b"), await replNode(entry, domainId, dir, "c")];
     started.push(a.node, b.node, c.node);
     const admin = await BBcAppClient.connect({ port: a.node.port, domainId, userId: getNewId("bench admin") });
-    await admin.sendDomainPing(domainId, "127.0.0.1", null, b.p2pPort);
-    await admin.sendDomainPing(domainId, "127.0.0.1", null, c.p2pPort);
+    await admin.sendDomainPing(domainId, "127.0.0.1", null, b.node.p2pPort);
+    await admin.sendDomainPing(domainId, "127.0.0.1", null, c.node.p2pPort);
     await admin.close();
     await meshed([a.node, b.node, c.node], domainId);
     // idle lag first (nothing else running), then under the 16-client load
@@ -250,24 +219,14 @@ export async function run(): Promise<BenchRow[]> {
       note: `${lag.fromAnswer.length} probes (${lag.lost} not seen in 5 s); from the request: p50 ${(at(lag.fromRequest, 0.5) / 1000).toFixed(1)} ms, p99 ${(at(lag.fromRequest, 0.99) / 1000).toFixed(1)} ms; on B, received → durable: ${bucketQuantiles(h0, h1)}, ${bPerCommit.toFixed(1)} tx/commit; load average ${la}`,
     });
   } finally {
-    for (const n of started) {
-      if (n.child.exitCode === null) {
-        n.child.kill("SIGTERM");
-        await n.exit;
-      }
-    }
+    for (const n of started) await stopNode(n);
     rmSync(dir, { recursive: true, force: true });
   }
   return rows;
 }
 
 async function counts(n: NodeProc, domainId: Uint8Array): Promise<{ stored: number; rejected: number; dropped: number; commits: number; committed: number }> {
-  const c = await BBcAppClient.connect({ port: n.port, domainId, userId: getNewId("bench stats") });
-  try {
-    const s = await c.getStats();
-    const r = s.replication ?? {};
-    return { stored: r.stored ?? 0, rejected: r.rejected ?? 0, dropped: (r.dropped_inflight ?? 0) + (r.dropped_bytes ?? 0), commits: s.ledger?.commits ?? 0, committed: s.ledger?.committed_tx ?? 0 };
-  } finally {
-    await c.close();
-  }
+  const s = await getStats(n.port, domainId);
+  const r = s.replication ?? {};
+  return { stored: r.stored ?? 0, rejected: r.rejected ?? 0, dropped: (r.dropped_inflight ?? 0) + (r.dropped_bytes ?? 0), commits: s.ledger?.commits ?? 0, committed: s.ledger?.committed_tx ?? 0 };
 }

@@ -9,69 +9,40 @@
  *
  * Environment: BBC1_BENCH_MS (time per row, default 3000); BBC1_BENCH_ROWS=...,routing selects.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from "node:fs";
-import { createServer } from "node:net";
+import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { KeyPair, addEventAsset, getNewId, makeTransaction, toHex } from "@bbc1/bbclib";
 import { BBcAppClient } from "@bbc1/client";
-import { bundleNode, repoRoot, startNode } from "./e2e.bench.js";
-
-interface BenchRow {
-  name: string;
-  opsPerSec: number;
-  p50us?: number;
-  p99us?: number;
-  note?: string;
-}
-
-type NodeProc = Awaited<ReturnType<typeof startNode>>;
+import { nodeEntry, quantile as at, repoRoot, startDomainNode, stopNode, type BenchRow, type NodeProc } from "./node-harness.js";
 
 const MS = Number(process.env.BBC1_BENCH_MS ?? 3000);
-const TIMINGS = { advertise_delay_ms: 300, key_exchange_invoke_min_ms: 100, key_exchange_invoke_max_ms: 300, neighbor_list_refresh_ms: 5_000 };
 
-function freePort(): Promise<number> {
-  return new Promise((res) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => res(p));
-    });
-  });
-}
-
-async function startDomainNode(entry: string, domainId: Uint8Array, root: string, name: string): Promise<{ node: NodeProc; p2pPort: number }> {
-  const wd = join(root, name);
-  mkdirSync(wd, { recursive: true });
+/** Node `name` of the bench, in `<root>/<name>`: SQLite; gathers not rate-limited (the bench gathers as fast as it can). */
+function routingNode(entry: string, domainId: Uint8Array, root: string, name: string): Promise<{ node: NodeProc }> {
   const section = { storage: { type: "internal" }, db: { db_type: "sqlite", db_name: "bbc_ledger.sqlite" } };
-  writeFileSync(join(wd, "config.json"), JSON.stringify({ workingdir: wd, network: { timings: TIMINGS }, limits: { client: { gathers_per_second: 1_000_000 } }, domains: { [toHex(domainId)]: section } }));
-  const p2pPort = await freePort();
-  const node = await startNode(entry, wd, ["--p2pport", String(p2pPort), "--ip4addr", "127.0.0.1"]);
-  return { node, p2pPort };
+  return startDomainNode(entry, root, name, { domainId, section, config: { limits: { client: { gathers_per_second: 1_000_000 } } } });
 }
-
-const at = (s: number[], q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? 0;
 const text = (v: unknown) => new TextDecoder().decode(v as Uint8Array);
 
 export async function run(): Promise<BenchRow[]> {
   const rowsWanted = process.env.BBC1_BENCH_ROWS;
   if (rowsWanted !== undefined && !rowsWanted.split(",").includes("routing")) return [];
   const root = repoRoot();
-  const dist = join(root, "apps", "core", "dist", "bbc1-core.js");
-  const entry = process.env.BBC1_BENCH_NODE !== "bundle" && existsSync(dist) ? dist : await bundleNode(root);
+  const entry = await nodeEntry(root, { build: false });
   const domainId = getNewId("routing bench domain");
   const dir = mkdtempSync(join(tmpdir(), "bbc1-routing-bench-"));
   const rows: BenchRow[] = [];
   const started: NodeProc[] = [];
   const clients: BBcAppClient[] = [];
   try {
-    const a = await startDomainNode(entry, domainId, dir, "a");
-    const b = await startDomainNode(entry, domainId, dir, "b");
+    const a = await routingNode(entry, domainId, dir, "a");
+    const b = await routingNode(entry, domainId, dir, "b");
     started.push(a.node, b.node);
     const u1 = await BBcAppClient.connect({ port: a.node.port, domainId, userId: getNewId("bench U1"), requestTimeoutMs: 30_000 });
     const u2 = await BBcAppClient.connect({ port: b.node.port, domainId, userId: getNewId("bench U2"), requestTimeoutMs: 30_000 });
     clients.push(u1, u2);
-    await u1.sendDomainPing(domainId, "127.0.0.1", null, b.p2pPort);
+    await u1.sendDomainPing(domainId, "127.0.0.1", null, b.node.p2pPort);
     const deadline = Date.now() + 60_000;
     while ((await u1.getDomainNeighborlist(domainId)).length < 2 || (await u2.getDomainNeighborlist(domainId)).length < 2) {
       if (Date.now() > deadline) throw new Error("the bench nodes did not meet");
@@ -154,12 +125,7 @@ export async function run(): Promise<BenchRow[]> {
     rows.push({ name: "2 nodes: gather signatures U1(A) from a signer on B", opsPerSec: g.length / (MS / 1000), p50us: at(g, 0.5), p99us: at(g, 0.99), note: `${g.length} gathers (signature made once, sent back each time; limits.client.gathers_per_second raised from 20); v1.1.1: p50 800 µs; load average ${lag}` });
   } finally {
     for (const c of clients) await c.close().catch(() => undefined);
-    for (const n of started) {
-      if (n.child.exitCode === null) {
-        n.child.kill("SIGTERM");
-        await n.exit;
-      }
-    }
+    for (const n of started) await stopNode(n);
     rmSync(dir, { recursive: true, force: true });
   }
   return rows;
