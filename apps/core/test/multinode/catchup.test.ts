@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KeyPair, addEventAsset, addRelationPointer, getNewId, makeTransaction, toHex, type BBcTransaction } from "@bbc1/bbclib";
 import { BBcAppClient } from "@bbc1/client";
 import { ensureBuilt } from "../helpers.js";
-import { FAST_TIMINGS, cluster, holdsExactly, until, type Cluster, type ClusterNode } from "./cluster.js";
+import { FAST_TIMINGS, cluster, holdsExactly, missingOn, until, type Cluster, type ClusterNode } from "./cluster.js";
 
 beforeAll(() => ensureBuilt(), 120_000);
 
@@ -39,21 +39,6 @@ function withoutAsset(key: KeyPair, user: Uint8Array, ag: Uint8Array, prev?: Uin
   t.relations[0]!.assetGroupId = ag;
   addRelationPointer(t, 0, prev, null);
   return sign(t, key, user);
-}
-
-/** Ids (hex) of `ids` not found by id on `n`. */
-async function missingOn(n: ClusterNode, ids: Iterable<string>, domainId: Uint8Array): Promise<string[]> {
-  const c = await BBcAppClient.connect({ port: n.port, domainId, userId: getNewId("checker " + Math.random()), requestTimeoutMs: 10_000 });
-  const out: string[] = [];
-  try {
-    for (const id of ids) {
-      const r = await c.searchTransaction(Uint8Array.from(Buffer.from(id, "hex"))).catch(() => null);
-      if (r === null || r.transaction === null) out.push(id);
-    }
-  } finally {
-    await c.close();
-  }
-  return out;
 }
 
 describe("catch-up of a node restarted after SIGKILL", () => {

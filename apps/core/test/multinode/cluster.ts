@@ -6,7 +6,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { toHex } from "@bbc1/bbclib";
+import { getNewId, toHex } from "@bbc1/bbclib";
 import { BBcAppClient, type NeighborInfo } from "@bbc1/client";
 import { startNode, type NodeProc } from "../helpers.js";
 
@@ -74,6 +74,24 @@ export async function until<T>(what: string, check: () => Promise<T | undefined>
 export function holdsExactly(list: NeighborInfo[], ids: Uint8Array[]): boolean {
   const have = new Set(list.map((n) => hex(n.nodeId)));
   return have.size === ids.length && ids.every((id) => have.has(hex(id)));
+}
+
+/**
+ * Ids (hex) of `ids` not searchable on `n` (yet: callers poll with {@link until}), looked up one by one by a client
+ * of its own; a failed search counts as missing.
+ */
+export async function missingOn(n: ClusterNode, ids: Iterable<string>, domainId: Uint8Array): Promise<string[]> {
+  const c = await BBcAppClient.connect({ port: n.port, domainId, userId: getNewId("checker " + Math.random()), requestTimeoutMs: 10_000 });
+  const out: string[] = [];
+  try {
+    for (const id of ids) {
+      const r = await c.searchTransaction(Uint8Array.from(Buffer.from(id, "hex"))).catch(() => null);
+      if (r === null || r.transaction === null) out.push(id);
+    }
+  } finally {
+    await c.close();
+  }
+  return out;
 }
 
 /** A cluster serving `domainId`; nodes are added with {@link Cluster.add}. */

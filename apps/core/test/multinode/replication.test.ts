@@ -12,7 +12,7 @@ import { KeyPair, addEventAsset, getNewId, makeTransaction, toHex, type BBcTrans
 import { BBcAppClient } from "@bbc1/client";
 import { encodeMessage, u16Bytes, type WireMessage } from "@bbc1/wire";
 import { ensureBuilt } from "../helpers.js";
-import { FAST_TIMINGS, cluster, holdsExactly, until, type Cluster, type ClusterNode } from "./cluster.js";
+import { FAST_TIMINGS, cluster, holdsExactly, missingOn, until, type Cluster, type ClusterNode } from "./cluster.js";
 
 beforeAll(() => ensureBuilt(), 120_000);
 
@@ -35,21 +35,6 @@ async function linked(a: ClusterNode, b: ClusterNode, domainId: Uint8Array): Pro
 async function clients(n: ClusterNode, count: number, domainId: Uint8Array): Promise<BBcAppClient[]> {
   const out: BBcAppClient[] = [];
   for (let i = 0; i < count; i++) out.push(await BBcAppClient.connect({ port: n.port, domainId, userId: getNewId(`${n.name} user ${i} ${Math.random()}`), requestTimeoutMs: 10_000 }));
-  return out;
-}
-
-/** Ids (hex) of `ids` not yet searchable on `n`. */
-async function missingOn(n: ClusterNode, ids: Iterable<string>, domainId: Uint8Array): Promise<string[]> {
-  const c = await BBcAppClient.connect({ port: n.port, domainId, userId: getNewId("checker " + Math.random()), requestTimeoutMs: 10_000 });
-  const out: string[] = [];
-  try {
-    for (const id of ids) {
-      const r = await c.searchTransaction(Uint8Array.from(Buffer.from(id, "hex"))).catch(() => null);
-      if (r === null || r.transaction === null) out.push(id);
-    }
-  } finally {
-    await c.close();
-  }
   return out;
 }
 
