@@ -13,19 +13,22 @@
  *
  * On a transaction-sized block (~1 KB, mostly distinct bytes) it is several times faster than
  * the prefix-doubling fallback sort: rotations are bucketed by their first byte, and each
- * bucket is sorted comparing four bytes at a time.
+ * bucket is sorted comparing bytes 2-5 as one integer read inline (no call, no budget charge),
+ * going on four bytes at a time only where those are equal too. The comparisons used to be a
+ * closure over the block's state that charged the budget on every call: a third slower.
  */
 
 /** Work allowed, in 4-byte comparisons, per byte of the block (plus a constant). */
 const WORK_PER_BYTE = 48;
 const WORK_BASE = 4096;
-/** Buckets up to this size are sorted by insertion, larger ones by merging. */
+/** Runs up to this size are sorted by insertion, larger ones by merging. */
 const INSERTION_MAX = 12;
 
-// Scratch reused across calls (grown as needed): the 4-byte keys and the merge buffer.
+// Scratch reused across calls (grown as needed): the 4-byte keys, the merge buffer and the
+// bucket bounds.
 let keys = new Int32Array(0);
 let tmp = new Int32Array(0);
-const bucketStart = new Int32Array(257);
+const count = new Int32Array(256);
 
 /** Outcome of a comparison that found two equal rotations, or ran over the work budget. */
 class GiveUp extends Error {}
@@ -43,83 +46,40 @@ const GIVE_UP = new GiveUp("rotation sort gives up");
 export function sortDistinctRotations(ptr: Int32Array, block: Uint8Array, nblock: number): boolean {
   const n = nblock;
   if (keys.length < 2 * n) keys = new Int32Array(Math.max(2 * n, 2048));
+  if (tmp.length < n) tmp = new Int32Array(Math.max(n, 1024));
   const key = keys;
+  const buf = tmp;
   // key[i] = the 4 bytes of the cyclic block starting at i mod n, big-endian, with the sign bit
   // flipped so that signed comparison orders them as unsigned; i < 2n lets a comparison run a
   // full block length from any start without reducing indices modulo n.
   {
-    let src = (2 * n + 2) % n;
     let x = 0;
-    for (let j = 2 * n + 2; j >= 0; j--) {
-      x = (x >>> 8) | (block[src] << 24);
-      if (j < 2 * n) key[j] = x ^ 0x80000000;
-      src = src === 0 ? n - 1 : src - 1;
+    for (let k = 2; k >= 0; k--) x = (x >>> 8) | (block[k % n] << 24);
+    for (let i = n - 1; i >= 0; i--) {
+      x = (x >>> 8) | (block[i] << 24);
+      key[i] = x ^ 0x80000000;
     }
+    key.copyWithin(n, 0, n);
   }
 
-  // Bucket by the first byte.
-  const start = bucketStart;
+  // Bucket by the first byte (one counting pass), then sort each bucket.
+  const start = count;
   start.fill(0);
-  for (let i = 0; i < n; i++) start[block[i] + 1]++;
-  for (let c = 1; c <= 256; c++) start[c] += start[c - 1];
+  for (let i = 0; i < n; i++) start[block[i]]++;
+  for (let c = 0, s = 0; c < 256; c++) {
+    const k = start[c];
+    start[c] = s;
+    s += k;
+  }
   for (let i = 0; i < n; i++) ptr[start[block[i]]++] = i;
-  // start[c] is now the end of bucket c, i.e. the start of bucket c + 1.
+  // start[c] is now the end of bucket c.
 
-  let work = WORK_BASE + WORK_PER_BYTE * n;
-  /** Compares the rotations at a and b from their second byte on; throws if they are equal. */
-  const cmp = (a: number, b: number): number => {
-    const end = a + n;
-    let i = a + 1;
-    let j = b + 1;
-    for (; i < end; i += 4, j += 4) {
-      const x = key[i];
-      const y = key[j];
-      if (x !== y) {
-        work -= (i - a + 7) >> 2;
-        if (work < 0) throw GIVE_UP;
-        return x < y ? -1 : 1;
-      }
-    }
-    throw GIVE_UP;
-  };
-
-  if (tmp.length < n) tmp = new Int32Array(Math.max(n, 1024));
-  const buf = tmp;
-
-  /** Sorts ptr[lo..hi) (all starting with the same byte). */
-  const sortRange = (lo: number, hi: number): void => {
-    if (hi - lo <= INSERTION_MAX) {
-      for (let i = lo + 1; i < hi; i++) {
-        const v = ptr[i];
-        let j = i;
-        while (j > lo && cmp(ptr[j - 1], v) > 0) {
-          ptr[j] = ptr[j - 1];
-          j--;
-        }
-        ptr[j] = v;
-      }
-      return;
-    }
-    const mid = (lo + hi) >> 1;
-    sortRange(lo, mid);
-    sortRange(mid, hi);
-    if (cmp(ptr[mid - 1], ptr[mid]) < 0) return; // already in order
-    for (let k = lo; k < mid; k++) buf[k] = ptr[k];
-    let i = lo;
-    let j = mid;
-    let o = lo;
-    while (i < mid && j < hi) {
-      if (cmp(buf[i], ptr[j]) < 0) ptr[o++] = buf[i++];
-      else ptr[o++] = ptr[j++];
-    }
-    while (i < mid) ptr[o++] = buf[i++];
-  };
-
+  const budget: Budget = { work: WORK_BASE + WORK_PER_BYTE * n };
   try {
     let lo = 0;
     for (let c = 0; c < 256; c++) {
       const hi = start[c];
-      if (hi - lo > 1) sortRange(lo, hi);
+      if (hi - lo > 1) sortRange(ptr, buf, key, n, lo, hi, budget);
       lo = hi;
     }
   } catch (e) {
@@ -127,4 +87,63 @@ export function sortDistinctRotations(ptr: Int32Array, block: Uint8Array, nblock
     throw e;
   }
   return true;
+}
+
+/** The budget of one block's comparisons (an object: the recursion charges it). */
+interface Budget {
+  work: number;
+}
+
+/**
+ * Compares the rotations at a and b, whose first five bytes are equal, from their sixth byte on;
+ * throws if they are equal.
+ */
+function cmpLong(key: Int32Array, n: number, a: number, b: number, budget: Budget): number {
+  const end = a + n;
+  for (let i = a + 5, j = b + 5; i < end; i += 4, j += 4) {
+    const x = key[i];
+    const y = key[j];
+    if (x !== y) {
+      if ((budget.work -= (i - a + 3) >> 2) < 0) throw GIVE_UP;
+      return x < y ? -1 : 1;
+    }
+  }
+  throw GIVE_UP;
+}
+
+/** Whether the rotation at a sorts before the one at b (both starting with the same byte). */
+function less(key: Int32Array, n: number, a: number, b: number, budget: Budget): boolean {
+  // Bytes 2-5 decide almost always; only equal ones go on to the loop.
+  const x = key[a + 1];
+  const y = key[b + 1];
+  return x !== y ? x < y : cmpLong(key, n, a, b, budget) < 0;
+}
+
+/** Sorts ptr[lo..hi) (all starting with the same byte). */
+function sortRange(ptr: Int32Array, buf: Int32Array, key: Int32Array, n: number, lo: number, hi: number, budget: Budget): void {
+  if (hi - lo <= INSERTION_MAX) {
+    for (let i = lo + 1; i < hi; i++) {
+      const v = ptr[i];
+      let j = i;
+      while (j > lo && less(key, n, v, ptr[j - 1], budget)) {
+        ptr[j] = ptr[j - 1];
+        j--;
+      }
+      ptr[j] = v;
+    }
+    return;
+  }
+  const mid = (lo + hi) >> 1;
+  sortRange(ptr, buf, key, n, lo, mid, budget);
+  sortRange(ptr, buf, key, n, mid, hi, budget);
+  if (less(key, n, ptr[mid - 1], ptr[mid], budget)) return; // already in order
+  for (let k = lo; k < mid; k++) buf[k] = ptr[k];
+  let i = lo;
+  let j = mid;
+  let o = lo;
+  while (i < mid && j < hi) {
+    if (less(key, n, ptr[j], buf[i], budget)) ptr[o++] = ptr[j++];
+    else ptr[o++] = buf[i++];
+  }
+  while (i < mid) ptr[o++] = buf[i++];
 }
