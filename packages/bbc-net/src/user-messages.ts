@@ -1,9 +1,11 @@
-import { DataHandlerCommand, InfraMessageCategory, MsgType, UserRoutingCommand, u16Bytes, type WireMessage } from "@bbc1/wire";
+import { DataHandlerCommand, InfraMessageCategory, MsgType, UserRoutingCommand, getBool, getBytes, u16Bytes, type WireMessage } from "@bbc1/wire";
+import { NetError } from "./errors.js";
 
 /**
  * Builders of the user-routing messages (§8.4–§8.5) and NOTIFY_INSERTED (§9.4) with the key
  * order of v1.1.1 (it decides the bytes, §18.3). The sender adds `destination_node_id` (per
- * broadcast copy) and `source_node_id` last.
+ * broadcast copy) and `source_node_id` last. At the end, the checked readers of received USER
+ * messages' fields.
  */
 
 const USER = u16Bytes(InfraMessageCategory.CATEGORY_USER);
@@ -82,4 +84,40 @@ export function buildNotifyInserted(domainId: Uint8Array, transactionId: Uint8Ar
     asset_group_ids: [...assetGroupIds],
     infra_msg_type: DATA.slice(),
   };
+}
+
+// --- reading received USER messages ---------------------------------------------------
+
+/** Python's truthiness of a decoded value, as v1.1.1 tested flags (`is_anycast`, `static_entry`). */
+export function isTruthy(v: unknown): boolean {
+  return v !== undefined && v !== null && v !== false && v !== 0;
+}
+
+/** A required id (bytes, 1..255 long): a typed drop otherwise. */
+export function idOf(msg: WireMessage, key: "user_id" | "source_user_id" | "destination_user_id"): Uint8Array {
+  const v = optionalId(msg, key);
+  if (v === undefined) throw new NetError("BAD_MESSAGE", `USER message without ${key}`);
+  return v;
+}
+
+/** An optional id (bytes, 1..255 long, or absent): a typed drop when present and malformed. */
+export function optionalId(msg: WireMessage, key: "user_id" | "source_user_id" | "destination_user_id"): Uint8Array | undefined {
+  let v: Uint8Array | undefined;
+  try {
+    v = getBytes(msg, key);
+  } catch {
+    throw new NetError("BAD_MESSAGE", `USER message whose ${key} is not bytes`);
+  }
+  if (v !== undefined && (v.length === 0 || v.length > 255)) throw new NetError("BAD_MESSAGE", `USER message whose ${key} is ${v.length} bytes long`);
+  return v;
+}
+
+/** A flag: a bool, absent (false), or, as v1.1.1 took it, any value by its truthiness. */
+export function boolOf(msg: WireMessage, key: "static_entry"): boolean {
+  try {
+    return getBool(msg, key) ?? false;
+  } catch {
+    // v1.1.1 took any truthy value; a non-bool is treated as its truthiness
+    return isTruthy(msg[key]);
+  }
 }

@@ -1,17 +1,18 @@
 import type { Logger } from "pino";
 import { toHex } from "@bbc1/bbclib";
-import { UserRoutingCommand, encodeMessage, getBool, getBytes, type WireMessage } from "@bbc1/wire";
-import type { RandomFn, Scheduler, TimerHandle } from "./clock.js";
+import { UserRoutingCommand, encodeMessage, type WireMessage } from "@bbc1/wire";
+import type { RandomFn, Scheduler } from "./clock.js";
 import { NetError } from "./errors.js";
 import { ForwardingTable, type ForwardingAdd, type ForwardingEntry } from "./forwarding.js";
 import type { CategoryHandler, LocalUsers, ReceiveContext } from "./interfaces.js";
 import type { NetLimits } from "./limits.js";
-import { ResolveAccounts, peerOwner, type ResolveAccount, type RouteOwner } from "./resolve-accounts.js";
+import { PendingResolves, type PendingResolve, type Queued } from "./pending-resolves.js";
+import { peerOwner, type ResolveAccount, type RouteOwner } from "./resolve-accounts.js";
 import { u16Of } from "./messages.js";
 import type { StatsSink } from "./stats.js";
 import type { NetTimings } from "./timings.js";
 import type { SendResult } from "./transport.js";
-import { buildJoin, buildLeave, buildNoSuchUser, buildResolve, buildResolveResponse, categoryUser } from "./user-messages.js";
+import { boolOf, buildJoin, buildLeave, buildNoSuchUser, buildResolve, buildResolveResponse, categoryUser, idOf, isTruthy, optionalId } from "./user-messages.js";
 
 /** What user routing needs from its domain's network part ({@link NetworkDomain} has this shape). */
 export interface RoutingNetwork {
@@ -56,27 +57,6 @@ export interface RouteOptions {
   owner?: RouteOwner;
 }
 
-interface Queued {
-  msg: WireMessage;
-  size: number;
-  /** A message that already bounced once: dropped if it cannot be delivered either (no Q28 loop). */
-  bounced: boolean;
-  /** Whose account holds its bytes (and, for the first message of a resolution, the resolution). */
-  owner?: RouteOwner;
-}
-
-
-
-interface PendingResolve {
-  readonly key: string;
-  readonly nonce: number;
-  readonly destination: Uint8Array;
-  readonly messages: Queued[];
-  /** The account that started it (holds one of its pending slots). */
-  readonly owner: string | undefined;
-  timer: TimerHandle;
-}
-
 /** The reason put into a message bounced after an unanswered resolution. */
 export const CANNOT_FIND_USER = "Cannot find such user";
 
@@ -106,11 +86,7 @@ export class UserRouting implements CategoryHandler {
   readonly #d: UserRoutingDeps;
   readonly #random: RandomFn;
   readonly #table: ForwardingTable;
-  readonly #pendingByKey = new Map<string, PendingResolve>();
-  readonly #pendingByNonce = new Map<number, PendingResolve>();
-  /** Per-owner use of the resolution budgets. */
-  readonly #accounts = new ResolveAccounts();
-  #queuedBytes = 0;
+  readonly #pending: PendingResolves;
   #closed = false;
 
   constructor(deps: UserRoutingDeps) {
@@ -123,6 +99,7 @@ export class UserRouting implements CategoryHandler {
       maxNodes: deps.limits.maxNodesPerForwardingEntry,
       onExpire: () => this.#tableSize(),
     });
+    this.#pending = new PendingResolves({ scheduler: deps.scheduler, timings: deps.timings, limits: deps.limits, random: this.#random });
   }
 
   get #domainId(): Uint8Array {
@@ -146,12 +123,12 @@ export class UserRouting implements CategoryHandler {
 
   /** Resolutions waiting for an answer. */
   get pendingResolves(): number {
-    return this.#pendingByKey.size;
+    return this.#pending.size;
   }
 
   /** Bytes of messages queued behind them. */
   get queuedBytes(): number {
-    return this.#queuedBytes;
+    return this.#pending.queuedBytes;
   }
 
   /** JOIN_MULTICAST_RECEIVER broadcast (REGISTER with on_multinodes; first subscriber of an asset group with `permanent`). */
@@ -192,7 +169,7 @@ export class UserRouting implements CategoryHandler {
 
   /** What `ownerKey` holds now (pending resolutions it started, bytes it queued); for tests and stats. */
   accountOf(ownerKey: string): Readonly<ResolveAccount> {
-    return this.#accounts.get(ownerKey);
+    return this.#pending.accountOf(ownerKey);
   }
 
   handle(msg: WireMessage, ctx: ReceiveContext): void {
@@ -237,11 +214,7 @@ export class UserRouting implements CategoryHandler {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const p of this.#pendingByKey.values()) p.timer.cancel();
-    this.#pendingByKey.clear();
-    this.#pendingByNonce.clear();
-    this.#accounts.clear();
-    this.#queuedBytes = 0;
+    this.#pending.clear();
     this.#table.clear();
   }
 
@@ -281,11 +254,11 @@ export class UserRouting implements CategoryHandler {
     this.#add(found, ctx.sourceNodeId, false);
     const nonce = msg.nonce;
     if (typeof nonce !== "number") return;
-    const p = this.#pendingByNonce.get(nonce);
+    const p = this.#pending.byNonce(nonce);
     if (p === undefined) return;
     // a nonce answered for another user completes nothing (v1.1.1 forwarded anyway)
     if (toHex(p.destination) !== toHex(found)) return void this.#d.stats.increment("user_message", "drop.resolve_mismatch");
-    this.#settle(p);
+    this.#pending.settle(p);
     for (const q of p.messages) this.#forward(q.msg, p.destination, q);
   }
 
@@ -316,54 +289,11 @@ export class UserRouting implements CategoryHandler {
   #resolve(dst: Uint8Array, q: Queued): boolean {
     const src = q.msg.source_user_id instanceof Uint8Array ? q.msg.source_user_id : null;
     const key = `${toHex(dst)}:${src === null ? "" : toHex(src)}`;
-    const L = this.#d.limits;
     if (q.size < 0) q.size = encodeMessage(2, q.msg).length;
-    const o = q.owner;
-    const existing = this.#pendingByKey.get(key);
-    // the owner's quotas first: a flood from one connection is refused before it reaches the domain's totals
-    const over = o === undefined ? undefined : this.#accounts.refusal(o, q.size, existing === undefined);
-    if (over !== undefined) return this.#overQuota(q, over);
-    if (this.#queuedBytes + q.size > L.resolveQueueBytes) return this.#refuse("resolve_queue_bytes");
-    if (existing !== undefined) {
-      if (existing.messages.length >= L.maxMessagesPerResolve) return this.#refuse("messages_per_resolve");
-      existing.messages.push(q);
-      this.#hold(q, false);
-      return true;
-    }
-    if (this.#pendingByKey.size >= L.maxPendingResolves) return this.#refuse("pending_resolves");
-    let nonce: number;
-    do nonce = Math.floor(this.#random() * 0x100000000) >>> 0;
-    while (this.#pendingByNonce.has(nonce));
-    const p: PendingResolve = {
-      key,
-      nonce,
-      destination: dst.slice(),
-      messages: [q],
-      owner: o?.key,
-      timer: this.#d.scheduler.schedule(this.#d.timings.resolveTimeoutMs, () => this.#resolveFailed(p)),
-    };
-    this.#pendingByKey.set(key, p);
-    this.#pendingByNonce.set(nonce, p);
-    this.#hold(q, true);
-    this.#d.network.broadcast(buildResolve(this.#domainId, dst, src, nonce), "any");
+    const r = this.#pending.enqueue(key, dst, q, (p) => this.#resolveFailed(p));
+    if (r.kind === "refused") return r.quota ? this.#overQuota(q, r.limit) : this.#refuse(r.limit);
+    if (r.kind === "started") this.#d.network.broadcast(buildResolve(this.#domainId, dst, src, r.pending.nonce), "any");
     return true;
-  }
-
-  /** Books a queued message (and a new resolution) on the domain's and its owner's accounts. */
-  #hold(q: Queued, startsResolution: boolean): void {
-    this.#queuedBytes += q.size;
-    if (q.owner !== undefined) this.#accounts.hold(q.owner.key, q.size, startsResolution ? 1 : 0);
-  }
-
-  #settle(p: PendingResolve): void {
-    p.timer.cancel();
-    this.#pendingByKey.delete(p.key);
-    this.#pendingByNonce.delete(p.nonce);
-    for (const q of p.messages) {
-      this.#queuedBytes -= q.size;
-      if (q.owner !== undefined) this.#accounts.release(q.owner.key, q.size, 0);
-    }
-    if (p.owner !== undefined) this.#accounts.release(p.owner, 0, 1);
   }
 
   /**
@@ -386,8 +316,8 @@ export class UserRouting implements CategoryHandler {
 
   /** `_resolve_failure`: every queued message goes back to its sender. */
   #resolveFailed(p: PendingResolve): void {
-    if (this.#pendingByKey.get(p.key) !== p) return;
-    this.#settle(p);
+    if (!this.#pending.isPending(p)) return;
+    this.#pending.settle(p);
     for (const q of p.messages) {
       try {
         if (q.bounced) {
@@ -459,36 +389,5 @@ export class UserRouting implements CategoryHandler {
   #drop(reason: string): false {
     this.#d.stats.increment("user_message", `drop.${reason}`);
     return false;
-  }
-}
-
-function isTruthy(v: unknown): boolean {
-  return v !== undefined && v !== null && v !== false && v !== 0;
-}
-
-/** A required id (bytes, 1..255 long): a typed drop otherwise. */
-function idOf(msg: WireMessage, key: "user_id" | "source_user_id" | "destination_user_id"): Uint8Array {
-  const v = optionalId(msg, key);
-  if (v === undefined) throw new NetError("BAD_MESSAGE", `USER message without ${key}`);
-  return v;
-}
-
-function optionalId(msg: WireMessage, key: "user_id" | "source_user_id" | "destination_user_id"): Uint8Array | undefined {
-  let v: Uint8Array | undefined;
-  try {
-    v = getBytes(msg, key);
-  } catch {
-    throw new NetError("BAD_MESSAGE", `USER message whose ${key} is not bytes`);
-  }
-  if (v !== undefined && (v.length === 0 || v.length > 255)) throw new NetError("BAD_MESSAGE", `USER message whose ${key} is ${v.length} bytes long`);
-  return v;
-}
-
-function boolOf(msg: WireMessage, key: "static_entry"): boolean {
-  try {
-    return getBool(msg, key) ?? false;
-  } catch {
-    // v1.1.1 took any truthy value; a non-bool is treated as its truthiness
-    return isTruthy(msg[key]);
   }
 }
