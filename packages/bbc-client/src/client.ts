@@ -78,6 +78,13 @@ const silentLogger: ClientLogger = { debug() {}, info() {}, warn() {}, error() {
 
 interface Pending {
   readonly command: number;
+  /**
+   * `performance.now()` time after which the request times out ({@link BBcAppClient} checks it
+   * from one shared timer); `Infinity` for none (a gather keeps its own timer).
+   */
+  readonly deadline: number;
+  /** Called once the deadline has passed: rejects with `TIMEOUT`. */
+  expire(): void;
   /** Takes `msg` if it is an answer to this request; returns false to leave it to others. */
   offer(msg: WireMessage, command: number): boolean;
   fail(err: BbcClientError): void;
@@ -174,6 +181,13 @@ export class BBcAppClient {
   #closedPromise: Promise<void>;
   #keyName: Uint8Array | null = null;
   #encryptRequests = false;
+  /**
+   * One timer for the timeouts of every pending request, armed for the earliest deadline: a
+   * setTimeout/clearTimeout pair per request (a Timeout object, a timer list created and
+   * dropped, libuv re-armed, the loop's ref count toggled) cost ~1-2 µs of each round trip.
+   */
+  #sweepTimer: NodeJS.Timeout | undefined;
+  #sweepAt = Infinity;
   readonly #frames = { plain: 0, encrypted: 0, undecodable: 0 };
 
   /** Current user id (sent as `source_user_id`), or null. */
@@ -692,6 +706,8 @@ export class BBcAppClient {
       };
       const pending: Pending = {
         command: MsgType.REQUEST_GATHER_SIGNATURE,
+        deadline: Infinity,
+        expire() {},
         offer: (m, cmd) => {
           if (cmd === MsgType.RESPONSE_GATHER_SIGNATURE) {
             const r = this.#signatureResponse(m);
@@ -1113,13 +1129,18 @@ export class BBcAppClient {
       return Promise.reject(new BbcClientError("INVALID_ARGUMENT", `request ${command} has no 2-byte query_id to match an answer`, { command }));
     }
     return new Promise<T>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
+      // an admin command the node cannot check is dropped without an answer: wait less, and say why
+      const admin = isAdminMsgType(command);
+      const unsigned = admin && !(msg.admin_info instanceof Uint8Array && msg.nodekey_signature instanceof Uint8Array);
+      const ms = options.timeoutMs ?? (unsigned ? Math.min(this.#timeoutMs, this.#unsignedAdminTimeoutMs) : this.#timeoutMs);
+      const timed = ms > 0 && Number.isFinite(ms);
       const settle = (): void => {
-        if (timer) clearTimeout(timer);
         if (this.#pending.get(qid) === pending) this.#pending.delete(qid);
       };
       const pending: Pending = {
         command,
+        deadline: timed ? performance.now() + ms : Infinity,
+        expire: () => pending.fail(new BbcClientError("TIMEOUT", timeoutMessage(command, ms, admin, unsigned), { command })),
         offer: (resp, cmd) => {
           if (!expect.includes(cmd)) return false;
           settle();
@@ -1150,18 +1171,39 @@ export class BBcAppClient {
         },
       };
       this.#pending.set(qid, pending);
-      // an admin command the node cannot check is dropped without an answer: wait less, and say why
-      const admin = isAdminMsgType(command);
-      const unsigned = admin && !(msg.admin_info instanceof Uint8Array && msg.nodekey_signature instanceof Uint8Array);
-      const ms = options.timeoutMs ?? (unsigned ? Math.min(this.#timeoutMs, this.#unsignedAdminTimeoutMs) : this.#timeoutMs);
-      if (ms > 0 && Number.isFinite(ms)) {
-        timer = setTimeout(() => pending.fail(new BbcClientError("TIMEOUT", timeoutMessage(command, ms, admin, unsigned), { command })), ms);
-      }
+      if (timed) this.#armSweep(pending.deadline);
       this.#socket.write(frame, (err) => {
         if (err) pending.fail(new BbcClientError("DISCONNECTED", `write failed: ${err.message}`, { cause: err, command }));
       });
     });
   }
+
+  /** Makes the shared timeout timer fire no later than `deadline` (a `performance.now()` time). */
+  #armSweep(deadline: number): void {
+    if (this.#sweepTimer !== undefined) {
+      // sequential requests with one timeout have growing deadlines: nothing to do
+      if (deadline >= this.#sweepAt) return;
+      clearTimeout(this.#sweepTimer);
+    }
+    this.#sweepAt = deadline;
+    // setTimeout takes at most 2^31-1 ms; a later deadline is reached by re-arming
+    const ms = Math.min(Math.max(1, Math.ceil(deadline - performance.now())), 0x7fffffff);
+    // unref: the socket keeps the process alive while requests wait, and a close fails them all
+    this.#sweepTimer = setTimeout(this.#sweep, ms).unref();
+  }
+
+  /** The shared timer fired: time out what is due and re-arm for the earliest deadline left. */
+  readonly #sweep = (): void => {
+    this.#sweepTimer = undefined;
+    this.#sweepAt = Infinity;
+    const now = performance.now();
+    let next = Infinity;
+    for (const p of [...this.#pending.values()]) {
+      if (p.deadline <= now) p.expire();
+      else if (p.deadline < next) next = p.deadline;
+    }
+    if (next !== Infinity && !this.#closed) this.#armSweep(next);
+  };
 
   #onData(chunk: Buffer): void {
     try {
@@ -1334,6 +1376,8 @@ export class BBcAppClient {
     });
     for (const p of [...this.#pending.values()]) p.fail(new BbcClientError("DISCONNECTED", err.message, { cause: this.#closeError, command: p.command }));
     this.#pending.clear();
+    if (this.#sweepTimer !== undefined) clearTimeout(this.#sweepTimer);
+    this.#sweepTimer = undefined;
     if (this.#keyName !== null) this.#registry.unsetCipher(this.#keyName);
     this.#log.debug({ user: describe(this.userId) }, "bbc_app: connection closed");
     this.#emit("close", this.#closeError);

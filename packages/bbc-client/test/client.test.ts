@@ -279,6 +279,34 @@ describe("answers, errors, timeouts, disconnects", () => {
     expect(client.pendingCount).toBe(0);
   });
 
+  it("times out concurrent requests each at its own deadline (one shared timer), and answered ones never", async () => {
+    const { core, client } = await setup();
+    const t0 = Date.now();
+    const at = (p: Promise<unknown>): Promise<{ code: string | undefined; ms: number }> =>
+      p.then(
+        () => ({ code: "ok", ms: Date.now() - t0 }),
+        (e: unknown) => ({ code: (e as BbcClientError).code, ms: Date.now() - t0 }),
+      );
+    const slow = at(client.getStats({ timeoutMs: 600 }));
+    const fast = at(client.getStats({ timeoutMs: 150 })); // earlier than the armed deadline
+    const forever = at(client.getStats({ timeoutMs: 0 }));
+    const answered = at(client.getStats({ timeoutMs: 100 }));
+    const reqs = [await core.next(), await core.next(), await core.next(), await core.next()];
+    reqs[3]!.conn.send(reply(reqs[3]!.message, MsgType.RESPONSE_GET_STATS, { stats: new Map() }, false));
+    expect(await answered).toMatchObject({ code: "ok" });
+    const f = await fast;
+    expect(f.code).toBe("TIMEOUT");
+    expect(f.ms).toBeGreaterThanOrEqual(140);
+    expect(f.ms).toBeLessThan(550);
+    const s = await slow;
+    expect(s.code).toBe("TIMEOUT");
+    expect(s.ms).toBeGreaterThanOrEqual(590);
+    expect(client.pendingCount).toBe(1); // the one without a timeout still waits
+    reqs[2]!.conn.send(reply(reqs[2]!.message, MsgType.RESPONSE_GET_STATS, { stats: new Map() }, false));
+    expect(await forever).toMatchObject({ code: "ok" });
+    expect(client.pendingCount).toBe(0);
+  });
+
   it("a late answer after a timeout is handed out as unsolicited", async () => {
     const { core, client } = await setup();
     const late = client.waitFor("unsolicited");
