@@ -556,15 +556,16 @@ export const DEFAULT_WORK_FACTOR = 30;
 /**
  * Sorts all rotations of block[0..nblock-1] as libbzip2's BZ2_blockSort does.
  * `block` must have room for nblock + BZ_N_OVERSHOOT bytes (the tail is
- * overwritten). Returns the sorted rotation start positions and the index at
- * which rotation 0 ended up (`origPtr`).
+ * overwritten). Returns the sorted rotation start positions (in `scratch` when it has room
+ * for nblock entries) and the index at which rotation 0 ended up (`origPtr`).
  */
 export function blockSort(
   block: Uint8Array,
   nblock: number,
   workFactor: number = DEFAULT_WORK_FACTOR,
+  scratch?: Int32Array,
 ): { ptr: Int32Array; origPtr: number } {
-  const ptr = new Int32Array(nblock);
+  const ptr = scratch !== undefined && scratch.length >= nblock ? scratch : new Int32Array(nblock);
   if (nblock < MAIN_SORT_MIN_BLOCK) {
     // Any correct order is libbzip2's unless two rotations are equal (see rotsort.ts).
     if (!sortDistinctRotations(ptr, block, nblock)) fallbackSort(ptr, block, nblock);

@@ -135,13 +135,29 @@ function downHeap(heap: Int32Array, hw: Int32Array, nHeap: number): void {
   hw[z] = wt;
 }
 
-/** Canonical code assignment: by increasing length, then by symbol value. */
-export function assignCodes(code: Int32Array, len: Uint8Array, minLen: number, maxLen: number, alphaSize: number): void {
+const COUNT = new Int32Array(32);
+const NEXT = new Int32Array(32);
+
+/**
+ * Canonical code assignment, as BZ2_hbAssignCodes: by increasing length, then by symbol value.
+ * Counted per length first, so it takes one pass over the symbols instead of one per length.
+ */
+export function assignCodes(code: Int32Array, len: Uint8Array, alphaSize: number): void {
+  const count = COUNT;
+  const next = NEXT;
+  count.fill(0);
+  let minLen = 32;
+  let maxLen = 0;
+  for (let i = 0; i < alphaSize; i++) {
+    const l = len[i];
+    count[l]++;
+    if (l > maxLen) maxLen = l;
+    if (l < minLen) minLen = l;
+  }
   let vec = 0;
   for (let n = minLen; n <= maxLen; n++) {
-    for (let i = 0; i < alphaSize; i++) {
-      if (len[i] === n) code[i] = vec++;
-    }
-    vec <<= 1;
+    next[n] = vec;
+    vec = (vec + count[n]) << 1;
   }
+  for (let i = 0; i < alphaSize; i++) code[i] = next[len[i]]++;
 }
