@@ -77,6 +77,43 @@ describe("metrics of a live bbc1-core", () => {
     await c.close();
   });
 
+  it("concurrent inserts verify their signatures in worker batches (GET_STATS verify), and every one is stored", async () => {
+    const domainId = getNewId("batch domain");
+    const keys = KeyPair.generate();
+    const group = getNewId("batch group");
+    const clients = await Promise.all(
+      Array.from({ length: 8 }, async (_, i) => {
+        const userId = getNewId(`batch user ${i}`);
+        const c = await BBcAppClient.connect({ port: node.port, domainId, userId, requestTimeoutMs: 10_000 });
+        if (i === 0) await c.domainSetup(domainId);
+        return { c, userId };
+      }),
+    );
+    for (const { c } of clients) await c.register();
+    const ids = (
+      await Promise.all(
+        clients.map(async ({ c, userId }) => {
+          const out: string[] = [];
+          for (let k = 0; k < 6; k++) {
+            const tx = makeTransaction({ eventNum: 1, witness: true });
+            addEventAsset(tx, 0, group, userId, { assetBody: `batched ${k}` });
+            tx.witness!.addWitness(userId);
+            tx.addSignature(userId, tx.sign(keys));
+            out.push(toHex((await c.insertTransaction(tx)).transactionId));
+          }
+          return out;
+        }),
+      )
+    ).flat();
+    const stats = await clients[0]!.c.getStats();
+    // the compiled node has a worker: inserts that overlapped others went to it in batches
+    expect(stats.verify?.signatures).toBeGreaterThan(0);
+    expect(stats.verify!.batches).toBeGreaterThan(0);
+    expect(stats.verify!.batches).toBeLessThanOrEqual(stats.verify!.signatures!);
+    for (const id of ids) expect(toHex((await clients[1]!.c.searchTransaction(Buffer.from(id, "hex"))).transactionId)).toBe(id);
+    for (const { c } of clients) await c.close();
+  });
+
   it("a refused oversized frame moves bbc1_refusals_total{limit=\"frame_size\"}", async () => {
     const before = sample(await scrape(), "bbc1_refusals_total", { limit: "frame_size" }) ?? 0;
     await new Promise<void>((resolve, reject) => {

@@ -24,6 +24,7 @@ import { attachRouting } from "./routing.js";
 import { CrossRefs, crossRefStockOf, readDomain0Settings } from "./cross-refs.js";
 import { ASYNC_DIGEST_BYTES, VerifiedCache, assetFilesMatch, normaliseFiles, validateSubmitted, validateSubmittedAsync, type SubmittedVerdict, type WireAssetFiles } from "./validator.js";
 import { ValidatorPool } from "./validator-pool.js";
+import type { SignatureBatchStats } from "./signature-batch.js";
 import type { CoreInternals, Handler, RequestContext } from "./handlers/context.js";
 import * as ledger from "./handlers/ledger.js";
 import * as messaging from "./handlers/messaging.js";
@@ -381,6 +382,11 @@ export class BBcCoreService implements CoreInternals {
   get host(): string {
     const a = this.#server?.address();
     return a !== null && typeof a === "object" ? a.address : "";
+  }
+
+  /** Counters of the signature batches verified on worker threads (undefined without workers). */
+  verifyBatchStats(): SignatureBatchStats | undefined {
+    return this.#pool?.batchStats;
   }
 
   /** Worker threads verifying signatures (0 when verification runs inline). */

@@ -1,9 +1,13 @@
 import { availableParallelism } from "node:os";
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
 import { deserialize, validateTransaction, type DeserializeOptions } from "@bbc1/bbclib";
-import { validateSubmitted, validateSubmittedAsync, type SubmittedVerdict, type WireAssetFiles } from "./validator.js";
+import { SignatureBatches, verifyPackedSignatures, type SignatureBatchStats } from "./signature-batch.js";
+import { validateSubmitted, validateSubmittedAsync, validateSubmittedWith, type SubmittedVerdict, type WireAssetFiles } from "./validator.js";
 
 type WorkerVerdict = { id: number; ok: boolean; why?: "decode" | "signature" };
+/** A batch of signatures (see signature-batch.ts) and its answer. */
+type SignatureBatchJob = { kind: "sigs"; id: number; packed: Uint8Array };
+type SignatureBatchAnswer = { kind: "sigs"; id: number; verdicts: Uint8Array };
 
 // Worker side: this module is also the worker's entry (loaded through its own URL, or through
 // the bundle that contains it), recognised by its workerData marker.
@@ -12,7 +16,12 @@ if (!isMainThread && (workerData as { role?: string } | null)?.role === MARKER &
   const port = parentPort;
   // the same decode limits as the main thread (config limits.decode)
   const options = (workerData as { deserialize?: DeserializeOptions }).deserialize;
-  port.on("message", (job: { id: number; data: Uint8Array }) => {
+  port.on("message", (job: { id: number; data: Uint8Array } | SignatureBatchJob) => {
+    if ("kind" in job) {
+      const verdicts = verifyPackedSignatures(job.packed);
+      port.postMessage({ kind: "sigs", id: job.id, verdicts } satisfies SignatureBatchAnswer, [verdicts.buffer as ArrayBuffer]);
+      return;
+    }
     let out: WorkerVerdict;
     try {
       const tx = deserialize(job.data, options);
@@ -45,6 +54,7 @@ export class ValidatorPool {
   readonly #pending = new Map<number, Pending>();
   #nextId = 1;
   #active = false;
+  #batches: SignatureBatches | undefined;
 
   /** Default pool size: 0 on one CPU, else min(4, CPUs − 1). */
   static defaultSize(): number {
@@ -64,10 +74,15 @@ export class ValidatorPool {
     const url = new URL(import.meta.url);
     if (url.protocol !== "file:" || /\.[cm]?tsx?$/.test(url.pathname) || size <= 0) return;
     this.#active = true;
+    this.#batches = new SignatureBatches(size, (worker, id, packed) => this.#workers[worker]!.postMessage({ kind: "sigs", id, packed } satisfies SignatureBatchJob, [packed.buffer as ArrayBuffer]));
     for (let i = 0; i < size; i++) {
       const w = new Worker(url, { workerData: { role: MARKER, deserialize: options.deserialize } });
       w.unref();
-      w.on("message", (m: WorkerVerdict) => {
+      w.on("message", (m: WorkerVerdict | SignatureBatchAnswer) => {
+        if ("kind" in m) {
+          this.#batches?.done(m.id, m.verdicts);
+          return;
+        }
         const p = this.#pending.get(m.id);
         if (p === undefined) return;
         this.#pending.delete(m.id);
@@ -85,8 +100,14 @@ export class ValidatorPool {
     return this.#active;
   }
 
+  /** Counters of the signature batches sent to the workers (undefined while the pool is inactive). */
+  get batchStats(): SignatureBatchStats | undefined {
+    return this.#batches === undefined ? undefined : { ...this.#batches.stats };
+  }
+
   #fallback(): void {
     this.#active = false;
+    this.#batches?.fail();
     for (const [id, p] of this.#pending) {
       this.#pending.delete(id);
       p.resolve(validateSubmitted(p.data, p.files, false, undefined, this.deserializeOptions));
@@ -94,9 +115,10 @@ export class ValidatorPool {
   }
 
   /**
-   * Validates like {@link validateSubmitted}. `offThread`: the signatures of a transaction validated on this thread
-   * are verified on libuv's thread pool (while other inserts are in progress the event loop goes on meanwhile);
-   * otherwise inline, the shortest path for an insert that is alone.
+   * Validates like {@link validateSubmitted}. `offThread` (other inserts are in progress): the signatures are
+   * verified on a worker thread, in one batch with those of every other transaction that arrived meanwhile (libuv's
+   * thread pool, one hand-off per signature, while the workers are not running); otherwise inline, the shortest path
+   * for an insert that is alone.
    */
   validate(data: Uint8Array, files: WireAssetFiles, offThread = false): Promise<SubmittedVerdict> {
     if (!this.#active) {
@@ -111,7 +133,9 @@ export class ValidatorPool {
       return Promise.resolve({ ok: false, why: "decode" });
     }
     if (tx.signatures.length <= this.threshold) {
-      return offThread ? validateSubmittedAsync(data, files, tx, this.deserializeOptions) : Promise.resolve(validateSubmitted(data, files, false, tx, this.deserializeOptions));
+      if (!offThread) return Promise.resolve(validateSubmitted(data, files, false, tx, this.deserializeOptions));
+      const batches = this.#batches;
+      return batches !== undefined ? validateSubmittedWith(data, files, tx, this.deserializeOptions, (jobs) => batches.verify(jobs)) : validateSubmittedAsync(data, files, tx, this.deserializeOptions);
     }
     let idx = 0;
     for (let i = 1; i < this.#workers.length; i++) if (this.#load[i]! < this.#load[idx]!) idx = i;

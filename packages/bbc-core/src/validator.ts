@@ -197,6 +197,46 @@ export async function validateSubmittedAsync(data: Uint8Array, files: WireAssetF
   return verdictOf(r, p.tx, p.fileMap);
 }
 
+/** One signature to verify: what {@link BBcSignature.verifyMessage} would check, taken apart for another thread. */
+export interface SignatureJob {
+  curve: number;
+  publicKey: Uint8Array;
+  message: Uint8Array;
+  signature: Uint8Array;
+}
+
+/**
+ * {@link validateSubmitted} (signatures checked) with the signatures handed to `verify` (which verifies all of them
+ * elsewhere, e.g. on a worker thread in a batch with other transactions'). The same verdicts, in the same order:
+ * a bad signature before a bad asset file. `verify` must give {@link BBcSignature.verifyMessage}'s verdict per job.
+ */
+export async function validateSubmittedWith(
+  data: Uint8Array,
+  files: WireAssetFiles,
+  decoded: BBcTransaction | undefined,
+  options: DeserializeOptions | undefined,
+  verify: (jobs: SignatureJob[]) => Promise<boolean[]>,
+): Promise<SubmittedVerdict> {
+  const p = prepare(data, files, decoded, options);
+  if (p.ok === false) return p;
+  const { tx, fileMap } = p;
+  let jobs: SignatureJob[];
+  try {
+    const message = tx.forIdBytes();
+    jobs = [];
+    for (const s of tx.signatures) {
+      // the checks verifyMessage makes before it reaches the curve
+      if (!s.pubkey || !s.signature || (s.keyType !== 1 && s.keyType !== 2)) return { ok: false, why: "signature" };
+      jobs.push({ curve: s.keyType, publicKey: s.pubkey, message, signature: s.signature });
+    }
+  } catch {
+    return { ok: false, why: "signature" };
+  }
+  if (jobs.length > 0 && !(await verify(jobs)).every((ok) => ok)) return { ok: false, why: "signature" };
+  if (checkAssetFiles(tx, fileMap).invalidAssets.length > 0) return { ok: false, why: "asset_file" };
+  return { ok: true, tx, files: fileMap };
+}
+
 /** Decode, digest and the id checks of a submitted transaction: a refusal, or what the signature step needs. */
 function prepare(
   data: Uint8Array,

@@ -207,6 +207,8 @@ export function handleGetStats(ctx: RequestContext): void {
     for (const [k, v] of Object.entries(d.ledger?.commitStats?.() ?? {})) ledger.set(k, k.startsWith("max_") ? Math.max(ledger.get(k) ?? 0, v) : (ledger.get(k) ?? 0) + v);
   }
   if (ledger.size > 0) stats.set("ledger", ledger);
+  const batches = ctx.core.verifyBatchStats();
+  if (batches !== undefined) stats.set("verify", new Map([["batches", batches.batches], ["signatures", batches.signatures], ["max_batch", batches.maxBatch]]));
   ret.stats = stats;
   direct(ctx, ret);
 }

@@ -1,3 +1,4 @@
+import type { SignatureBatchStats } from "../signature-batch.js";
 import type { DeserializeOptions, KeyPair } from "@bbc1/bbclib";
 import type { KeyRegistry, RefusalCounter, TokenBucket, WireMessage, WireValue, KeyTypeName } from "@bbc1/wire";
 import type { Logger } from "pino";
@@ -44,8 +45,10 @@ export interface CoreInternals {
   readonly crossRefs: CrossRefs;
   createDomain(domainId: Uint8Array, conf?: JsonObject): Promise<boolean>;
   removeDomain(domainId: Uint8Array): Promise<boolean>;
-  /** Validates a submitted transaction; `offThread`: verify its signatures off the event loop (libuv's pool). */
+  /** Validates a submitted transaction; `offThread`: verify its signatures off the event loop (worker batches). */
   validate(data: Uint8Array, files: WireAssetFiles, offThread?: boolean): Promise<SubmittedVerdict>;
+  /** Counters of the signature batches verified on worker threads (undefined without workers). */
+  verifyBatchStats(): SignatureBatchStats | undefined;
   /** Inserts between validation and their outcome ({@link insertVerified}): more than one means verify off-thread. */
   insertsInProgress: number;
 }
