@@ -211,6 +211,40 @@ describe("answers, errors, timeouts, disconnects", () => {
     expect([a, b]).toEqual([7, 300]);
   });
 
+  it("keeps frames that continue past a read intact while later reads reuse the read buffer (large ones too)", async () => {
+    const { core, client } = await setup();
+    const body = (n: number, seed: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
+    const sizes = [100, 300_000, 50, 70_000, 10];
+    const frames = sizes.map((n, i) =>
+      encodeMessage(2, { command: MsgType.MESSAGE, domain_id: domainId, source_user_id: userB, destination_user_id: userA, message: body(n, i) }),
+    );
+    const got: Uint8Array[] = [];
+    const all = new Promise<void>((resolve) =>
+      client.on("message", (m) => {
+        got.push(m.message as Uint8Array);
+        if (got.length === sizes.length) resolve();
+      }),
+    );
+    // one byte stream cut at odd places: inside headers, inside bodies, several frames per write
+    const stream = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
+    let o = 0;
+    for (const f of frames) {
+      stream.set(f, o);
+      o += f.length;
+    }
+    const conn = (await core.next(() => true, 50).catch(() => undefined))?.conn ?? core.conns[0]!;
+    const cuts = [150, 155, 40_000, 40_003, 300_200, 300_210, 371_000, stream.length];
+    let from = 0;
+    for (const to of cuts) {
+      conn.sendRaw(stream.slice(from, to));
+      from = to;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await all;
+    expect(got.map((g) => g.length)).toEqual(sizes);
+    got.forEach((g, i) => expect(hex(g)).toBe(hex(body(sizes[i]!, i))));
+  });
+
   it("negative status rejects with ERROR_STATUS, status and reason text", async () => {
     const { core, client } = await setup();
     core.handler = (r) => r.conn.send(reply(r.message, MsgType.RESPONSE_SEARCH_TRANSACTION, { status: -14, reason: "Cannot find transaction", transaction_id: r.message.transaction_id }));
