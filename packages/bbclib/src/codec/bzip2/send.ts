@@ -18,8 +18,6 @@ const GREATER_ICOST = 15;
 const LEN: Uint8Array[] = Array.from({ length: N_GROUPS }, () => new Uint8Array(MAX_ALPHA_SIZE));
 const RFREQ: Int32Array[] = Array.from({ length: N_GROUPS }, () => new Int32Array(MAX_ALPHA_SIZE));
 const CODE: Int32Array[] = Array.from({ length: N_GROUPS }, () => new Int32Array(MAX_ALPHA_SIZE));
-/** Each table's frequencies in the previous selector iteration of the current block. */
-const PREV_RFREQ: Int32Array[] = Array.from({ length: N_GROUPS }, () => new Int32Array(MAX_ALPHA_SIZE));
 /**
  * Every table's lengths side by side, two to a word: symbol v's word k holds tables 2k and 2k+1
  * in its low and high 16 bits. A group's six costs are then summed with three additions per
@@ -32,6 +30,8 @@ const COST = new Int32Array(N_GROUPS);
 const SEL_POS = new Uint8Array(N_GROUPS);
 let selectorScratch = new Uint8Array(1024);
 let selectorMtfScratch = new Uint8Array(1024);
+/** The selectors of the previous iteration of the current block. */
+let prevSelectorScratch = new Uint8Array(1024);
 
 /**
  * The bits of a code-length change of d (-20..20): |d| times 10 (up) or 11 (down), then the 0
@@ -107,13 +107,15 @@ export function sendMtfValues(w: BitSink, inUse: Uint8Array, mtfv: Uint16Array, 
   const l4 = len[4];
   const l5 = len[5];
 
+  const prevSelector = prevSelectorScratch.length >= maxSelectors ? prevSelectorScratch : (prevSelectorScratch = new Uint8Array(maxSelectors));
   for (let iter = 0; iter < N_ITERS; iter++) {
-    for (let t = 0; t < nGroups; t++) rfreq[t].fill(0, 0, alphaSize);
     for (let v = 0; v < alphaSize; v++) {
       packed[3 * v] = l0[v] | (l1[v] << 16);
       packed[3 * v + 1] = l2[v] | (l3[v] << 16);
       packed[3 * v + 2] = l4[v] | (l5[v] << 16);
     }
+    // The tables whose groups change (bit t for table t); every table in the first iteration.
+    let changed = iter === 0 ? (1 << nGroups) - 1 : 0;
     let sel = 0;
     for (let gs = 0; gs < nMTF; gs += G_SIZE) {
       const ge = gs + G_SIZE < nMTF ? gs + G_SIZE : nMTF;
@@ -149,27 +151,27 @@ export function sendMtfValues(w: BitSink, inUse: Uint8Array, mtfv: Uint16Array, 
           bt = t;
         }
       }
-      selector[sel++] = bt;
-      const f = rfreq[bt];
-      for (let i = gs; i < ge; i++) f[mtfv[i]]++;
+      const before = prevSelector[sel];
+      if (bt !== before) changed |= (1 << bt) | (1 << before);
+      selector[sel] = bt;
+      prevSelector[sel++] = bt;
     }
-    // A table whose frequencies are those of the previous iteration gets the same lengths again
-    // (the construction depends on nothing else), so it is not rebuilt. When no table changed,
-    // the next iteration would pick the same selectors and frequencies: the rest is skipped.
+    // A table's frequencies are the sum over the groups that chose it, so a table whose groups
+    // are those of the previous iteration has the same frequencies, hence the same lengths
+    // (the construction depends on nothing else), and is neither counted nor rebuilt. When no
+    // group changed table, the next iteration would pick the same again: the rest is skipped.
     // On a transaction-sized block this leaves out half to three quarters of the Huffman work,
     // which is most of libbzip2's own time there.
-    let changed = false;
-    for (let t = 0; t < nGroups; t++) {
+    if (changed === 0) break;
+    for (let t = 0; t < nGroups; t++) if (changed & (1 << t)) rfreq[t].fill(0, 0, alphaSize);
+    for (let g = 0, gs = 0; gs < nMTF; g++, gs += G_SIZE) {
+      const t = selector[g];
+      if ((changed & (1 << t)) === 0) continue;
+      const ge = gs + G_SIZE < nMTF ? gs + G_SIZE : nMTF;
       const f = rfreq[t];
-      const prev = PREV_RFREQ[t];
-      let same = iter > 0;
-      for (let v = 0; same && v < alphaSize; v++) same = f[v] === prev[v];
-      if (same) continue;
-      changed = true;
-      prev.set(f.subarray(0, alphaSize));
-      makeCodeLengths(len[t], f, alphaSize, MAX_CODE_LEN);
+      for (let i = gs; i < ge; i++) f[mtfv[i]]++;
     }
-    if (!changed) break;
+    for (let t = 0; t < nGroups; t++) if (changed & (1 << t)) makeCodeLengths(len[t], rfreq[t], alphaSize, MAX_CODE_LEN);
   }
 
   // Move-to-front of the selectors.
