@@ -237,6 +237,10 @@ export class BBcCoreService implements CoreInternals {
           const cell = this.metrics.commitCell(hex);
           return (n) => cell.observe(n);
         },
+        onCommitted: (hex) => {
+          const cell = this.metrics.commitSecondsCell(hex);
+          return (_n, seconds) => cell.observe(seconds);
+        },
       });
     this.limits = resolveLimits(conf.limits, {
       process: options.limits?.process,

@@ -133,6 +133,8 @@ export function storageLedgerFactory(options: {
   logger?: StorageLogger;
   /** The observer of a domain's group-commit sizes (metrics). */
   onCommit?: (domainHex: string) => ((inserts: number) => void) | undefined;
+  /** The observer of a domain's group-commit latency (metrics). */
+  onCommitted?: (domainHex: string) => ((inserts: number, seconds: number) => void) | undefined;
 }): LedgerFactory {
   return async ({ domainId, domainHex, config, workingDir }) => {
     const store = await openLedgerStore({
@@ -142,6 +144,7 @@ export function storageLedgerFactory(options: {
       searchMaxCount: options.searchMaxCount,
       logger: options.logger,
       onCommit: options.onCommit?.(domainHex),
+      onCommitted: options.onCommitted?.(domainHex),
     });
     return new StorageLedger(store);
   };

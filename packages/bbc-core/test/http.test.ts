@@ -98,6 +98,9 @@ describe("http endpoint", () => {
     expect(sample(text, "bbc1_ledger_commit_batch_size_count", { domain: hex })).toBe(sample(text, "bbc1_ledger_commits_total", { domain: hex }));
     expect(sample(text, "bbc1_ledger_commit_batch_size_sum", { domain: hex })).toBe(sample(text, "bbc1_ledger_committed_inserts_total", { domain: hex }));
     expect(sample(text, "bbc1_ledger_commit_batch_size_bucket", { domain: hex, le: "1" })).toBeGreaterThanOrEqual(1);
+    // one latency sample per commit, each a real duration
+    expect(sample(text, "bbc1_ledger_commit_duration_seconds_count", { domain: hex })).toBe(sample(text, "bbc1_ledger_commits_total", { domain: hex }));
+    expect(sample(text, "bbc1_ledger_commit_duration_seconds_sum", { domain: hex })).toBeGreaterThan(0);
     expect(sample(text, "bbc1_domains")).toBe(1);
     expect(sample(text, "bbc1_core_stats", { category: "transaction", name: "insert_count" })).toBe(3);
     expect(sample(text, "bbc1_p2p_listening")).toBe(1);

@@ -102,6 +102,7 @@ class LedgerStoreImpl implements LedgerStore {
   private readonly backends: DbBackend[];
   private readonly log: StorageLogger;
   private readonly onCommit: ((inserts: number) => void) | undefined;
+  private readonly onCommitted: ((inserts: number, seconds: number) => void) | undefined;
   private readonly maxBatch: number;
   private queue: Pending[] = [];
   private flushing = false;
@@ -121,6 +122,7 @@ class LedgerStoreImpl implements LedgerStore {
     this.backends = backends;
     this.log = options.logger ?? silent;
     this.onCommit = options.onCommit;
+    this.onCommitted = options.onCommitted;
     this.maxBatch = Math.max(1, options.maxBatch ?? 1024);
     const b0 = backends[0];
     if (b0?.pendingFile !== undefined) this.assetFiles.setPendingSource((g, a) => b0.pendingFile!(g, a));
@@ -179,7 +181,9 @@ class LedgerStoreImpl implements LedgerStore {
         const batch = this.queue.length <= this.maxBatch ? this.queue : this.queue.slice(0, this.maxBatch);
         this.queue = this.queue.length <= this.maxBatch ? [] : this.queue.slice(this.maxBatch);
         this.onCommit?.(batch.length);
+        const started = performance.now();
         await this.commitBatch(batch);
+        this.onCommitted?.(batch.length, (performance.now() - started) / 1000);
       }
     } finally {
       this.flushing = false;

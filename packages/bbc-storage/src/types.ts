@@ -104,6 +104,11 @@ export interface OpenLedgerStoreOptions {
   searchMaxCount?: number;
   /** Called with the number of inserts of each group commit as it starts (metrics of commit sizes). */
   onCommit?: (inserts: number) => void;
+  /**
+   * Called once each group commit is durable (or refused), with its inserts and the seconds it took from its start:
+   * the commit log's append and fdatasync, or the database's own commit (metrics of commit latency).
+   */
+  onCommitted?: (inserts: number, seconds: number) => void;
   /** Injected logger (pino-compatible); silent when absent. */
   logger?: StorageLogger;
   /** Group commit tuning: maximum inserts per database transaction (default 1024). */

@@ -77,6 +77,8 @@ export class CoreMetrics {
   /** Replicated transactions stored: from the REQUEST_REPLICATION_INSERT taken off the network to durable. */
   readonly replicatedSeconds: HistogramCell;
   readonly #commitSizes: CellHistogram;
+  readonly #commitSeconds: CellHistogram;
+  readonly #commitSecondsCells = new Map<string, HistogramCell>();
   readonly #commitCells = new Map<string, HistogramCell>();
   readonly #source: MetricsSource;
   #closedIn = 0;
@@ -93,6 +95,7 @@ export class CoreMetrics {
     this.verifySeconds = new CellHistogram(r, "bbc1_verify_duration_seconds", "Verification of a submitted transaction (id, signatures, asset file digests), waiting for a worker thread included.", SECONDS_FAST).cell();
     this.replicatedSeconds = new CellHistogram(r, "bbc1_replicated_insert_duration_seconds", "Replicated transactions stored on this node: from the REQUEST_REPLICATION_INSERT taken off the network to durable (verification and the group commit included).", SECONDS_INSERT).cell();
     this.#commitSizes = new CellHistogram(r, "bbc1_ledger_commit_batch_size", "Inserts per durable ledger commit (group commit), by domain.", BATCH_SIZES, ["domain"]);
+    this.#commitSeconds = new CellHistogram(r, "bbc1_ledger_commit_duration_seconds", "Time of each durable ledger commit (group commit) from its start: SQLite's commit-log append and fdatasync, or the database server's commit; by domain.", SECONDS_FAST, ["domain"]);
 
     new Counter({
       name: "bbc1_refusals_total",
@@ -237,10 +240,19 @@ export class CoreMetrics {
     return c;
   }
 
+  /** The commit-latency cell of a domain (bound when its ledger opens). */
+  commitSecondsCell(domainHex: string): HistogramCell {
+    let c = this.#commitSecondsCells.get(domainHex);
+    if (c === undefined) this.#commitSecondsCells.set(domainHex, (c = this.#commitSeconds.cell({ domain: domainHex })));
+    return c;
+  }
+
   /** A domain left: its per-domain cells go. */
   domainRemoved(domainHex: string): void {
     this.#commitCells.delete(domainHex);
     this.#commitSizes.drop((l) => l.domain === domainHex);
+    this.#commitSecondsCells.delete(domainHex);
+    this.#commitSeconds.drop((l) => l.domain === domainHex);
   }
 
   /** A client connection closed: its byte counts move to the totals. */
