@@ -177,6 +177,10 @@ interface Measured {
   /** the client processes' CPU per transaction */
   clientCpuPerTx?: number;
   txPerCommit?: number;
+  /** mean time of a durable commit (bbc1_ledger_commit_duration_seconds), ms */
+  commitMs?: number;
+  /** signatures per batch verified on the worker (GET_STATS verify); undefined when none were */
+  sigsPerBatch?: number;
   errors: number;
   exhausted: number;
   /** CPU (all threads, and the main thread) of each process in `watch` during the timed phase, µs */
@@ -188,6 +192,7 @@ async function measureLoad(node: NodeProc, domainId: Uint8Array, procs: number, 
   const loaders = Array.from({ length: procs }, () => spawnLoader({ port: node.port, domainHex: toHex(domainId), clients: perProc, perClient, mode, idsFile, maxOps }));
   await Promise.all(loaders.map((l) => l.ready));
   const before = await stats(node.port, domainId);
+  const commit0 = await commitSeconds(node.httpPort);
   const cpu0 = cpuUs(node.pid);
   const main0 = mainThreadCpuUs(node.pid);
   // other processes whose CPU the caller wants over the same window (replication: the replicas)
@@ -200,6 +205,7 @@ async function measureLoad(node: NodeProc, domainId: Uint8Array, procs: number, 
   const main1 = mainThreadCpuUs(node.pid);
   const watched = watch.map((pid, i) => ({ cpuUs: (cpuUs(pid) ?? 0) - watch0[i]!.cpuUs, mainUs: (mainThreadCpuUs(pid) ?? 0) - watch0[i]!.mainUs }));
   const after = await stats(node.port, domainId);
+  const commit1 = await commitSeconds(node.httpPort);
   const lat = reports.flatMap((r) => r.latUs).sort((a, b) => a - b);
   const txs = reports.reduce((n, r) => n + r.done, 0);
   const at = (q: number) => lat[Math.min(lat.length - 1, Math.floor(q * lat.length))] ?? 0;
@@ -214,10 +220,33 @@ async function measureLoad(node: NodeProc, domainId: Uint8Array, procs: number, 
     clientCpuPerTx: txs > 0 ? reports.reduce((n, r) => n + (r.cpuUs ?? 0), 0) / txs : undefined,
     mainCpuPerTx: main0 !== undefined && main1 !== undefined && txs > 0 ? (main1 - main0) / txs : undefined,
     txPerCommit: commits > 0 ? committed / commits : undefined,
+    commitMs: commit0 !== undefined && commit1 !== undefined && commit1.count > commit0.count ? ((commit1.sum - commit0.sum) * 1000) / (commit1.count - commit0.count) : undefined,
+    sigsPerBatch: (() => {
+      const b = (after.verify?.batches ?? 0) - (before.verify?.batches ?? 0);
+      return b > 0 ? ((after.verify?.signatures ?? 0) - (before.verify?.signatures ?? 0)) / b : undefined;
+    })(),
     errors: reports.reduce((n, r) => n + r.errors, 0),
     exhausted: reports.reduce((n, r) => n + r.exhausted, 0),
     watched,
   };
+}
+
+/** Sum and count of bbc1_ledger_commit_duration_seconds over every domain, from the node's /metrics. */
+async function commitSeconds(httpPort: number): Promise<{ sum: number; count: number } | undefined> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+    let sum = 0;
+    let count = 0;
+    for (const line of text.split("\n")) {
+      const m = /^bbc1_ledger_commit_duration_seconds_(sum|count)\{[^}]*\} (\S+)$/.exec(line);
+      if (m === null) continue;
+      if (m[1] === "sum") sum += Number(m[2]);
+      else count += Number(m[2]);
+    }
+    return { sum, count };
+  } catch {
+    return undefined;
+  }
 }
 
 function median(xs: number[]): number {
@@ -232,6 +261,8 @@ function toRow(name: string, runs: Measured[], extra = ""): BenchRow {
   const mainCpu = runs.map((r) => r.mainCpuPerTx).filter((x): x is number => x !== undefined);
   const clientCpu = runs.map((r) => r.clientCpuPerTx).filter((x): x is number => x !== undefined);
   const tpc = runs.map((r) => r.txPerCommit).filter((x): x is number => x !== undefined);
+  const commitMs = runs.map((r) => r.commitMs).filter((x): x is number => x !== undefined);
+  const spb = runs.map((r) => r.sigsPerBatch).filter((x): x is number => x !== undefined);
   const errs = runs.reduce((n, r) => n + r.errors + r.exhausted, 0);
   const range = runs.length > 1 ? `; ${runs.length} runs ${f(Math.min(...rate))}–${f(Math.max(...rate))} tx/s` : "";
   return {
@@ -239,7 +270,7 @@ function toRow(name: string, runs: Measured[], extra = ""): BenchRow {
     opsPerSec: median(rate),
     p50us: median(runs.map((r) => r.p50)),
     p99us: median(runs.map((r) => r.p99)),
-    note: `node CPU ${cpu.length ? f(median(cpu)) : "–"} µs/tx (main thread ${mainCpu.length ? f(median(mainCpu)) : "–"}), clients ${clientCpu.length ? f(median(clientCpu)) : "–"} µs/tx; ${tpc.length ? f(median(tpc), 1) : "–"} tx/commit${range}${errs ? `; ${errs} errors/exhausted` : ""}${extra}`,
+    note: `node CPU ${cpu.length ? f(median(cpu)) : "–"} µs/tx (main thread ${mainCpu.length ? f(median(mainCpu)) : "–"}), clients ${clientCpu.length ? f(median(clientCpu)) : "–"} µs/tx; ${tpc.length ? f(median(tpc), 1) : "–"} tx/commit${commitMs.length ? `, commit ${f(median(commitMs), 2)} ms` : ""}${spb.length ? `; ${f(median(spb), 1)} sig/verify batch` : ""}${range}${errs ? `; ${errs} errors/exhausted` : ""}${extra}`,
   };
 }
 
