@@ -4,7 +4,7 @@ import { PayloadType, type WirePayloadType } from "./constants/infra.js";
 import { KEY_NAME_LENGTH, type KeyRegistry } from "./crypto.js";
 import type { WireMessage } from "./message.js";
 import { DEFAULT_MAX_DEPTH, decodeTlv, encodeTlv, type MapDecodeOptions } from "./tlv.js";
-import { decodeMsgpackValue, encodeMsgpack, messageFromMsgpack } from "./msgpack.js";
+import { decodeMsgpackValue, encodeMsgpack, encodeMsgpackAfter, messageFromMsgpack } from "./msgpack.js";
 
 /** Default maximum payload size accepted by the decoders and the parser: 64 MiB. */
 export const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024;
@@ -71,6 +71,14 @@ function frameOrPayload(payloadType: number, message: WireMessage, options: Enco
   const max = Math.min(options?.maxMessageSize ?? 0xffffffff, 0xffffffff);
   const h = withHeader ? HEADER_LENGTH : 0;
 
+  if (payloadType === PayloadType.Type_msgpack && withHeader) {
+    // the body is written after room for the header: one buffer, no copy
+    const out = encodeMsgpackAfter(message, HEADER_LENGTH);
+    const length = out.length - HEADER_LENGTH;
+    if (length > max) throw new WireError("TOO_LARGE", `payload of ${length} bytes exceeds the maximum ${max}`);
+    writeHeader(out, 0, payloadType, version, length);
+    return out;
+  }
   if (payloadType !== PayloadType.Type_encrypted_msgpack) {
     const body = encodePlain(payloadType, message);
     if (body.length > max) throw new WireError("TOO_LARGE", `payload of ${body.length} bytes exceeds the maximum ${max}`);

@@ -27,14 +27,83 @@ function intLength(v: number): number {
 
 /** Encodes a message as a msgpack map with 4-byte raw keys, in insertion order (body only). */
 export function encodeMsgpack(message: WireMessage): Uint8Array {
-  // Fast path: top-level byte strings, text, ints, booleans and nil are written directly into
-  // one buffer of the exact size; any other value (lists, maps, floats, big ints) is encoded by
-  // bbclib's codec. Both follow the same msgpack-python 0.5 rules, so the bytes are identical.
+  return encodeMsgpackAfter(message, 0);
+}
+
+/**
+ * Size of `m` as a msgpack map when every key and value is a byte string or nil (asset files,
+ * referred transactions), else -1. Such maps are written by {@link writeBytesMap} without
+ * going through bbclib's codec (a writer allocated and copied per map).
+ */
+function bytesMapLength(m: Map<WireValue, WireValue>): number {
+  const n = m.size;
+  let size = n <= 15 ? 1 : n <= 0xffff ? 3 : 5;
+  for (const [k, v] of m) {
+    if (!(k instanceof Uint8Array) || k.length >= TWO_32) return -1;
+    size += rawHeaderLength(k.length) + k.length;
+    if (v === null) size += 1;
+    else if (v instanceof Uint8Array && v.length < TWO_32) size += rawHeaderLength(v.length) + v.length;
+    else return -1;
+  }
+  return size;
+}
+
+function writeRaw(out: Uint8Array, dv: DataView, p: number, v: Uint8Array): number {
+  const len = v.length;
+  if (len <= 0x1f) out[p++] = 0xa0 | len;
+  else if (len <= 0xffff) {
+    out[p++] = 0xda;
+    dv.setUint16(p, len);
+    p += 2;
+  } else {
+    out[p++] = 0xdb;
+    dv.setUint32(p, len);
+    p += 4;
+  }
+  out.set(v, p);
+  return p + len;
+}
+
+function writeMapHeader(out: Uint8Array, dv: DataView, p: number, n: number): number {
+  if (n <= 15) out[p++] = 0x80 | n;
+  else if (n <= 0xffff) {
+    out[p++] = 0xde;
+    dv.setUint16(p, n);
+    p += 2;
+  } else {
+    out[p++] = 0xdf;
+    dv.setUint32(p, n);
+    p += 4;
+  }
+  return p;
+}
+
+function writeBytesMap(out: Uint8Array, dv: DataView, p: number, m: Map<WireValue, WireValue>): number {
+  p = writeMapHeader(out, dv, p, m.size);
+  for (const [k, v] of m) {
+    p = writeRaw(out, dv, p, k as Uint8Array);
+    if (v === null) out[p++] = 0xc0;
+    else p = writeRaw(out, dv, p, v as Uint8Array);
+  }
+  return p;
+}
+
+/**
+ * {@link encodeMsgpack} into a buffer with `headroom` bytes free in front (where
+ * {@link encodeMessage} writes the frame header, saving a copy of the body).
+ * @internal
+ */
+export function encodeMsgpackAfter(message: WireMessage, headroom: number): Uint8Array {
+  // Fast path: top-level byte strings, text, ints, booleans, nil and maps of byte strings are
+  // written directly into one buffer of the exact size; any other value (lists, other maps,
+  // floats, big ints) is encoded by bbclib's codec. Both follow the same msgpack-python 0.5
+  // rules, so the bytes are identical.
   const names = Object.keys(message);
   const keys: Uint8Array[] = [];
   const values: (WireValue | Uint8Array)[] = [];
   const encoded: (Uint8Array | undefined)[] = [];
   let size = 0;
+  let mapLength: number;
   for (const name of names) {
     const v = (message as Record<string, WireValue | undefined>)[name];
     if (v === undefined) continue;
@@ -50,6 +119,8 @@ export function encodeMsgpack(message: WireMessage): Uint8Array {
       size += 1;
     } else if (typeof value === "number" && Number.isSafeInteger(value)) {
       size += intLength(value);
+    } else if (value instanceof Map && (mapLength = bytesMapLength(value)) >= 0) {
+      size += mapLength;
     } else {
       try {
         pre = msgpackEncode(value as MsgpackValue, { binary: "raw" });
@@ -65,19 +136,9 @@ export function encodeMsgpack(message: WireMessage): Uint8Array {
   }
   const n = keys.length;
   const headerLength = n <= 15 ? 1 : n <= 0xffff ? 3 : 5;
-  const out = new Uint8Array(headerLength + size);
+  const out = new Uint8Array(headroom + headerLength + size);
   const dv = new DataView(out.buffer);
-  let p = 0;
-  if (n <= 15) out[p++] = 0x80 | n;
-  else if (n <= 0xffff) {
-    out[p++] = 0xde;
-    dv.setUint16(p, n);
-    p += 2;
-  } else {
-    out[p++] = 0xdf;
-    dv.setUint32(p, n);
-    p += 4;
-  }
+  let p = writeMapHeader(out, dv, headroom, n);
   for (let i = 0; i < n; i++) {
     out[p++] = 0xa4;
     out.set(keys[i]!, p);
@@ -89,21 +150,9 @@ export function encodeMsgpack(message: WireMessage): Uint8Array {
       continue;
     }
     const v = values[i];
-    if (v instanceof Uint8Array) {
-      const len = v.length;
-      if (len <= 0x1f) out[p++] = 0xa0 | len;
-      else if (len <= 0xffff) {
-        out[p++] = 0xda;
-        dv.setUint16(p, len);
-        p += 2;
-      } else {
-        out[p++] = 0xdb;
-        dv.setUint32(p, len);
-        p += 4;
-      }
-      out.set(v, p);
-      p += len;
-    } else if (v === null) out[p++] = 0xc0;
+    if (v instanceof Uint8Array) p = writeRaw(out, dv, p, v);
+    else if (v instanceof Map) p = writeBytesMap(out, dv, p, v);
+    else if (v === null) out[p++] = 0xc0;
     else if (v === true) out[p++] = 0xc3;
     else if (v === false) out[p++] = 0xc2;
     else p = writeInt(out, dv, p, v as number);

@@ -132,6 +132,12 @@ describe("encodeMsgpack fast path", () => {
       fc.double(),
       fc.bigInt({ min: -(2n ** 63n), max: 2n ** 64n - 1n }),
       fc.array(fc.oneof(fc.uint8Array({ maxLength: 4 }), fc.integer()), { maxLength: 3 }),
+      // maps of byte strings (asset files, referred transactions) take their own fast path;
+      // other maps (text or int keys, nested values) go through the codec
+      fc.array(fc.tuple(fc.uint8Array({ maxLength: 40 }), fc.oneof(fc.uint8Array({ maxLength: 40 }), fc.constant(null))), { maxLength: 20 }).map((e) => new Map(e)),
+      fc.constantFrom(0, 15, 16, 70_000).map((n) => new Map(Array.from({ length: n }, (_, i) => [Uint8Array.of(i & 0xff, i >> 8, i >> 16), i % 3 === 0 ? null : new Uint8Array(i % 70)]))),
+      fc.constant(new Map([[Uint8Array.of(1), new Uint8Array(70_000).fill(9)]])),
+      fc.array(fc.tuple(fc.oneof(fc.uint8Array({ maxLength: 4 }), fc.string(), fc.integer()), fc.oneof(fc.uint8Array({ maxLength: 4 }), fc.constant(null), fc.integer(), fc.array(fc.integer(), { maxLength: 2 }))), { maxLength: 4 }).map((e) => new Map(e)),
     );
     const arb = fc.uniqueArray(fc.tuple(fc.constantFrom(...KEY_TYPE_NAMES), value), { maxLength: 12, selector: (e) => e[0] });
     fc.assert(
@@ -145,7 +151,15 @@ describe("encodeMsgpack fast path", () => {
           expected = undefined; // e.g. an integral double beyond int64: both refuse it
         }
         if (expected === undefined) expect(() => encodeMsgpack(msg)).toThrowError(expect.objectContaining({ code: "ENCODE" }));
-        else expect(Buffer.compare(encodeMsgpack(msg), expected)).toBe(0);
+        else {
+          expect(Buffer.compare(encodeMsgpack(msg), expected)).toBe(0);
+          // the whole frame: header then the same body (written in place after the header)
+          const frame = encodeMessage(2, msg, { payloadVersion: 7 });
+          const header = Uint8Array.of(0, 2, 0, 7, expected.length >>> 24, (expected.length >>> 16) & 0xff, (expected.length >>> 8) & 0xff, expected.length & 0xff);
+          expect(Buffer.compare(frame.subarray(0, 8), header)).toBe(0);
+          expect(Buffer.compare(frame.subarray(8), expected)).toBe(0);
+          if (expected.length > 1) expect(() => encodeMessage(2, msg, { maxMessageSize: expected!.length - 1 })).toThrowError(expect.objectContaining({ code: "TOO_LARGE" }));
+        }
       }),
       { numRuns: 2000 },
     );
