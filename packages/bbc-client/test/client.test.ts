@@ -245,6 +245,19 @@ describe("answers, errors, timeouts, disconnects", () => {
     got.forEach((g, i) => expect(hex(g)).toBe(hex(body(sizes[i]!, i))));
   });
 
+  it("insertTransaction and searchTransaction reject (never throw) on what fails before sending", async () => {
+    const { client } = await setup();
+    const tx = signedTx(KeyPair.generate(), userA);
+    (tx as { formatType: number }).formatType = 9; // cannot serialize
+    let p: Promise<unknown> | undefined;
+    expect(() => (p = client.insertTransaction(tx))).not.toThrow();
+    await expect(p).rejects.toMatchObject({ code: "UNKNOWN_FORMAT" });
+    let q: Promise<unknown> | undefined;
+    expect(() => (q = client.searchTransaction(userB, null as unknown as object))).not.toThrow();
+    await expect(q).rejects.toBeInstanceOf(TypeError);
+    expect(client.pendingCount).toBe(0);
+  });
+
   it("negative status rejects with ERROR_STATUS, status and reason text", async () => {
     const { core, client } = await setup();
     core.handler = (r) => r.conn.send(reply(r.message, MsgType.RESPONSE_SEARCH_TRANSACTION, { status: -14, reason: "Cannot find transaction", transaction_id: r.message.transaction_id }));
