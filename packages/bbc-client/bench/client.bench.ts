@@ -8,16 +8,21 @@
  * - search by id (p50/p99), 1 client
  * - traverse 3 hops backwards along a chain, 1 client
  * - for scale, the client alone: count round trip against a stub server that answers at once
+ * - the client's CPU per insert / search by id (this process's user+system time per request)
+ *   against a stub node in another process that answers each request with a canned frame
  *
+ * BBC1_CLIENT_BENCH_ONLY=cpu runs only the client-CPU rows (a few seconds, no node).
  * BBC1_CLIENT_BENCH_NODE=host:port runs the same against an already running node instead (e.g.
  * the original Python bbc_core.py started with --no_nodekey, or `npm start -- --no_nodekey`).
  */
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { measureAsync, type BenchRow } from "../../../bench/harness.js";
 import { BBcCoreService } from "@bbc1/core";
-import { KeyPair, addEventAsset, addRelationAsset, addRelationPointer, makeTransaction, sha256, type BBcTransaction } from "@bbc1/bbclib";
+import { KeyPair, addEventAsset, addRelationAsset, addRelationPointer, makeTransaction, sha256, toHex, type BBcTransaction } from "@bbc1/bbclib";
+import { MsgType, encodeMessage, type WireMessage } from "@bbc1/wire";
 import { BBcAppClient } from "../src/index.js";
 import { FakeCore, reply } from "../test/fake-core.js";
 
@@ -43,6 +48,7 @@ function pool(user: Uint8Array, n: number): () => BBcTransaction {
 }
 
 export async function run(): Promise<BenchRow[]> {
+  if (process.env.BBC1_CLIENT_BENCH_ONLY === "cpu") return clientCpuRows();
   const external = process.env.BBC1_CLIENT_BENCH_NODE;
   const dir = mkdtempSync(join(tmpdir(), "bbc1-client-bench-"));
   const node = external ? null : await BBcCoreService.start({ workingDir: dir, corePort: 0, p2pPort: 0, p2pHost: "127.0.0.1", useNodeKey: false, logLevel: "silent" });
@@ -152,6 +158,85 @@ export async function run(): Promise<BenchRow[]> {
   } finally {
     await sc.close();
     await stub.close();
+  }
+  rows.push(...(await clientCpuRows()));
+  return rows;
+}
+
+/**
+ * A stub node as its own process (plain node:net, no decoding): for every request frame it
+ * sends the canned answer for its command with the request's query_id patched in, so that this
+ * process's CPU time is the client's own (encode, write, read, decode, promise) and the kernel's.
+ */
+const STUB = `
+const net = require("node:net");
+const answers = JSON.parse(process.argv[1]);
+const canned = new Map(Object.entries(answers).map(([cmd, a]) => [Number(cmd), { frame: Buffer.from(a.hex, "hex"), qidAt: a.qidAt }]));
+const QID_KEY = Buffer.from("a40000000ba2", "hex");
+const server = net.createServer((s) => {
+  s.setNoDelay(true);
+  let buf = Buffer.alloc(0);
+  s.on("data", (d) => {
+    buf = buf.length ? Buffer.concat([buf, d]) : d;
+    while (buf.length >= 8) {
+      const len = buf.readUInt32BE(4);
+      if (buf.length < 8 + len) break;
+      const body = buf.subarray(8, 8 + len);
+      buf = buf.subarray(8 + len);
+      const cmd = body[6]; // command comes first: 8n a4 00000009 <fixint>
+      const a = canned.get(cmd);
+      const q = body.indexOf(QID_KEY); // in the envelope, before any payload bytes
+      if (a === undefined || q < 0) continue;
+      const out = Buffer.from(a.frame);
+      out[a.qidAt] = body[q + 6];
+      out[a.qidAt + 1] = body[q + 7];
+      s.write(out);
+    }
+  });
+  s.on("error", () => {});
+});
+server.listen(0, "127.0.0.1", () => process.stdout.write(server.address().port + "\\n"));
+`;
+
+async function clientCpuRows(): Promise<BenchRow[]> {
+  const user = sha256(te.encode("cpu user"));
+  const stored = makeTx(user);
+  const frameOf = (m: WireMessage): { hex: string; qidAt: number } => {
+    const frame = encodeMessage(2, { ...m, query_id: new Uint8Array([0xee, 0xff]) });
+    // the query id is the 2 bytes after a4 0000000b a2
+    const at = Buffer.from(frame).indexOf(Buffer.from("a40000000ba2eeff", "hex")) + 6;
+    return { hex: toHex(frame), qidAt: at };
+  };
+  const envelope = (command: number): WireMessage => ({ domain_id: domainId, command, destination_user_id: user, query_id: null, status: 0 });
+  const answers = {
+    [MsgType.REQUEST_INSERT]: frameOf({ ...envelope(MsgType.RESPONSE_INSERT), transaction_id: stored.transactionId }),
+    [MsgType.REQUEST_SEARCH_TRANSACTION]: frameOf({ ...envelope(MsgType.RESPONSE_SEARCH_TRANSACTION), transaction_id: stored.transactionId, transaction_data: stored.transactionData, all_asset_files: new Map() }),
+  };
+  const child = spawn(process.execPath, ["-e", STUB, JSON.stringify(answers)], { stdio: ["ignore", "pipe", "inherit"] });
+  const rows: BenchRow[] = [];
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      child.once("error", reject);
+      child.stdout!.once("data", (d: Buffer) => resolve(Number(String(d).trim())));
+    });
+    const c = await BBcAppClient.connect({ port, domainId, userId: user });
+    try {
+      const txs = Array.from({ length: 500 }, () => makeTx(user));
+      let i = 0;
+      const cpuRow = async (name: string, fn: () => Promise<unknown>, note: string): Promise<BenchRow> => {
+        let n = 0;
+        const cpu0 = process.cpuUsage();
+        const row = await measureAsync(name, () => (n++, fn()), { ms: 1500 });
+        const cpu = process.cpuUsage(cpu0);
+        return { ...row, note: `${((cpu.user + cpu.system) / n).toFixed(1)} µs CPU per request (user ${(cpu.user / n).toFixed(1)}); ${note}` };
+      };
+      rows.push(await cpuRow("insert vs stub process: client CPU", () => c.insertTransaction(txs[i++ % txs.length]!), "signed beforehand, serialized again per insert"));
+      rows.push(await cpuRow("search by id vs stub process: client CPU", () => c.searchTransaction(stored.transactionId!), "answer decoded into a BBcTransaction"));
+    } finally {
+      await c.close();
+    }
+  } finally {
+    child.kill();
   }
   return rows;
 }
