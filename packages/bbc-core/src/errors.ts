@@ -9,7 +9,9 @@ export type CoreErrorCode =
   | "STORE_FAILED"
   | "CLOSED"
   | "INVALID_ARGUMENT"
-  | "ASSET_CONFLICT";
+  | "ASSET_CONFLICT"
+  /** The ledger ran the entry's {@link LedgerEntry.verifySignatures} and a signature did not verify: nothing stored. */
+  | "SIGNATURE_INVALID";
 
 /** The one error class of @bbc1/core. */
 export class CoreError extends Error {

@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:net";
 import { randomBytes } from "node:crypto";
 import pino, { type Logger } from "pino";
 import { readFileSync } from "node:fs";
-import { KeyPair, fromHex, toHex, type DeserializeOptions } from "@bbc1/bbclib";
+import { KeyPair, deserialize, fromHex, toHex, type DeserializeOptions } from "@bbc1/bbclib";
 import { ByteBudget, KeyRegistry, MsgType, RefusalCounter, TokenBucket, isAdminMsgType } from "@bbc1/wire";
 import { BBcNetwork, CommandDispatch, KeyExchangeState, isNetError, readP2pLimits, type EncryptionPolicy, type NetTimings, type NetworkDomain, type RepairLimits } from "@bbc1/net";
 import { BBcConfig, DOMAIN_GLOBAL_0_HEX, DEFAULT_CORE_PORT, DEFAULT_P2P_PORT, isJsonObject, type JsonObject } from "./config.js";
@@ -22,7 +22,18 @@ import { storageLedgerFactory } from "./storage-adapter.js";
 import { readEncryption, readNetTimings, readStaticNodes, staticNodesJson } from "./p2p.js";
 import { attachRouting } from "./routing.js";
 import { CrossRefs, crossRefStockOf, readDomain0Settings } from "./cross-refs.js";
-import { ASYNC_DIGEST_BYTES, VerifiedCache, assetFilesMatch, normaliseFiles, validateSubmitted, validateSubmittedAsync, type SubmittedVerdict, type WireAssetFiles } from "./validator.js";
+import {
+  ASYNC_DIGEST_BYTES,
+  VerifiedCache,
+  assetFilesMatch,
+  normaliseFiles,
+  validateSubmitted,
+  validateSubmittedAsync,
+  validateSubmittedDeferred,
+  type DeferredVerdict,
+  type SubmittedVerdict,
+  type WireAssetFiles,
+} from "./validator.js";
 import { ValidatorPool } from "./validator-pool.js";
 import type { SignatureBatchStats } from "./signature-batch.js";
 import type { CoreInternals, Handler, RequestContext } from "./handlers/context.js";
@@ -620,6 +631,24 @@ export class BBcCoreService implements CoreInternals {
       if (!v.ok) return v;
       return (await assetFilesMatch(v.tx, fileMap)) ? { ok: true, tx: v.tx, files: fileMap } : { ok: false, why: "asset_file" };
     })();
+  }
+
+  /**
+   * {@link validate} with the signature check handed back (see {@link validateSubmittedDeferred}) for an insert that
+   * is alone; transactions with large files or many signatures are validated whole as before.
+   */
+  validateDeferred(data: Uint8Array, files: WireAssetFiles): Promise<DeferredVerdict> {
+    let fileBytes = 0;
+    for (const f of normaliseFiles(files).values()) fileBytes += f.length;
+    if (fileBytes >= ASYNC_DIGEST_BYTES) return this.validate(data, files, false);
+    let tx;
+    try {
+      tx = deserialize(data, this.deserializeOptions);
+    } catch {
+      return Promise.resolve({ ok: false, why: "decode" });
+    }
+    if (this.#pool !== undefined && tx.signatures.length > this.#pool.threshold) return this.validate(data, files, false);
+    return Promise.resolve(validateSubmittedDeferred(data, files, tx, this.deserializeOptions));
   }
 
   #process(conn: ClientConnection, req: QueuedRequest): void | Promise<void> {

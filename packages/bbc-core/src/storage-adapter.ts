@@ -6,6 +6,7 @@ import { toHex } from "@bbc1/bbclib";
 /** Adapts a `@bbc1/storage` LedgerStore to the core's {@link DomainLedger}. */
 export class StorageLedger implements DomainLedger {
   readonly store: LedgerStore;
+  readonly checksSignatures = true;
   constructor(store: LedgerStore) {
     this.store = store;
   }
@@ -27,10 +28,11 @@ export class StorageLedger implements DomainLedger {
         })),
         pointTo: entry.pointsTo,
       },
-      { assetFiles: files, assetConflict: "refuse" },
+      { assetFiles: files, assetConflict: "refuse", verifySignatures: entry.verifySignatures },
     )
       .catch((e: unknown) => {
         if (isStorageError(e) && e.code === "ASSET_CONFLICT") throw new CoreError("ASSET_CONFLICT", e.message, { cause: e });
+        if (isStorageError(e) && e.code === "SIGNATURE_INVALID") throw new CoreError("SIGNATURE_INVALID", e.message, { cause: e });
         throw e;
       });
     return r.inserted;

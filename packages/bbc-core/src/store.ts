@@ -22,6 +22,12 @@ export interface LedgerEntry {
   pointsTo: Uint8Array[];
   /** Asset files supplied with the insert (asset group, asset id, content). */
   files: { assetGroupId: Uint8Array; assetId: Uint8Array; content: Uint8Array }[];
+  /**
+   * Set only for a ledger with {@link DomainLedger.checksSignatures}: the transaction's signature check, everything
+   * else verified. The ledger stores the entry only if it returns true (it may run it while making the entry
+   * durable), else rejects with `CoreError` `SIGNATURE_INVALID`.
+   */
+  verifySignatures?: () => boolean;
 }
 
 /** Search conditions (AND). */
@@ -40,6 +46,11 @@ export interface DomainLedger {
    * holds different content.
    */
   insert(entry: LedgerEntry): Promise<boolean>;
+  /**
+   * True when {@link insert} honours {@link LedgerEntry.verifySignatures}; the core then leaves a lone insert's
+   * signature check to the ledger, which can overlap it with its durable commit. Absent: the core verifies first.
+   */
+  readonly checksSignatures?: boolean;
   /** The stored bytes of a transaction. */
   getTransaction(transactionId: Uint8Array): Promise<Uint8Array | undefined>;
   /**

@@ -197,6 +197,44 @@ export async function validateSubmittedAsync(data: Uint8Array, files: WireAssetF
   return verdictOf(r, p.tx, p.fileMap);
 }
 
+/** {@link validateSubmittedDeferred}'s verdict: with `verifySignatures`, everything but the signatures was checked. */
+export type DeferredVerdict =
+  | Extract<SubmittedVerdict, { ok: false }>
+  | { ok: true; tx: BBcTransaction; files: Map<string, Uint8Array>; verifySignatures?: () => boolean };
+
+/**
+ * {@link validateSubmitted} with the signature check handed back as a closure, for a ledger that runs it while it
+ * makes the insert durable ({@link LedgerEntry.verifySignatures}). The closure's verdict is exactly that of
+ * `validateTransaction` on the decoded transaction (what the ledger's recovery checks again). The verdict order
+ * stays the inline one: when an asset file is bad, the signatures are checked at once, and a bad signature wins.
+ */
+export function validateSubmittedDeferred(data: Uint8Array, files: WireAssetFiles, decoded?: BBcTransaction, options?: DeserializeOptions): DeferredVerdict {
+  const p = prepare(data, files, decoded, options);
+  if (p.ok === false) return p;
+  const { tx, fileMap } = p;
+  let message: Uint8Array;
+  try {
+    message = tx.forIdBytes();
+  } catch {
+    return { ok: false, why: "signature" };
+  }
+  const signatures = tx.signatures;
+  const verifySignatures = (): boolean => {
+    for (const s of signatures) if (!s.verifyMessage(message)) return false;
+    return true;
+  };
+  if (checkAssetFiles(tx, fileMap).invalidAssets.length > 0) {
+    let signed = false;
+    try {
+      signed = verifySignatures();
+    } catch {
+      signed = false;
+    }
+    return { ok: false, why: signed ? "asset_file" : "signature" };
+  }
+  return { ok: true, tx, files: fileMap, verifySignatures };
+}
+
 /** One signature to verify: what {@link BBcSignature.verifyMessage} would check, taken apart for another thread. */
 export interface SignatureJob {
   curve: number;

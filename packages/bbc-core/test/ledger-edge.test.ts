@@ -330,13 +330,17 @@ describe("REQUEST_GET_STATS counters of the insert / search path (bbc_stats name
       expect(flat.user_message).toMatchObject({ sent_msg_to_user: 6 });
       // the admin connection of setupDomain (1 message, closed) and this one (10 messages)
       expect(flat.client).toMatchObject({ total_num: 1, num_message_receive: 11 });
-      // the ledger's durable commits (our extension): one insert and one duplicate reached it, the commit log applied
-      // the one it stored
-      expect(flat.ledger).toMatchObject({ committed_tx: 2, max_tx_per_commit: 1 });
-      expect(flat.ledger!.commits).toBe(2);
-      expect(flat.ledger!.log_syncs).toBe(1);
-      // a lone insert: its fdatasync ran on the main thread ("auto")
-      expect(flat.ledger!.inline_syncs).toBe(1);
+      // the ledger's durable commits (our extension): the insert, the duplicate and the forged signature reached it (a
+      // lone insert's signatures are checked during its fdatasync: the forged one was logged unverified and refused);
+      // the file mismatch did not (files are checked first)
+      expect(flat.ledger).toMatchObject({ committed_tx: 3, max_tx_per_commit: 1 });
+      expect(flat.ledger!.commits).toBe(3);
+      // the stored insert and the forged one were logged (the duplicate was found before its record was written);
+      // the forged one's fdatasync ran on the pool, overlapping its check, the stored one's too
+      expect(flat.ledger!.log_syncs).toBe(2);
+      expect(flat.ledger!.inline_syncs).toBe(0);
+      // what was applied: only the stored one
+      expect(flat.ledger!.applied_tx ?? 1).toBeLessThanOrEqual(1);
       await c.close();
     } finally {
       await t.stop();

@@ -34,8 +34,10 @@ export interface DbBackend {
    * whether its transaction row was inserted (false: the id already existed, or appeared earlier in the batch).
    * A back end with {@link takesAssetFiles} also takes each record's asset files and makes them durable with it.
    * `alone`: this batch is one insert and no other is queued (a back end may then commit on the calling thread).
+   * `verify` (commit log, one record): its signature check, to run while the record is made durable (rejects with
+   * SIGNATURE_INVALID when it fails).
    */
-  insertBatch(records: LedgerRecord[], files?: LoggedFile[][], alone?: boolean): Promise<boolean[]>;
+  insertBatch(records: LedgerRecord[], files?: LoggedFile[][], alone?: boolean, verify?: () => boolean): Promise<boolean[]>;
   /** True when {@link insertBatch} stores the asset files itself (the SQLite commit log). */
   readonly takesAssetFiles?: boolean;
   /** Resolves once every acknowledged insert is in the tables (a commit log applies behind its acknowledgements). */

@@ -25,6 +25,8 @@ export type StorageErrorCode =
   | "ASSET_CONFLICT"
   /** A file system operation failed. */
   | "IO_ERROR"
+  /** An insert's `verifySignatures` said no (see {@link InsertOptions.verifySignatures}): nothing of it is stored. */
+  | "SIGNATURE_INVALID"
   /** The store was closed. */
   | "CLOSED";
 

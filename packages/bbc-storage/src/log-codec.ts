@@ -3,7 +3,7 @@
  * that come with it), in a compact binary form that the apply step and recovery decode again.
  *
  * ```
- * u8 type (1 = insert)
+ * u8 type (1 = insert; 2 = insert whose signatures were being verified while it was logged: recovery verifies it)
  * id     transaction_id            id  = u8 length (255 = null) + bytes (ids are at most 64 bytes)
  * u32 length + transaction bytes
  * u16 asset rows, each: id asset_group_id, id asset_id, id user_id, f64 asset_file_size, id asset_file_digest
@@ -29,9 +29,12 @@ export interface LoggedInsert {
   lsn: number;
   record: LedgerRecord;
   files: LoggedFile[];
+  /** Logged before its signatures were verified (type 2): recovery verifies it before applying it. */
+  unverified?: boolean;
 }
 
 const TYPE_INSERT = 1;
+const TYPE_UNVERIFIED_INSERT = 2;
 const NULL_ID = 255;
 
 function idSize(v: Uint8Array | null | undefined): number {
@@ -50,7 +53,7 @@ export function insertSize(rec: LedgerRecord, files: readonly LoggedFile[]): num
 }
 
 /** Writes the record at `off` of `out` (which has room for {@link insertSize} bytes); returns the end offset. */
-export function encodeInsert(out: Uint8Array, view: DataView, off: number, rec: LedgerRecord, files: readonly LoggedFile[]): number {
+export function encodeInsert(out: Uint8Array, view: DataView, off: number, rec: LedgerRecord, files: readonly LoggedFile[], unverified = false): number {
   const id = (v: Uint8Array | null | undefined) => {
     if (!v) {
       out[off++] = NULL_ID;
@@ -65,7 +68,7 @@ export function encodeInsert(out: Uint8Array, view: DataView, off: number, rec: 
     view.setUint16(off, n, true);
     off += 2;
   };
-  out[off++] = TYPE_INSERT;
+  out[off++] = unverified ? TYPE_UNVERIFIED_INSERT : TYPE_INSERT;
   id(rec.transactionId);
   view.setUint32(off, rec.data.length, true);
   off += 4;
@@ -130,7 +133,7 @@ export function decodeInsert(buf: Uint8Array, view: DataView, start: number, end
   };
   need(1);
   const type = buf[off++];
-  if (type !== TYPE_INSERT) throw new StorageError("CORRUPT_DATA", `commit log record ${lsn} has unknown type ${type}`);
+  if (type !== TYPE_INSERT && type !== TYPE_UNVERIFIED_INSERT) throw new StorageError("CORRUPT_DATA", `commit log record ${lsn} has unknown type ${type}`);
   const transactionId = id();
   if (transactionId === null) throw new StorageError("CORRUPT_DATA", `commit log record ${lsn} has no transaction_id`);
   const data = bytes32();
@@ -158,5 +161,7 @@ export function decodeInsert(buf: Uint8Array, view: DataView, start: number, end
     files.push({ assetGroupId, assetId, content: bytes32() });
   }
   if (off !== end) throw new StorageError("CORRUPT_DATA", `commit log record ${lsn} has ${end - off} trailing bytes`);
-  return { lsn, record: { transactionId, data, assets, pointTo }, files };
+  const item: LoggedInsert = { lsn, record: { transactionId, data, assets, pointTo }, files };
+  if (type === TYPE_UNVERIFIED_INSERT) item.unverified = true;
+  return item;
 }

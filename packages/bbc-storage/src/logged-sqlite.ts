@@ -18,6 +18,7 @@
  * @module
  */
 import { existsSync } from "node:fs";
+import { deserialize, validateTransaction } from "@bbc1/bbclib";
 import { SqliteApplier, readLogState, type ExecOp } from "./applier.js";
 import { startApplier, type ApplyHost } from "./apply-thread.js";
 import { dbError, type DbBackend, type RawSearchRow, type RawTxRow } from "./backend.js";
@@ -75,6 +76,21 @@ export interface CommitLogStats {
 
 const PROVISIONAL = 2 ** 52;
 
+/**
+ * Recovery's check of a record logged while its signatures were being verified (the insert's `verifySignatures`):
+ * the verdict of bbclib's validateTransaction on its bytes, which that callback must equal. One that fails was never
+ * acknowledged (its insert was refused) and is never applied.
+ */
+function signaturesHold(it: LoggedInsert): boolean {
+  try {
+    const tx = deserialize(it.record.data);
+    tx.digest();
+    return validateTransaction(tx).valid;
+  } catch {
+    return false;
+  }
+}
+
 /** Opens a SQLite ledger, behind a commit log unless disabled or owned by another process. */
 export async function openSqliteLedger(
   file: string,
@@ -104,7 +120,9 @@ export async function openSqliteLedger(
     const scan = scanLog(dir, state.ledgerId, state.syncedLsn);
     if (scan.stoppedBecause !== undefined) args.logger.warn({ file, reason: scan.stoppedBecause }, "commit log recovery: stopped early (nothing after that point was acknowledged)");
     const applier = new SqliteApplier(db, { storageRoot: args.storageRoot, external: args.external }, state);
-    const items = scan.records.map((r) => decodeInsert(r.buf, r.view, r.start, r.end, r.lsn));
+    const decoded = scan.records.map((r) => decodeInsert(r.buf, r.view, r.start, r.end, r.lsn));
+    // an unverified record whose signatures do not hold was refused: never applied, its files never written
+    const items = decoded.filter((it) => it.unverified !== true || signaturesHold(it));
     const replay = items.filter((it) => it.lsn > state.appliedLsn);
     // (synced, applied]: rows are in the tables, files may not have reached the disk (power loss): check them
     const check = items.filter((it) => it.lsn <= state.appliedLsn && it.files.length > 0);
@@ -265,7 +283,14 @@ class LoggedSqliteBackend implements DbBackend {
     await this.#syncing;
   }
 
-  async insertBatch(records: LedgerRecord[], files: LoggedFile[][] = [], alone = false): Promise<boolean[]> {
+  /**
+   * `verify` (one record only): its signature check, run on this thread while the log's fdatasync runs on the pool;
+   * the record is logged as unverified, and stored (overlay, tables) only if `verify` says yes, else this rejects
+   * with SIGNATURE_INVALID. A duplicate is checked too, so that a forged copy of a stored transaction is refused as
+   * forged (the verdict order of verifying first).
+   */
+  async insertBatch(records: LedgerRecord[], files: LoggedFile[][] = [], alone = false, verify?: () => boolean): Promise<boolean[]> {
+    if (verify !== undefined && records.length !== 1) throw new StorageError("BAD_ARGUMENT", "a speculative signature check takes one record");
     if (this.#failed) throw this.#failed;
     if (this.#overlay.size >= this.#maxPending) await this.#until(this.#logged - this.#maxPending / 2);
     const out = new Array<boolean>(records.length).fill(false);
@@ -287,31 +312,50 @@ class LoggedSqliteBackend implements DbBackend {
     } catch (cause) {
       throw dbError("SQLite read failed", cause);
     }
-    if (fresh.length === 0) return out;
+    const verdict = (): boolean => {
+      try {
+        return verify!();
+      } catch {
+        return false;
+      }
+    };
+    if (fresh.length === 0) {
+      if (verify !== undefined && !verdict()) throw new StorageError("SIGNATURE_INVALID", "a signature of the transaction does not verify");
+      return out;
+    }
     // one allocation of its own per batch: it is handed to the apply thread afterwards without a copy
     const buf = new Uint8Array(total);
     const view = new DataView(buf.buffer);
     let off = 0;
     fresh.forEach((i, k) => {
-      const end = encodeInsert(buf, view, off + FRAME, records[i]!, files[i] ?? []);
+      const end = encodeInsert(buf, view, off + FRAME, records[i]!, files[i] ?? [], verify !== undefined);
       if (end !== off + FRAME + sizes[k]!) throw new StorageError("DB_ERROR", "commit log record size mismatch");
       off = end;
     });
     let first: number;
+    let valid = true;
     try {
       first = this.#log.append(buf, sizes);
-      await this.#log.sync(alone && fresh.length === 1);
+      if (verify === undefined) await this.#log.sync(alone && fresh.length === 1);
+      else {
+        // the fdatasync goes to the pool first, then the check runs here meanwhile
+        const durable = this.#log.sync(false);
+        valid = verdict();
+        await durable;
+      }
     } catch (e) {
       // the log's state after a failed write or fdatasync is unknown: refuse further inserts until reopened
       this.#failed = e instanceof StorageError ? e : new StorageError("IO_ERROR", `commit log write failed: ${(e as Error).message}`, { cause: e });
       this.#args.logger.error({ err: e }, "commit log write failed; inserts are refused until the ledger is reopened");
       throw this.#failed;
     }
+    this.logStats.logSyncs = this.#log.syncs;
+    this.logStats.inlineSyncs = this.#log.inlineSyncs;
+    // refused: durable in the log as unverified, so recovery checks it again and leaves it out; nothing else sees it
+    if (!valid) throw new StorageError("SIGNATURE_INVALID", "a signature of the transaction does not verify");
     const items: LoggedInsert[] = fresh.map((i, k) => ({ lsn: first + k, record: records[i]!, files: files[i] ?? [] }));
     this.#overlay.add(items);
     this.#logged = first + fresh.length - 1;
-    this.logStats.logSyncs = this.#log.syncs;
-    this.logStats.inlineSyncs = this.#log.inlineSyncs;
     this.logStats.pending = this.#overlay.size;
     this.#host.post(items, buf);
     for (const i of fresh) out[i] = true;

@@ -7,7 +7,7 @@ import { bytesEqual, deserialize, toHex } from "@bbc1/bbclib";
 import { AssetFileStore } from "./asset-files.js";
 import { asBytes, crossRefOf, edgeOf, type DbBackend, type RawTxRow } from "./backend.js";
 import { DEFAULT_MAX_TRAVERSE, DEFAULT_SEARCH_MAX_COUNT, resolveStorageConfig, type ResolvedStorageConfig } from "./config.js";
-import { StorageError } from "./errors.js";
+import { StorageError, isStorageError } from "./errors.js";
 import { asRecord, assetInfoOf } from "./record.js";
 import { LedgerTables } from "./tables.js";
 // static: in a bundle, the apply thread runs the bundle itself and must reach apply-thread.ts's worker code
@@ -202,6 +202,30 @@ class LedgerStoreImpl implements LedgerStore {
     // the two steps then leaves an unreferenced file at worst, never a stored transaction without its file.
     const logged = this.backends.length === 1 && this.backends[0]!.takesAssetFiles === true;
     const refused = new Set<Pending>();
+    // a lone insert into the commit log has its signatures checked while its record is made durable; every other
+    // insert that left the check to the store has it now, before anything of it is written
+    const alone = batch.length === 1 && this.queue.length === 0;
+    const speculate = logged && alone && batch[0]!.options?.verifySignatures !== undefined ? batch[0]!.options.verifySignatures : undefined;
+    if (speculate === undefined) {
+      for (const p of batch) {
+        const check = p.options?.verifySignatures;
+        if (check === undefined) continue;
+        let ok = false;
+        try {
+          ok = check();
+        } catch {
+          ok = false;
+        }
+        if (!ok) {
+          refused.add(p);
+          p.reject(new StorageError("SIGNATURE_INVALID", "a signature of the transaction does not verify"));
+        }
+      }
+      if (refused.size > 0) {
+        batch = batch.filter((p) => !refused.has(p));
+        if (batch.length === 0) return;
+      }
+    }
     if (logged) {
       if (!this.useExternalStorage) await this.refuseConflicts(batch, refused);
     } else if (!this.useExternalStorage) {
@@ -229,11 +253,11 @@ class LedgerStoreImpl implements LedgerStore {
     }
     const records = batch.map((p) => p.record);
     const files: LoggedFile[][] = logged && !this.useExternalStorage ? batch.map((p) => filesOf(p.record, p.options?.assetFiles)) : [];
-    const alone = batch.length === 1 && this.queue.length === 0;
-    const results = await Promise.allSettled(this.backends.map((b) => (logged ? b.insertBatch(records, files, alone) : b.insertBatch(records))));
+    const results = await Promise.allSettled(this.backends.map((b) => (logged ? b.insertBatch(records, files, alone, speculate) : b.insertBatch(records))));
     const ok = results.filter((r): r is PromiseFulfilledResult<boolean[]> => r.status === "fulfilled");
     results.forEach((r, i) => {
-      if (r.status === "rejected") this.log.error({ err: r.reason, dbNum: i }, "ledger insert failed in one database");
+      // a refused signature is the insert's outcome, not a database failure
+      if (r.status === "rejected" && !isStorageError(r.reason, "SIGNATURE_INVALID")) this.log.error({ err: r.reason, dbNum: i }, "ledger insert failed in one database");
     });
     if (ok.length === 0 && batch.length > 1) {
       // one bad insert must not fail the others that shared its transaction: retry them one by one

@@ -176,6 +176,15 @@ export interface InsertOptions {
    * other inserts of the same group commit are unaffected). An identical existing file is fine either way.
    */
   assetConflict?: "keep" | "refuse";
+  /**
+   * The signature check of this insert, left to the store so that it can run while the record is being made durable
+   * (a lone insert into a SQLite ledger with its commit log: the record is logged as *unverified* and the check runs
+   * on this thread during the log's fdatasync, saving the check's time from the insert's latency). The insert is
+   * stored only if it returns true, else rejected with `SIGNATURE_INVALID`. It must give exactly the verdict of
+   * `validateTransaction(deserialize(data)).valid` of `@bbc1/bbclib` (signatures only): recovery checks an
+   * unverified record it finds in the log again that way, and applies it only if it passes.
+   */
+  verifySignatures?: () => boolean;
 }
 
 /** Result of an insert. */

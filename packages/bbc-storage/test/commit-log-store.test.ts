@@ -11,9 +11,9 @@ import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { sha256, toHex, type BBcTransaction } from "@bbc1/bbclib";
 import { backupSqliteLedger, openLedgerStore, toLedgerRecord, type LedgerStore, type SearchConditions } from "@bbc1/storage";
-import { CommitLog, FRAME } from "../src/commit-log.js";
-import { encodeInsert, insertSize } from "../src/log-codec.js";
-import { makeTx, newId } from "./txs.js";
+import { CommitLog, FRAME, scanLog } from "../src/commit-log.js";
+import { decodeInsert, encodeInsert, insertSize } from "../src/log-codec.js";
+import { makeSignedTx, makeTx, newId, signaturesOf } from "./txs.js";
 
 const cleanup: string[] = [];
 afterEach(() => {
@@ -283,5 +283,98 @@ describe("SQLite store behind the commit log", () => {
     expect(await store.countTransactions({ assetGroupId: g })).toBe(5);
     await store.close();
     await expect(openLedgerStore({ domainId: p.domainId, workingDir: p.workingDir, config: { db: { commit_log: { fdatasync: "sometimes" as never } } } })).rejects.toMatchObject({ code: "BAD_CONFIG" });
+  });
+
+  it("checks a lone insert's signatures during its fdatasync: stored only if they hold, logged as unverified", async () => {
+    const p = place();
+    const store = await openLedgerStore({ domainId: p.domainId, workingDir: p.workingDir });
+    const g = newId();
+    const good = makeSignedTx({ assetGroupId: g, userId: newId() });
+    const forged = makeSignedTx({ assetGroupId: g, userId: newId(), file: new TextEncoder().encode("forged file") }, true);
+    let calls = 0;
+    const counted = (tx: BBcTransaction) => () => (calls++, signaturesOf(tx)());
+    expect((await store.insertTransaction(good, { verifySignatures: counted(good) })).inserted).toBe(true);
+    expect(calls).toBe(1);
+    const forgedFiles = new Map([[toHex(forged.events[0]!.asset!.assetId!), new TextEncoder().encode("forged file")]]);
+    await expect(store.insertTransaction(forged, { verifySignatures: counted(forged), assetFiles: forgedFiles })).rejects.toMatchObject({ code: "SIGNATURE_INVALID" });
+    expect(calls).toBe(2);
+    // a forged copy of a stored transaction is refused as forged, not as a duplicate
+    await expect(store.insertTransaction(good, { verifySignatures: () => false })).rejects.toMatchObject({ code: "SIGNATURE_INVALID" });
+    const visible = async (s: LedgerStore) => ({
+      good: (await s.getTransaction(idOf(good))) !== null,
+      forged: (await s.getTransaction(idOf(forged))) !== null,
+      count: await s.countTransactions({ assetGroupId: g }),
+      file: await s.assetFiles.read(g, forged.events[0]!.asset!.assetId!),
+    });
+    expect(await visible(store)).toEqual({ good: true, forged: false, count: 1, file: null });
+    await store.settle();
+    expect(await visible(store)).toEqual({ good: true, forged: false, count: 1, file: null });
+    await store.close();
+    const again = await openLedgerStore({ domainId: p.domainId, workingDir: p.workingDir });
+    expect(await visible(again)).toEqual({ good: true, forged: false, count: 1, file: null });
+    await again.close();
+  });
+
+  it("recovery applies an unverified record only when its signatures hold, and never writes a refused one's files", async () => {
+    const p = place();
+    const first = await openLedgerStore({ domainId: p.domainId, workingDir: p.workingDir });
+    const g = newId();
+    const seed = makeTx({ assetGroupId: g, userId: newId() });
+    await first.insertTransaction(seed);
+    await first.close();
+    // what a process killed during the check leaves: unverified records in the log, good and forged
+    const db = new Database(p.file);
+    const { ledger_id, applied_lsn } = db.prepare("SELECT ledger_id, applied_lsn FROM commit_log_state").get() as { ledger_id: Buffer; applied_lsn: number };
+    db.close();
+    const txs = [false, true, false, true].map((bad, i) => ({ bad, tx: makeSignedTx({ assetGroupId: g, userId: newId(), file: new TextEncoder().encode(`unverified ${i}`) }, bad), i }));
+    const dir = `${p.file}.commit-log`;
+    const log = CommitLog.open(dir, new Uint8Array(ledger_id), applied_lsn + 1);
+    for (const { tx, i } of txs) {
+      const a = tx.events[0]!.asset!;
+      const files = [{ assetGroupId: g, assetId: a.assetId!, content: new TextEncoder().encode(`unverified ${i}`) }];
+      const rec = toLedgerRecord(tx);
+      const size = insertSize(rec, files);
+      const buf = new Uint8Array(FRAME + size);
+      encodeInsert(buf, new DataView(buf.buffer), FRAME, rec, files, true);
+      log.append(buf, [size]);
+    }
+    await log.sync();
+    const logged = scanLog(dir, new Uint8Array(ledger_id), applied_lsn).records.map((r) => decodeInsert(r.buf, r.view, r.start, r.end, r.lsn));
+    expect(logged.map((it) => it.unverified)).toEqual([true, true, true, true]);
+    await log.close();
+
+    const store = await openLedgerStore({ domainId: p.domainId, workingDir: p.workingDir });
+    try {
+      for (const { bad, tx, i } of txs) {
+        expect((await store.getTransaction(idOf(tx))) !== null, `tx ${i}`).toBe(!bad);
+        const f = await store.assetFiles.read(g, tx.events[0]!.asset!.assetId!);
+        expect(f === null ? null : new TextDecoder().decode(f), `file ${i}`).toBe(bad ? null : `unverified ${i}`);
+      }
+      expect(await store.countTransactions({ assetGroupId: g })).toBe(3);
+      expect(await store.checkIntegrity()).toEqual({ ok: true, messages: ["ok"] });
+      // the lsns of the refused records stay used: the next insert goes after them
+      const next = makeSignedTx({ assetGroupId: g, userId: newId() });
+      expect((await store.insertTransaction(next, { verifySignatures: signaturesOf(next) })).inserted).toBe(true);
+    } finally {
+      await store.close();
+    }
+    const last = await openLedgerStore({ domainId: p.domainId, workingDir: p.workingDir });
+    expect(await last.countTransactions({ assetGroupId: g })).toBe(4);
+    await last.close();
+  });
+
+  it("checks the signatures of inserts committed together before logging any of them", async () => {
+    const p = place();
+    const store = await openLedgerStore({ domainId: p.domainId, workingDir: p.workingDir });
+    const g = newId();
+    const txs = Array.from({ length: 6 }, (_, i) => makeSignedTx({ assetGroupId: g, userId: newId() }, i % 3 === 1));
+    const out = await Promise.allSettled(txs.map((tx) => store.insertTransaction(tx, { verifySignatures: signaturesOf(tx) })));
+    expect(out.map((r) => (r.status === "fulfilled" ? r.value.inserted : (r.reason as { code: string }).code))).toEqual([true, "SIGNATURE_INVALID", true, true, "SIGNATURE_INVALID", true]);
+    expect(await store.countTransactions({ assetGroupId: g })).toBe(4);
+    await store.close();
+    // nothing refused reached the log: none of it comes back
+    const again = await openLedgerStore({ domainId: p.domainId, workingDir: p.workingDir });
+    expect(await again.countTransactions({ assetGroupId: g })).toBe(4);
+    await again.close();
   });
 });

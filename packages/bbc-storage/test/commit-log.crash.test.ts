@@ -60,7 +60,7 @@ interface Ack {
  * acknowledgement (on a loaded machine a writer can be ready for 60 ms without acknowledging anything), or with
  * `duringOpen` that long after the spawn.
  */
-function runAndKill(domainHex: string, killAfterMs: number, duringOpen = false, afterFirstAck = false): Promise<{ acks: Ack[]; ready: boolean }> {
+function runAndKill(domainHex: string, killAfterMs: number, duringOpen = false, afterFirstAck = false): Promise<{ acks: Ack[]; refused: string[]; ready: boolean }> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [childFile, workingDir, domainHex], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
@@ -91,7 +91,8 @@ function runAndKill(domainHex: string, killAfterMs: number, duringOpen = false, 
           const [, txid, group, assetId, pointTo] = l.split(" ") as [string, string, string, string, string];
           return { txid, group, assetId, pointTo };
         });
-      resolvePromise({ acks, ready });
+      const refused = lines.filter((l) => l.startsWith("refused ")).map((l) => l.slice(8));
+      resolvePromise({ acks, refused, ready });
     });
   });
 }
@@ -122,6 +123,7 @@ describe("crash safety of the commit log and the apply step (SIGKILL at random p
     const domainHex = toHex(getRandomId());
     const files = new AssetFileStore(join(workingDir, domainHex));
     const acked: Ack[] = [];
+    const refused: string[] = [];
     let killedWithAcks = 0;
     let killedDuringOpen = 0;
     let checkedRows = 0;
@@ -131,14 +133,17 @@ describe("crash safety of the commit log and the apply step (SIGKILL at random p
     for (let trial = 0; trial < TRIALS; trial++) {
       // half the kills count from "ready", half from the first acknowledgement (so that most trials kill a writer
       // with inserts acknowledged and in flight, however loaded the machine)
-      const { acks } = await runAndKill(domainHex, Math.floor(Math.random() * 60), false, Math.random() < 0.5);
+      const first = await runAndKill(domainHex, Math.floor(Math.random() * 60), false, Math.random() < 0.5);
+      const acks = first.acks;
       if (acks.length > 0) killedWithAcks++;
       acked.push(...acks);
+      refused.push(...first.refused);
       if (Math.random() < 0.25) {
         // killed again while it recovers what the first kill left
         const again = await runAndKill(domainHex, 5 + Math.floor(Math.random() * 60), true);
         if (!again.ready) killedDuringOpen++;
         acked.push(...again.acks);
+        refused.push(...again.refused);
       }
 
       const store = await openLedgerStore({ domainId: domainHex, workingDir });
@@ -147,6 +152,8 @@ describe("crash safety of the commit log and the apply step (SIGKILL at random p
         // this trial's acknowledgements always, every earlier one ten times over the run and at the end
         const every = Math.max(20, Math.floor(TRIALS / 10));
         const check = trial % every === every - 1 || trial === TRIALS - 1 ? acked : acks;
+        // a forged insert the store refused is never stored, whatever the kill interrupted
+        for (const id of refused) expect(await store.getTransaction(fromHex(id)), `refused ${id} stored after trial ${trial}`).toBeNull();
         for (const a of check) {
           const id = fromHex(a.txid);
           const row = await store.getTransaction(id);
@@ -196,7 +203,7 @@ describe("crash safety of the commit log and the apply step (SIGKILL at random p
         db.close();
       }
     }
-    process.stdout.write(`commit log crash test: ${TRIALS} SIGKILLs (${killedWithAcks} with inserts acknowledged, ${killedDuringOpen} during recovery), ${acked.length} acknowledged transactions verified, ${checkedRows} stored transactions checked whole\n`);
+    process.stdout.write(`commit log crash test: ${TRIALS} SIGKILLs (${killedWithAcks} with inserts acknowledged, ${killedDuringOpen} during recovery), ${acked.length} acknowledged transactions verified, ${refused.length} refused forgeries absent, ${checkedRows} stored transactions checked whole\n`);
     expect(killedWithAcks).toBeGreaterThan(TRIALS / 2);
     expect(acked.length).toBeGreaterThan(TRIALS * 5);
   }, Math.max(600_000, TRIALS * 3000));

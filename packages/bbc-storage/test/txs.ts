@@ -1,5 +1,5 @@
 /** Transaction builders for the tests: real bbclib transactions, as the core would hand them over. */
-import { addEventAsset, addReferenceToTransaction, addRelationAsset, addRelationPointer, deserialize, getRandomId, makeTransaction, type BBcTransaction } from "@bbc1/bbclib";
+import { KeyPair, addEventAsset, addReferenceToTransaction, addRelationAsset, addRelationPointer, deserialize, getRandomId, makeTransaction, validateTransaction, type BBcTransaction } from "@bbc1/bbclib";
 
 export interface TxSpec {
   assetGroupId: Uint8Array;
@@ -28,3 +28,18 @@ export function makeTx(spec: TxSpec): BBcTransaction {
 }
 
 export const newId = (): Uint8Array => getRandomId();
+
+const signer = KeyPair.generate();
+
+/** A transaction signed by its user (witness and signature), or with `forged` a signature that does not verify. */
+export function makeSignedTx(spec: TxSpec, forged = false): BBcTransaction {
+  const tx = makeTransaction({ eventNum: 1, witness: true });
+  addEventAsset(tx, 0, spec.assetGroupId, spec.userId, { assetBody: spec.body ?? `signed ${Math.random()}`, ...(spec.file ? { assetFile: spec.file } : {}) });
+  tx.witness!.addWitness(spec.userId);
+  tx.addSignature(spec.userId, tx.sign(signer));
+  if (forged) tx.signatures[0]!.signature![9] ^= 0x21;
+  return deserialize(tx.serialize());
+}
+
+/** The signature check a core would hand to the store (`InsertOptions.verifySignatures`). */
+export const signaturesOf = (tx: BBcTransaction) => (): boolean => validateTransaction(tx).valid;

@@ -6,7 +6,7 @@ import type { BBcConfig, JsonObject } from "../config.js";
 import type { ClientConnection } from "../connection.js";
 import type { Domain } from "../domain.js";
 import type { BBcStats } from "../stats.js";
-import type { SubmittedVerdict, VerifiedCache, WireAssetFiles } from "../validator.js";
+import type { DeferredVerdict, SubmittedVerdict, VerifiedCache, WireAssetFiles } from "../validator.js";
 import type { ResolvedLimits } from "../limits.js";
 import type { OutputPool } from "../outbox.js";
 import type { CoreMetrics } from "../http/metrics.js";
@@ -47,6 +47,8 @@ export interface CoreInternals {
   removeDomain(domainId: Uint8Array): Promise<boolean>;
   /** Validates a submitted transaction; `offThread`: verify its signatures off the event loop (worker batches). */
   validate(data: Uint8Array, files: WireAssetFiles, offThread?: boolean): Promise<SubmittedVerdict>;
+  /** {@link validate} of a lone insert, the signature check handed back for the ledger to run. */
+  validateDeferred(data: Uint8Array, files: WireAssetFiles): Promise<DeferredVerdict>;
   /** Counters of the signature batches verified on worker threads (undefined without workers). */
   verifyBatchStats(): SignatureBatchStats | undefined;
   /** Inserts between validation and their outcome ({@link insertVerified}): more than one means verify off-thread. */
