@@ -141,6 +141,7 @@ const NEXT = new Int32Array(32);
 /**
  * Canonical code assignment, as BZ2_hbAssignCodes: by increasing length, then by symbol value.
  * Counted per length first, so it takes one pass over the symbols instead of one per length.
+ * Each symbol gets one word, code << 5 | length, what the writer needs.
  */
 export function assignCodes(code: Int32Array, len: Uint8Array, alphaSize: number): void {
   const count = COUNT;
@@ -159,5 +160,8 @@ export function assignCodes(code: Int32Array, len: Uint8Array, alphaSize: number
     next[n] = vec;
     vec = (vec + count[n]) << 1;
   }
-  for (let i = 0; i < alphaSize; i++) code[i] = next[len[i]]++;
+  for (let i = 0; i < alphaSize; i++) {
+    const l = len[i];
+    code[i] = (next[l]++ << 5) | l;
+  }
 }

@@ -17,7 +17,6 @@ const GREATER_ICOST = 15;
 // Tables reused across blocks and calls (allocating them was a tenth of a small compression).
 const LEN: Uint8Array[] = Array.from({ length: N_GROUPS }, () => new Uint8Array(MAX_ALPHA_SIZE));
 const RFREQ: Int32Array[] = Array.from({ length: N_GROUPS }, () => new Int32Array(MAX_ALPHA_SIZE));
-const CODE: Int32Array[] = Array.from({ length: N_GROUPS }, () => new Int32Array(MAX_ALPHA_SIZE));
 /**
  * Every table's lengths side by side, two to a word: symbol v's word k holds tables 2k and 2k+1
  * in its low and high 16 bits. A group's six costs are then summed with three additions per
@@ -108,12 +107,12 @@ export function sendMtfValues(w: BitSink, inUse: Uint8Array, mtfv: Uint16Array, 
   const l5 = len[5];
 
   const prevSelector = prevSelectorScratch.length >= maxSelectors ? prevSelectorScratch : (prevSelectorScratch = new Uint8Array(maxSelectors));
+  let repack = 0x3f;
   for (let iter = 0; iter < N_ITERS; iter++) {
-    for (let v = 0; v < alphaSize; v++) {
-      packed[3 * v] = l0[v] | (l1[v] << 16);
-      packed[3 * v + 1] = l2[v] | (l3[v] << 16);
-      packed[3 * v + 2] = l4[v] | (l5[v] << 16);
-    }
+    // Only the words of the tables rebuilt in the previous iteration change.
+    if (repack & 0x03) for (let v = 0; v < alphaSize; v++) packed[3 * v] = l0[v] | (l1[v] << 16);
+    if (repack & 0x0c) for (let v = 0; v < alphaSize; v++) packed[3 * v + 1] = l2[v] | (l3[v] << 16);
+    if (repack & 0x30) for (let v = 0; v < alphaSize; v++) packed[3 * v + 2] = l4[v] | (l5[v] << 16);
     // The tables whose groups change (bit t for table t); every table in the first iteration.
     let changed = iter === 0 ? (1 << nGroups) - 1 : 0;
     let sel = 0;
@@ -172,6 +171,7 @@ export function sendMtfValues(w: BitSink, inUse: Uint8Array, mtfv: Uint16Array, 
       for (let i = gs; i < ge; i++) f[mtfv[i]]++;
     }
     for (let t = 0; t < nGroups; t++) if (changed & (1 << t)) makeCodeLengths(len[t], rfreq[t], alphaSize, MAX_CODE_LEN);
+    repack = changed;
   }
 
   // Move-to-front of the selectors.
@@ -196,10 +196,7 @@ export function sendMtfValues(w: BitSink, inUse: Uint8Array, mtfv: Uint16Array, 
 
   for (let t = 0; t < nGroups; t++) {
     const l = len[t];
-    const c = CODE[t];
-    assignCodes(c, l, alphaSize);
-    const cl = CODE_LEN[t];
-    for (let v = 0; v < alphaSize; v++) cl[v] = (c[v] << 5) | l[v];
+    assignCodes(CODE_LEN[t], l, alphaSize);
   }
 
   // Room for everything below: map 16 + 256 bits, 18 bits of counts, selectors of at most 6
