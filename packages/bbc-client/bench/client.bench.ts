@@ -171,6 +171,7 @@ export async function run(): Promise<BenchRow[]> {
 const STUB = `
 const net = require("node:net");
 const answers = JSON.parse(process.argv[1]);
+const delayMs = Number(process.argv[2] ?? 0);
 const canned = new Map(Object.entries(answers).map(([cmd, a]) => [Number(cmd), { frame: Buffer.from(a.hex, "hex"), qidAt: a.qidAt }]));
 const QID_KEY = Buffer.from("a40000000ba2", "hex");
 const server = net.createServer((s) => {
@@ -190,7 +191,8 @@ const server = net.createServer((s) => {
       const out = Buffer.from(a.frame);
       out[a.qidAt] = body[q + 6];
       out[a.qidAt + 1] = body[q + 7];
-      s.write(out);
+      if (delayMs > 0) setTimeout(() => s.write(out), delayMs);
+      else s.write(out);
     }
   });
   s.on("error", () => {});
@@ -199,6 +201,14 @@ server.listen(0, "127.0.0.1", () => process.stdout.write(server.address().port +
 `;
 
 async function clientCpuRows(): Promise<BenchRow[]> {
+  const rows = await clientCpuRowsWith(0);
+  // the same insert when every answer takes 3 ms (as a durable insert does): the client sleeps
+  // and is woken for each answer, which on a busy 2-core VM costs far more than the library's work
+  rows.push(...(await clientCpuRowsWith(3)));
+  return rows;
+}
+
+async function clientCpuRowsWith(delayMs: number): Promise<BenchRow[]> {
   const user = sha256(te.encode("cpu user"));
   const stored = makeTx(user);
   const frameOf = (m: WireMessage): { hex: string; qidAt: number } => {
@@ -212,7 +222,7 @@ async function clientCpuRows(): Promise<BenchRow[]> {
     [MsgType.REQUEST_INSERT]: frameOf({ ...envelope(MsgType.RESPONSE_INSERT), transaction_id: stored.transactionId }),
     [MsgType.REQUEST_SEARCH_TRANSACTION]: frameOf({ ...envelope(MsgType.RESPONSE_SEARCH_TRANSACTION), transaction_id: stored.transactionId, transaction_data: stored.transactionData, all_asset_files: new Map() }),
   };
-  const child = spawn(process.execPath, ["-e", STUB, JSON.stringify(answers)], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, ["-e", STUB, JSON.stringify(answers), String(delayMs)], { stdio: ["ignore", "pipe", "inherit"] });
   const rows: BenchRow[] = [];
   try {
     const port = await new Promise<number>((resolve, reject) => {
@@ -230,6 +240,10 @@ async function clientCpuRows(): Promise<BenchRow[]> {
         const cpu = process.cpuUsage(cpu0);
         return { ...row, note: `${((cpu.user + cpu.system) / n).toFixed(1)} µs CPU per request (user ${(cpu.user / n).toFixed(1)}); ${note}` };
       };
+      if (delayMs > 0) {
+        rows.push(await cpuRow(`insert vs stub answering after ${delayMs} ms: client CPU`, () => c.insertTransaction(txs[i++ % txs.length]!), "one wake-up per answer"));
+        return rows;
+      }
       rows.push(await cpuRow("insert vs stub process: client CPU", () => c.insertTransaction(txs[i++ % txs.length]!), "signed beforehand, serialized again per insert"));
       rows.push(await cpuRow("search by id vs stub process: client CPU", () => c.searchTransaction(stored.transactionId!), "answer decoded into a BBcTransaction"));
     } finally {
