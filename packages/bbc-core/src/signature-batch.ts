@@ -98,11 +98,16 @@ export class SignatureBatches {
   #dead = false;
   readonly stats: SignatureBatchStats = { batches: 0, signatures: 0, maxBatch: 0 };
 
-  /** `post` sends a packed batch to a worker, which answers through {@link done}. */
-  constructor(workers: number, post: (worker: number, id: number, packed: Uint8Array) => void, maxPerBatch = 64) {
+  /** `post` sends a packed batch to a worker, which answers through {@link done}. Workers join with {@link addWorker}. */
+  constructor(post: (worker: number, id: number, packed: Uint8Array) => void, maxPerBatch = 64) {
     this.#post = post;
     this.#maxPerBatch = Math.max(1, maxPerBatch);
-    for (let i = 0; i < workers; i++) this.#idle.push(i);
+  }
+
+  /** Worker `i` listens: it takes batches from now on. */
+  addWorker(i: number): void {
+    this.#idle.push(i);
+    if (this.#queue.length > 0) this.#flush();
   }
 
   /** Verdicts of one transaction's signatures, in order. */

@@ -8,6 +8,8 @@ type WorkerVerdict = { id: number; ok: boolean; why?: "decode" | "signature" };
 /** A batch of signatures (see signature-batch.ts) and its answer. */
 type SignatureBatchJob = { kind: "sigs"; id: number; packed: Uint8Array };
 type SignatureBatchAnswer = { kind: "sigs"; id: number; verdicts: Uint8Array };
+/** A worker's first message, once its handler listens: work goes only to workers that sent it. */
+type WorkerReady = { kind: "ready" };
 
 // Worker side: this module is also the worker's entry (loaded through its own URL, or through
 // the bundle that contains it), recognised by its workerData marker.
@@ -32,6 +34,9 @@ if (!isMainThread && (workerData as { role?: string } | null)?.role === MARKER &
     }
     port.postMessage(out);
   });
+  // a worker whose entry is not this module (a bundle whose other code never lets this run) never says so, and
+  // gets no work: the pool then verifies as if it had no workers
+  port.postMessage({ kind: "ready" } satisfies WorkerReady);
 }
 
 interface Pending {
@@ -55,6 +60,9 @@ export class ValidatorPool {
   #nextId = 1;
   #active = false;
   #batches: SignatureBatches | undefined;
+  /** Workers that said they listen. */
+  readonly #ready: number[] = [];
+  #whenReady: (() => void)[] = [];
 
   /** Default pool size: 0 on one CPU, else min(4, CPUs − 1). */
   static defaultSize(): number {
@@ -68,19 +76,21 @@ export class ValidatorPool {
   /** Decode limits of every transaction validated here (main thread and workers). */
   readonly deserializeOptions: DeserializeOptions | undefined;
 
-  constructor(size: number, options: { threshold?: number; deserialize?: DeserializeOptions } = {}) {
+  /** `entry` (tests): the workers' module instead of this one. */
+  constructor(size: number, options: { threshold?: number; deserialize?: DeserializeOptions; entry?: URL } = {}) {
     this.threshold = options.threshold ?? 8;
     this.deserializeOptions = options.deserialize;
-    const url = new URL(import.meta.url);
+    const url = options.entry ?? new URL(import.meta.url);
     if (url.protocol !== "file:" || /\.[cm]?tsx?$/.test(url.pathname) || size <= 0) return;
     this.#active = true;
-    this.#batches = new SignatureBatches(size, (worker, id, packed) => this.#workers[worker]!.postMessage({ kind: "sigs", id, packed } satisfies SignatureBatchJob, [packed.buffer as ArrayBuffer]));
+    this.#batches = new SignatureBatches((worker, id, packed) => this.#workers[worker]!.postMessage({ kind: "sigs", id, packed } satisfies SignatureBatchJob, [packed.buffer as ArrayBuffer]));
     for (let i = 0; i < size; i++) {
       const w = new Worker(url, { workerData: { role: MARKER, deserialize: options.deserialize } });
       w.unref();
-      w.on("message", (m: WorkerVerdict | SignatureBatchAnswer) => {
+      w.on("message", (m: WorkerVerdict | SignatureBatchAnswer | WorkerReady) => {
         if ("kind" in m) {
-          this.#batches?.done(m.id, m.verdicts);
+          if (m.kind === "ready") this.#workerReady(i);
+          else this.#batches?.done(m.id, m.verdicts);
           return;
         }
         const p = this.#pending.get(m.id);
@@ -93,6 +103,19 @@ export class ValidatorPool {
       this.#workers.push(w);
       this.#load.push(0);
     }
+  }
+
+  #workerReady(i: number): void {
+    if (!this.#active || this.#ready.includes(i)) return;
+    this.#ready.push(i);
+    this.#batches?.addWorker(i);
+    for (const r of this.#whenReady.splice(0)) r();
+  }
+
+  /** Resolves once a worker listens (or the pool has none or gave them up): tests and benches wait for it. */
+  whenReady(): Promise<void> {
+    if (!this.#active || this.#ready.length > 0) return Promise.resolve();
+    return new Promise((r) => this.#whenReady.push(r));
   }
 
   /** True while worker threads are in use. */
@@ -108,6 +131,7 @@ export class ValidatorPool {
   #fallback(): void {
     this.#active = false;
     this.#batches?.fail();
+    for (const r of this.#whenReady.splice(0)) r();
     for (const [id, p] of this.#pending) {
       this.#pending.delete(id);
       p.resolve(validateSubmitted(p.data, p.files, false, undefined, this.deserializeOptions));
@@ -135,10 +159,11 @@ export class ValidatorPool {
     if (tx.signatures.length <= this.threshold) {
       if (!offThread) return Promise.resolve(validateSubmitted(data, files, false, tx, this.deserializeOptions));
       const batches = this.#batches;
-      return batches !== undefined ? validateSubmittedWith(data, files, tx, this.deserializeOptions, (jobs) => batches.verify(jobs)) : validateSubmittedAsync(data, files, tx, this.deserializeOptions);
+      return batches !== undefined && this.#ready.length > 0 ? validateSubmittedWith(data, files, tx, this.deserializeOptions, (jobs) => batches.verify(jobs)) : validateSubmittedAsync(data, files, tx, this.deserializeOptions);
     }
-    let idx = 0;
-    for (let i = 1; i < this.#workers.length; i++) if (this.#load[i]! < this.#load[idx]!) idx = i;
+    if (this.#ready.length === 0) return Promise.resolve(validateSubmitted(data, files, false, tx, this.deserializeOptions));
+    let idx = this.#ready[0]!;
+    for (const i of this.#ready) if (this.#load[i]! < this.#load[idx]!) idx = i;
     const id = this.#nextId++;
     return new Promise<SubmittedVerdict>((resolve) => {
       this.#pending.set(id, { data, files, worker: idx, resolve });

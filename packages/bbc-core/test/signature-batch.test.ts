@@ -30,7 +30,7 @@ const child = join(import.meta.dirname, "helpers", "batch-child.mjs");
 const distPool = join(import.meta.dirname, "..", "dist", "validator-pool.js");
 
 /** Validates `txs` concurrently in a plain Node process through the compiled pool (see helpers/batch-child.mjs). */
-function inCompiledPool(mode: "all" | "close", txs: { data: Uint8Array; files: Map<unknown, unknown> | null }[]): { verdicts: string[]; active: boolean; stats: { batches: number; signatures: number; maxBatch: number } } {
+function inCompiledPool(mode: "all" | "close" | "deaf", txs: { data: Uint8Array; files: Map<unknown, unknown> | null }[]): { verdicts: string[]; active: boolean; stats: { batches: number; signatures: number; maxBatch: number } } {
   // CI builds before testing; a missing build is a failure, not a skip
   expect(existsSync(distPool), "packages/bbc-core/dist is built").toBe(true);
   const input = JSON.stringify({ mode, txs: txs.map((t) => ({ data: toHex(t.data), files: t.files === null ? null : [...t.files].map(([k, v]) => [toHex(k as Uint8Array), toHex(v as Uint8Array)]) })) });
@@ -70,6 +70,13 @@ describe("batched signature verification on the worker threads", () => {
     expect(stats.signatures).toBeGreaterThan(20);
     expect(stats.batches).toBeLessThan(stats.signatures);
     expect(stats.maxBatch).toBeGreaterThan(1);
+  });
+
+  it("sends nothing to a worker that never listens, and still answers every validation", () => {
+    const all = corpus();
+    const { verdicts, stats } = inCompiledPool("deaf", all);
+    expect(stats.batches).toBe(0);
+    verdicts.forEach((v, i) => expect(v, all[i]!.name).toBe(label(validateSubmitted(all[i]!.data, all[i]!.files))));
   });
 
   it("answers what is in flight with the inline verdicts when the pool closes", () => {

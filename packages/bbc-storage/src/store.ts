@@ -203,9 +203,13 @@ class LedgerStoreImpl implements LedgerStore {
     const logged = this.backends.length === 1 && this.backends[0]!.takesAssetFiles === true;
     const refused = new Set<Pending>();
     // a lone insert into the commit log has its signatures checked while its record is made durable; every other
-    // insert that left the check to the store has it now, before anything of it is written
+    // insert that left the check to the store has it now, before anything of it is written. One with asset files is
+    // checked first too: a forged insert must be refused as forged even when its file slot is taken (the conflict
+    // check comes before the log)
     const alone = batch.length === 1 && this.queue.length === 0;
-    const speculate = logged && alone && batch[0]!.options?.verifySignatures !== undefined ? batch[0]!.options.verifySignatures : undefined;
+    const lone = batch[0]!;
+    const withFiles = lone.options?.assetFiles !== undefined && filesOf(lone.record, lone.options.assetFiles).length > 0;
+    const speculate = logged && alone && !withFiles ? lone.options?.verifySignatures : undefined;
     if (speculate === undefined) {
       for (const p of batch) {
         const check = p.options?.verifySignatures;

@@ -290,21 +290,27 @@ describe("SQLite store behind the commit log", () => {
     const store = await openLedgerStore({ domainId: p.domainId, workingDir: p.workingDir });
     const g = newId();
     const good = makeSignedTx({ assetGroupId: g, userId: newId() });
-    const forged = makeSignedTx({ assetGroupId: g, userId: newId(), file: new TextEncoder().encode("forged file") }, true);
+    const forged = makeSignedTx({ assetGroupId: g, userId: newId() }, true);
+    const forgedWithFile = makeSignedTx({ assetGroupId: g, userId: newId(), file: new TextEncoder().encode("forged file") }, true);
     let calls = 0;
     const counted = (tx: BBcTransaction) => () => (calls++, signaturesOf(tx)());
+    const syncs = () => store.stats.commitLog!.logSyncs;
     expect((await store.insertTransaction(good, { verifySignatures: counted(good) })).inserted).toBe(true);
     expect(calls).toBe(1);
-    const forgedFiles = new Map([[toHex(forged.events[0]!.asset!.assetId!), new TextEncoder().encode("forged file")]]);
-    await expect(store.insertTransaction(forged, { verifySignatures: counted(forged), assetFiles: forgedFiles })).rejects.toMatchObject({ code: "SIGNATURE_INVALID" });
-    expect(calls).toBe(2);
+    // refused after its record was made durable (the check ran during the fdatasync)
+    await expect(store.insertTransaction(forged, { verifySignatures: counted(forged) })).rejects.toMatchObject({ code: "SIGNATURE_INVALID" });
+    expect([calls, syncs()]).toEqual([2, 2]);
+    // with a file: checked before anything is written (a forged insert is refused as forged, file slot taken or not)
+    const forgedFiles = new Map([[toHex(forgedWithFile.events[0]!.asset!.assetId!), new TextEncoder().encode("forged file")]]);
+    await expect(store.insertTransaction(forgedWithFile, { verifySignatures: counted(forgedWithFile), assetFiles: forgedFiles })).rejects.toMatchObject({ code: "SIGNATURE_INVALID" });
+    expect([calls, syncs()]).toEqual([3, 2]);
     // a forged copy of a stored transaction is refused as forged, not as a duplicate
     await expect(store.insertTransaction(good, { verifySignatures: () => false })).rejects.toMatchObject({ code: "SIGNATURE_INVALID" });
     const visible = async (s: LedgerStore) => ({
       good: (await s.getTransaction(idOf(good))) !== null,
       forged: (await s.getTransaction(idOf(forged))) !== null,
       count: await s.countTransactions({ assetGroupId: g }),
-      file: await s.assetFiles.read(g, forged.events[0]!.asset!.assetId!),
+      file: await s.assetFiles.read(g, forgedWithFile.events[0]!.asset!.assetId!),
     });
     expect(await visible(store)).toEqual({ good: true, forged: false, count: 1, file: null });
     await store.settle();
