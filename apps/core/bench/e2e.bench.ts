@@ -371,6 +371,7 @@ export async function run(): Promise<BenchRow[]> {
 async function millionRows(entry: string, total: number): Promise<BenchRow[]> {
   const wd = process.env.BBC1_BENCH_1M_DIR ?? mkdtempSync(join(tmpdir(), "bbc1-e2e-1m-"));
   const keep = process.env.BBC1_BENCH_1M_DIR !== undefined;
+  mkdirSync(wd, { recursive: true }); // a BBC1_BENCH_1M_DIR that does not exist yet is filled from scratch
   const rows: BenchRow[] = [];
   const cfgFile = join(wd, "config.json");
   let domainId: Uint8Array;
