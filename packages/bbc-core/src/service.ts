@@ -102,6 +102,11 @@ export interface BBcCoreServiceOptions {
   resolveTimeoutMs?: number;
   /** Signature-verification worker threads (default: 0 below 2 CPUs, else min(4, CPUs-1)); 0 verifies on the main thread. */
   verifyWorkers?: number;
+  /**
+   * Verify the signatures of concurrent inserts on the worker threads in batches instead of on libuv's pool (default
+   * false: on a 2-core machine it gave the same throughput and ~30 MB more RSS at a million inserts).
+   */
+  verifyBatches?: boolean;
   /** Transactions with at most this many signatures are verified on the main thread (default 8). */
   verifyInlineMaxSignatures?: number;
   /**
@@ -307,7 +312,7 @@ export class BBcCoreService implements CoreInternals {
     this.#repairLimits = readRepairLimits(isJsonObject(conf.limits) ? conf.limits.repair : undefined);
     const workers = options.verifyWorkers ?? ValidatorPool.defaultSize();
     this.#poolSize = workers;
-    this.#pool = workers > 0 ? new ValidatorPool(workers, { threshold: options.verifyInlineMaxSignatures, deserialize: this.deserializeOptions }) : undefined;
+    this.#pool = workers > 0 ? new ValidatorPool(workers, { threshold: options.verifyInlineMaxSignatures, deserialize: this.deserializeOptions, batches: options.verifyBatches }) : undefined;
     this.network = this.#makeNetwork();
     this.#resolveTimeoutMs = options.resolveTimeoutMs ?? this.network.timings.resolveTimeoutMs;
     this.crossRefs = new CrossRefs(this, readDomain0Settings(isJsonObject(network) ? network.domain0 : undefined));

@@ -7,7 +7,7 @@ import { validateSubmitted, validateSubmittedAsync, validateSubmittedWith, type 
 type WorkerVerdict = { id: number; ok: boolean; why?: "decode" | "signature" };
 /** A batch of signatures (see signature-batch.ts) and its answer. */
 type SignatureBatchJob = { kind: "sigs"; id: number; packed: Uint8Array };
-type SignatureBatchAnswer = { kind: "sigs"; id: number; verdicts: Uint8Array };
+type SignatureBatchAnswer = { kind: "sigs"; id: number; verdicts: Uint8Array; packed: Uint8Array };
 /** A worker's first message, once its handler listens: work goes only to workers that sent it. */
 type WorkerReady = { kind: "ready" };
 
@@ -20,8 +20,9 @@ if (!isMainThread && (workerData as { role?: string } | null)?.role === MARKER &
   const options = (workerData as { deserialize?: DeserializeOptions }).deserialize;
   port.on("message", (job: { id: number; data: Uint8Array } | SignatureBatchJob) => {
     if ("kind" in job) {
+      // the verdicts (at most 64 bytes: on V8's heap) are copied; the batch's buffer goes back for reuse
       const verdicts = verifyPackedSignatures(job.packed);
-      port.postMessage({ kind: "sigs", id: job.id, verdicts } satisfies SignatureBatchAnswer, [verdicts.buffer as ArrayBuffer]);
+      port.postMessage({ kind: "sigs", id: job.id, verdicts, packed: job.packed } satisfies SignatureBatchAnswer, [job.packed.buffer as ArrayBuffer]);
       return;
     }
     let out: WorkerVerdict;
@@ -76,21 +77,24 @@ export class ValidatorPool {
   /** Decode limits of every transaction validated here (main thread and workers). */
   readonly deserializeOptions: DeserializeOptions | undefined;
 
-  /** `entry` (tests): the workers' module instead of this one. */
-  constructor(size: number, options: { threshold?: number; deserialize?: DeserializeOptions; entry?: URL } = {}) {
+  /**
+   * `batches`: verify the signatures of concurrent inserts on the workers in batches (default false: on libuv's
+   * pool, one hand-off per signature). `entry` (tests): the workers' module instead of this one.
+   */
+  constructor(size: number, options: { threshold?: number; deserialize?: DeserializeOptions; entry?: URL; batches?: boolean } = {}) {
     this.threshold = options.threshold ?? 8;
     this.deserializeOptions = options.deserialize;
     const url = options.entry ?? new URL(import.meta.url);
     if (url.protocol !== "file:" || /\.[cm]?tsx?$/.test(url.pathname) || size <= 0) return;
     this.#active = true;
-    this.#batches = new SignatureBatches((worker, id, packed) => this.#workers[worker]!.postMessage({ kind: "sigs", id, packed } satisfies SignatureBatchJob, [packed.buffer as ArrayBuffer]));
+    if (options.batches === true) this.#batches = new SignatureBatches((worker, id, packed) => this.#workers[worker]!.postMessage({ kind: "sigs", id, packed } satisfies SignatureBatchJob, [packed.buffer as ArrayBuffer]));
     for (let i = 0; i < size; i++) {
       const w = new Worker(url, { workerData: { role: MARKER, deserialize: options.deserialize } });
       w.unref();
       w.on("message", (m: WorkerVerdict | SignatureBatchAnswer | WorkerReady) => {
         if ("kind" in m) {
           if (m.kind === "ready") this.#workerReady(i);
-          else this.#batches?.done(m.id, m.verdicts);
+          else this.#batches?.done(m.id, m.verdicts, m.packed.buffer as ArrayBuffer);
           return;
         }
         const p = this.#pending.get(m.id);
@@ -140,9 +144,8 @@ export class ValidatorPool {
 
   /**
    * Validates like {@link validateSubmitted}. `offThread` (other inserts are in progress): the signatures are
-   * verified on a worker thread, in one batch with those of every other transaction that arrived meanwhile (libuv's
-   * thread pool, one hand-off per signature, while the workers are not running); otherwise inline, the shortest path
-   * for an insert that is alone.
+   * verified off this thread, on libuv's pool, or with `batches` on a worker in one batch with those of every other
+   * transaction that arrived meanwhile; otherwise inline, the shortest path for an insert that is alone.
    */
   validate(data: Uint8Array, files: WireAssetFiles, offThread = false): Promise<SubmittedVerdict> {
     if (!this.#active) {

@@ -9,7 +9,7 @@ let input = "";
 for await (const chunk of process.stdin) input += chunk;
 const { mode, txs } = JSON.parse(input);
 // mode "deaf": the workers run a module that never listens (what a bundle whose other code blocks would do)
-const pool = new ValidatorPool(1, mode === "deaf" ? { entry: new URL("./deaf-worker.mjs", import.meta.url) } : {});
+const pool = new ValidatorPool(1, mode === "deaf" ? { batches: true, entry: new URL("./deaf-worker.mjs", import.meta.url) } : { batches: true });
 // as in bbc1-core, whose pool starts long before the first insert: work goes only to a worker that listens
 if (mode === "deaf") await new Promise((r) => setTimeout(r, 300));
 else await pool.whenReady();
