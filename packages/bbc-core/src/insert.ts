@@ -44,8 +44,9 @@ async function insertCounted(core: CoreInternals, domain: Domain | undefined, da
   const verifyStarted = performance.now();
   // an insert alone is verified on this thread (the shortest path), and where the ledger can, its signatures while
   // the ledger makes it durable (the check's time comes off the insert's latency); while others are in progress
-  // (waiting for their commit, or verified), this one's signatures go to a worker in a batch so that the loop goes
-  // on reading and committing and the curve arithmetic runs on another core
+  // (waiting for their commit, or verified), this one's signatures go off the event loop (libuv's pool, or the
+  // workers' batches with `verifyBatches`) so that the loop goes on reading and committing and the curve arithmetic
+  // runs on another core
   const alone = core.insertsInProgress <= 1;
   const deferring = alone && domain?.ledger?.checksSignatures === true;
   const verdict = deferring ? await core.validateDeferred(data, files) : await core.validate(data, files, !alone);

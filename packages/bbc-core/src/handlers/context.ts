@@ -45,7 +45,7 @@ export interface CoreInternals {
   readonly crossRefs: CrossRefs;
   createDomain(domainId: Uint8Array, conf?: JsonObject): Promise<boolean>;
   removeDomain(domainId: Uint8Array): Promise<boolean>;
-  /** Validates a submitted transaction; `offThread`: verify its signatures off the event loop (worker batches). */
+  /** Validates a submitted transaction; `offThread`: verify its signatures off the event loop (libuv's pool, or worker batches). */
   validate(data: Uint8Array, files: WireAssetFiles, offThread?: boolean): Promise<SubmittedVerdict>;
   /** {@link validate} of a lone insert, the signature check handed back for the ledger to run. */
   validateDeferred(data: Uint8Array, files: WireAssetFiles): Promise<DeferredVerdict>;
