@@ -102,6 +102,21 @@ export interface BBcConfigOptions {
 }
 
 /**
+ * Creates the working directory (one level, as v1.1.1's `os.mkdir`) unless it exists. One that appears meanwhile is
+ * fine: a `--daemon` child's log file (pino creating its directory) and the config can race for it.
+ * @internal
+ */
+export function createWorkingDir(dir: string): void {
+  if (existsSync(dir)) return;
+  try {
+    mkdirSync(dir);
+  } catch (cause) {
+    if ((cause as { code?: string }).code === "EEXIST" && existsSync(dir)) return;
+    throw new CoreError("CONFIG_IO", `cannot create working directory ${dir}`, { cause });
+  }
+}
+
+/**
  * `config.json` with the v1.1.1 structure and defaults (bbc_config.py): defaults, deep-merged
  * with the file, then `--default_config` sections replacing top-level sections, then written
  * back. Writes are atomic (temp file + fsync + rename).
@@ -120,13 +135,7 @@ export class BBcConfig {
       this.workingDir = DEFAULT_WORKING_DIR;
     }
     this.configFile = options.configFile ?? join(this.workingDir, DEFAULT_CONFIG_FILE);
-    if (!existsSync(this.workingDir)) {
-      try {
-        mkdirSync(this.workingDir);
-      } catch (cause) {
-        throw new CoreError("CONFIG_IO", `cannot create working directory ${this.workingDir}`, { cause });
-      }
-    }
+    createWorkingDir(this.workingDir);
     if (existsSync(this.configFile)) updateDeep(this.config, readJson(this.configFile));
     if (options.defaultConfigFile !== undefined && existsSync(options.defaultConfigFile)) {
       Object.assign(this.config, readJson(options.defaultConfigFile));

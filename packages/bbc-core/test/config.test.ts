@@ -1,8 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { BBcConfig, defaultConfig } from "../src/index.js";
+import { createWorkingDir } from "../src/config.js";
 
 const dirs: string[] = [];
 const tmp = () => {
@@ -66,5 +67,24 @@ describe("BBcConfig (bbc_config.py)", () => {
     expect(JSON.parse(readFileSync(join(wd, "config.json"), "utf8")).domains[hex].node_id).toBe("cd".repeat(32));
     c.removeDomainConfig(hex);
     expect(JSON.parse(readFileSync(join(wd, "config.json"), "utf8")).domains[hex]).toBeUndefined();
+  });
+});
+
+describe("the working directory", () => {
+  it("is created one level deep; one that another process made in between is not an error, a missing parent is", () => {
+    const base = mkdtempSync(join(tmpdir(), "bbc1-wd-"));
+    try {
+      const wd = join(base, "node");
+      createWorkingDir(wd);
+      expect(existsSync(wd)).toBe(true);
+      // what the race leaves: the directory exists by the time mkdir runs (a daemon's log file made it)
+      const raced = join(base, "raced");
+      mkdirSync(raced);
+      expect(() => createWorkingDir(raced)).not.toThrow();
+      expect(() => new BBcConfig({ workingDir: raced })).not.toThrow();
+      expect(() => createWorkingDir(join(base, "no", "such", "parent"))).toThrow(/cannot create working directory/);
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
   });
 });
