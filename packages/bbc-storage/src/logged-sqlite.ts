@@ -179,6 +179,12 @@ class LoggedSqliteBackend implements DbBackend {
   #syncing: Promise<void> | undefined;
   #failed: StorageError | undefined;
   #closed = false;
+  /**
+   * The newest logged record is a refused unverified one. Its segment can go only once an applied record follows it
+   * (the tables' applied_lsn must pass it), so until then a signature check is never overlapped again: a flood of
+   * forged lone inserts logs one record, not one per insert.
+   */
+  #refusedPending = false;
   readonly logStats: CommitLogStats;
 
   constructor(
@@ -320,10 +326,12 @@ class LoggedSqliteBackend implements DbBackend {
         return false;
       }
     };
-    if (fresh.length === 0) {
-      if (verify !== undefined && !verdict()) throw new StorageError("SIGNATURE_INVALID", "a signature of the transaction does not verify");
-      return out;
+    // checked first (nothing logged when it fails): a duplicate, or while a refused record waits to be passed
+    if (verify !== undefined && (fresh.length === 0 || this.#refusedPending)) {
+      if (!verdict()) throw new StorageError("SIGNATURE_INVALID", "a signature of the transaction does not verify");
+      verify = undefined;
     }
+    if (fresh.length === 0) return out;
     // one allocation of its own per batch: it is handed to the apply thread afterwards without a copy
     const buf = new Uint8Array(total);
     const view = new DataView(buf.buffer);
@@ -353,7 +361,11 @@ class LoggedSqliteBackend implements DbBackend {
     this.logStats.logSyncs = this.#log.syncs;
     this.logStats.inlineSyncs = this.#log.inlineSyncs;
     // refused: durable in the log as unverified, so recovery checks it again and leaves it out; nothing else sees it
-    if (!valid) throw new StorageError("SIGNATURE_INVALID", "a signature of the transaction does not verify");
+    if (!valid) {
+      this.#refusedPending = true;
+      throw new StorageError("SIGNATURE_INVALID", "a signature of the transaction does not verify");
+    }
+    this.#refusedPending = false;
     const items: LoggedInsert[] = fresh.map((i, k) => ({ lsn: first + k, record: records[i]!, files: files[i] ?? [] }));
     this.#overlay.add(items);
     this.#logged = first + fresh.length - 1;

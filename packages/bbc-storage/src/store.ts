@@ -208,8 +208,8 @@ class LedgerStoreImpl implements LedgerStore {
     // check comes before the log)
     const alone = batch.length === 1 && this.queue.length === 0;
     const lone = batch[0]!;
-    const withFiles = lone.options?.assetFiles !== undefined && filesOf(lone.record, lone.options.assetFiles).length > 0;
-    const speculate = logged && alone && !withFiles ? lone.options?.verifySignatures : undefined;
+    const loneCheck = logged && alone ? lone.options?.verifySignatures : undefined;
+    const speculate = loneCheck !== undefined && !(lone.options?.assetFiles !== undefined && filesOf(lone.record, lone.options.assetFiles).length > 0) ? loneCheck : undefined;
     if (speculate === undefined) {
       for (const p of batch) {
         const check = p.options?.verifySignatures;

@@ -321,6 +321,30 @@ describe("SQLite store behind the commit log", () => {
     await again.close();
   });
 
+  it("a flood of forged lone inserts logs one unverified record, not one per insert", async () => {
+    const p = place();
+    const store = await openLedgerStore({ domainId: p.domainId, workingDir: p.workingDir });
+    try {
+      const g = newId();
+      const syncs = () => store.stats.commitLog!.logSyncs;
+      for (let i = 0; i < 20; i++) {
+        const forged = makeSignedTx({ assetGroupId: g, userId: newId() }, true);
+        await expect(store.insertTransaction(forged, { verifySignatures: signaturesOf(forged) })).rejects.toMatchObject({ code: "SIGNATURE_INVALID" });
+      }
+      // the first was logged (its check overlapped its fdatasync); the rest were checked first, nothing written
+      expect(syncs()).toBe(1);
+      // a stored insert passes the refused record (its segment can go), and overlapping resumes
+      const good = makeSignedTx({ assetGroupId: g, userId: newId() });
+      expect((await store.insertTransaction(good, { verifySignatures: signaturesOf(good) })).inserted).toBe(true);
+      const forged = makeSignedTx({ assetGroupId: g, userId: newId() }, true);
+      await expect(store.insertTransaction(forged, { verifySignatures: signaturesOf(forged) })).rejects.toMatchObject({ code: "SIGNATURE_INVALID" });
+      expect(syncs()).toBe(3);
+      expect(await store.countTransactions({ assetGroupId: g })).toBe(1);
+    } finally {
+      await store.close();
+    }
+  });
+
   it("recovery applies an unverified record only when its signatures hold, and never writes a refused one's files", async () => {
     const p = place();
     const first = await openLedgerStore({ domainId: p.domainId, workingDir: p.workingDir });
