@@ -42,7 +42,7 @@ export async function insertVerified(core: CoreInternals, domain: Domain | undef
 
 async function insertCounted(core: CoreInternals, domain: Domain | undefined, data: Uint8Array, files: WireAssetFiles, log: Logger): Promise<InsertOutcome> {
   const verifyStarted = performance.now();
-  // an insert alone is verified on this thread (the shortest path), and where the ledger can, its signatures while
+  // an insert alone is verified at once (the shortest path), and where the ledger can, its signatures (on the pool) while
   // the ledger makes it durable (the check's time comes off the insert's latency); while others are in progress
   // (waiting for their commit, or verified), this one's signatures go off the event loop (libuv's pool, or the
   // workers' batches with `verifyBatches`) so that the loop goes on reading and committing and the curve arithmetic
@@ -51,7 +51,7 @@ async function insertCounted(core: CoreInternals, domain: Domain | undefined, da
   const deferring = alone && domain?.ledger?.checksSignatures === true;
   const verdict = deferring ? await core.validateDeferred(data, files) : await core.validate(data, files, !alone);
   let verifySeconds = (performance.now() - verifyStarted) / 1000;
-  const deferred: (() => boolean) | undefined = verdict.ok ? (verdict as { verifySignatures?: () => boolean }).verifySignatures : undefined;
+  const deferred: (() => Promise<boolean>) | undefined = verdict.ok ? (verdict as { verifySignatures?: () => Promise<boolean> }).verifySignatures : undefined;
   if (deferred === undefined) core.metrics.verifySeconds.observe(verifySeconds);
   if (!verdict.ok) {
     if (verdict.why === "asset_file") core.stats.increment("asset_file", "invalid");
@@ -71,10 +71,10 @@ async function insertCounted(core: CoreInternals, domain: Domain | undefined, da
     files: [],
   };
   if (deferred !== undefined) {
-    entry.verifySignatures = () => {
+    entry.verifySignatures = async () => {
       const t = performance.now();
       try {
-        return deferred();
+        return await deferred();
       } finally {
         verifySeconds += (performance.now() - t) / 1000;
         core.metrics.verifySeconds.observe(verifySeconds);

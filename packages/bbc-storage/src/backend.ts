@@ -37,7 +37,7 @@ export interface DbBackend {
    * `verify` (commit log, one record): its signature check, to run while the record is made durable (rejects with
    * SIGNATURE_INVALID when it fails).
    */
-  insertBatch(records: LedgerRecord[], files?: LoggedFile[][], alone?: boolean, verify?: () => boolean): Promise<boolean[]>;
+  insertBatch(records: LedgerRecord[], files?: LoggedFile[][], alone?: boolean, verify?: () => boolean | Promise<boolean>): Promise<boolean[]>;
   /** True when {@link insertBatch} stores the asset files itself (the SQLite commit log). */
   readonly takesAssetFiles?: boolean;
   /** Resolves once every acknowledged insert is in the tables (a commit log applies behind its acknowledgements). */

@@ -291,12 +291,12 @@ class LoggedSqliteBackend implements DbBackend {
   }
 
   /**
-   * `verify` (one record only): its signature check, run on this thread while the log's fdatasync runs on the pool;
-   * the record is logged as unverified, and stored (overlay, tables) only if `verify` says yes, else this rejects
-   * with SIGNATURE_INVALID. A duplicate is checked too, so that a forged copy of a stored transaction is refused as
-   * forged (the verdict order of verifying first).
+   * `verify` (one record only): its signature check, started before the log's write and fdatasync so that a check
+   * running on another thread (a promise) overlaps them; a synchronous one simply runs first. The record is logged as unverified, and stored (overlay, tables) only if
+   * `verify` says yes, else this rejects with SIGNATURE_INVALID. A duplicate is checked too, so that a forged copy of
+   * a stored transaction is refused as forged (the verdict order of verifying first).
    */
-  async insertBatch(records: LedgerRecord[], files: LoggedFile[][] = [], alone = false, verify?: () => boolean): Promise<boolean[]> {
+  async insertBatch(records: LedgerRecord[], files: LoggedFile[][] = [], alone = false, verify?: () => boolean | Promise<boolean>): Promise<boolean[]> {
     if (verify !== undefined && records.length !== 1) throw new StorageError("BAD_ARGUMENT", "a speculative signature check takes one record");
     if (this.#failed) throw this.#failed;
     if (this.#overlay.size >= this.#maxPending) await this.#until(this.#logged - this.#maxPending / 2);
@@ -319,16 +319,17 @@ class LoggedSqliteBackend implements DbBackend {
     } catch (cause) {
       throw dbError("SQLite read failed", cause);
     }
-    const verdict = (): boolean => {
+    const verdict = (): boolean | Promise<boolean> => {
       try {
-        return verify!();
+        const v = verify!();
+        return typeof v === "boolean" ? v : v.then((ok) => ok === true, () => false);
       } catch {
         return false;
       }
     };
     // checked first (nothing logged when it fails): a duplicate, or while a refused record waits to be passed
     if (verify !== undefined && (fresh.length === 0 || this.#refusedPending)) {
-      if (!verdict()) throw new StorageError("SIGNATURE_INVALID", "a signature of the transaction does not verify");
+      if (!(await verdict())) throw new StorageError("SIGNATURE_INVALID", "a signature of the transaction does not verify");
       verify = undefined;
     }
     if (fresh.length === 0) return out;
@@ -343,14 +344,14 @@ class LoggedSqliteBackend implements DbBackend {
     });
     let first: number;
     let valid = true;
+    // a check on another thread starts first and runs during the write and fdatasync (never rejects: see verdict)
+    const started = verify === undefined ? undefined : verdict();
     try {
       first = this.#log.append(buf, sizes);
       if (verify === undefined) await this.#log.sync(alone && fresh.length === 1);
       else {
-        // the fdatasync goes to the pool first, then the check runs here meanwhile
-        const durable = this.#log.sync(false);
-        valid = verdict();
-        await durable;
+        await this.#log.sync(alone);
+        valid = await started!;
       }
     } catch (e) {
       // the log's state after a failed write or fdatasync is unknown: refuse further inserts until reopened

@@ -210,21 +210,13 @@ class LedgerStoreImpl implements LedgerStore {
     const lone = batch[0]!;
     const loneCheck = logged && alone ? lone.options?.verifySignatures : undefined;
     const speculate = loneCheck !== undefined && !(lone.options?.assetFiles !== undefined && filesOf(lone.record, lone.options.assetFiles).length > 0) ? loneCheck : undefined;
-    if (speculate === undefined) {
-      for (const p of batch) {
-        const check = p.options?.verifySignatures;
-        if (check === undefined) continue;
-        let ok = false;
-        try {
-          ok = check();
-        } catch {
-          ok = false;
-        }
-        if (!ok) {
-          refused.add(p);
-          p.reject(new StorageError("SIGNATURE_INVALID", "a signature of the transaction does not verify"));
-        }
-      }
+    if (speculate === undefined && batch.some((p) => p.options?.verifySignatures !== undefined)) {
+      const verdicts = await Promise.all(batch.map((p) => checkSignatures(p.options?.verifySignatures)));
+      batch.forEach((p, i) => {
+        if (verdicts[i]) return;
+        refused.add(p);
+        p.reject(new StorageError("SIGNATURE_INVALID", "a signature of the transaction does not verify"));
+      });
       if (refused.size > 0) {
         batch = batch.filter((p) => !refused.has(p));
         if (batch.length === 0) return;
@@ -611,3 +603,13 @@ function distinctGroups(rec: LedgerRecord): Uint8Array[] {
   return [...seen.values()];
 }
 
+
+/** An insert's signature check, if it has one (none: true); a throw or a rejection is a refusal. */
+async function checkSignatures(check: (() => boolean | Promise<boolean>) | undefined): Promise<boolean> {
+  if (check === undefined) return true;
+  try {
+    return (await check()) === true;
+  } catch {
+    return false;
+  }
+}

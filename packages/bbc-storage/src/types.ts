@@ -178,13 +178,14 @@ export interface InsertOptions {
   assetConflict?: "keep" | "refuse";
   /**
    * The signature check of this insert, left to the store so that it can run while the record is being made durable
-   * (a lone insert into a SQLite ledger with its commit log: the record is logged as *unverified* and the check runs
-   * on this thread during the log's fdatasync, saving the check's time from the insert's latency). The insert is
-   * stored only if it returns true, else rejected with `SIGNATURE_INVALID`. It must give exactly the verdict of
+   * (a lone insert into a SQLite ledger with its commit log: the record is logged as *unverified* and the check is
+   * started before the log's fdatasync, so that a check that runs on another thread, as a returned promise says,
+   * takes its time off the insert's latency). The insert is stored only if it gives true, else rejected with
+   * `SIGNATURE_INVALID`; a throw or rejection counts as false. It must give exactly the verdict of
    * `validateTransaction(deserialize(data)).valid` of `@bbc1/bbclib` (signatures only): recovery checks an
    * unverified record it finds in the log again that way, and applies it only if it passes.
    */
-  verifySignatures?: () => boolean;
+  verifySignatures?: () => boolean | Promise<boolean>;
 }
 
 /** Result of an insert. */

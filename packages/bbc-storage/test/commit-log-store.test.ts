@@ -13,7 +13,7 @@ import { sha256, toHex, type BBcTransaction } from "@bbc1/bbclib";
 import { backupSqliteLedger, openLedgerStore, toLedgerRecord, type LedgerStore, type SearchConditions } from "@bbc1/storage";
 import { CommitLog, FRAME, scanLog } from "../src/commit-log.js";
 import { decodeInsert, encodeInsert, insertSize } from "../src/log-codec.js";
-import { makeSignedTx, makeTx, newId, signaturesOf } from "./txs.js";
+import { makeSignedTx, makeTx, newId, signaturesOf, signaturesOnPool } from "./txs.js";
 
 const cleanup: string[] = [];
 afterEach(() => {
@@ -265,17 +265,17 @@ describe("SQLite store behind the commit log", () => {
     await expect(openLedgerStore({ domainId: p.domainId, workingDir: p.workingDir, config: { db: { commit_log: "yes" as never } } })).rejects.toMatchObject({ code: "BAD_CONFIG" });
   });
 
-  it("syncs a lone insert on the calling thread by default, a group of inserts on the pool, and refuses a bad placement", async () => {
+  it("syncs a lone insert on the calling thread by default, a group of inserts in one fdatasync, and refuses a bad placement", async () => {
     const p = place();
     const store = await openLedgerStore({ domainId: p.domainId, workingDir: p.workingDir });
     const g = newId();
     const lone = makeTx({ assetGroupId: g, userId: newId() });
     expect((await store.insertTransaction(lone)).inserted).toBe(true);
     expect(store.stats.commitLog).toMatchObject({ logSyncs: 1, inlineSyncs: 1 });
-    // queued together: one batch of several, synced on the pool
+    // queued together: one batch of several, one fdatasync (inline while the disk syncs fast: commit-log.test.ts)
     const group = Array.from({ length: 4 }, () => makeTx({ assetGroupId: g, userId: newId() }));
     expect((await Promise.all(group.map((t) => store.insertTransaction(t)))).every((r) => r.inserted)).toBe(true);
-    expect(store.stats.commitLog).toMatchObject({ logSyncs: 2, inlineSyncs: 1 });
+    expect(store.stats.commitLog).toMatchObject({ logSyncs: 2 });
     // the duplicate check sees the stored and the pending
     expect((await store.insertTransaction(lone)).inserted).toBe(false);
     await store.settle();
@@ -285,7 +285,7 @@ describe("SQLite store behind the commit log", () => {
     await expect(openLedgerStore({ domainId: p.domainId, workingDir: p.workingDir, config: { db: { commit_log: { fdatasync: "sometimes" as never } } } })).rejects.toMatchObject({ code: "BAD_CONFIG" });
   });
 
-  it("checks a lone insert's signatures during its fdatasync: stored only if they hold, logged as unverified", async () => {
+  it.each(["on this thread", "on the pool (a promise)"] as const)("checks a lone insert's signatures during its fdatasync (%s): stored only if they hold, logged as unverified", async (where) => {
     const p = place();
     const store = await openLedgerStore({ domainId: p.domainId, workingDir: p.workingDir });
     const g = newId();
@@ -293,7 +293,7 @@ describe("SQLite store behind the commit log", () => {
     const forged = makeSignedTx({ assetGroupId: g, userId: newId() }, true);
     const forgedWithFile = makeSignedTx({ assetGroupId: g, userId: newId(), file: new TextEncoder().encode("forged file") }, true);
     let calls = 0;
-    const counted = (tx: BBcTransaction) => () => (calls++, signaturesOf(tx)());
+    const counted = (tx: BBcTransaction) => (where === "on this thread" ? () => (calls++, signaturesOf(tx)()) : () => (calls++, signaturesOnPool(tx)()));
     const syncs = () => store.stats.commitLog!.logSyncs;
     expect((await store.insertTransaction(good, { verifySignatures: counted(good) })).inserted).toBe(true);
     expect(calls).toBe(1);
@@ -306,6 +306,11 @@ describe("SQLite store behind the commit log", () => {
     expect([calls, syncs()]).toEqual([3, 2]);
     // a forged copy of a stored transaction is refused as forged, not as a duplicate
     await expect(store.insertTransaction(good, { verifySignatures: () => false })).rejects.toMatchObject({ code: "SIGNATURE_INVALID" });
+    // a check that rejects or throws is a refusal too
+    const forged2 = makeSignedTx({ assetGroupId: g, userId: newId() }, true);
+    await expect(store.insertTransaction(forged2, { verifySignatures: () => Promise.reject(new Error("backend gone")) })).rejects.toMatchObject({ code: "SIGNATURE_INVALID" });
+    await expect(store.insertTransaction(forged2, { verifySignatures: () => { throw new Error("backend gone"); } })).rejects.toMatchObject({ code: "SIGNATURE_INVALID" });
+    expect(await store.getTransaction(idOf(forged2))).toBeNull();
     const visible = async (s: LedgerStore) => ({
       good: (await s.getTransaction(idOf(good))) !== null,
       forged: (await s.getTransaction(idOf(forged))) !== null,

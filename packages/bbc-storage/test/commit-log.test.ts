@@ -55,9 +55,51 @@ function hex(b: Uint8Array): string {
 }
 
 describe("commit log", () => {
-  it("with fdatasync \"auto\", syncs a lone batch on the calling thread and any other on the pool", async () => {
+  it("preallocates every segment, the first one of a freshly opened log too: appends never grow a file", async () => {
     const dir = freshDir();
-    const log = CommitLog.open(dir, LEDGER, 1);
+    const log = CommitLog.open(dir, LEDGER, 1, { segmentBytes: 64 * 1024 });
+    const sizes = () => readdirSync(dir).filter((f) => f.endsWith(".log")).sort().map((f) => statSync(join(dir, f)).size);
+    // zero-filled to its capacity before the first record (a growing file journals its size at every fdatasync)
+    expect(sizes()).toEqual([64 * 1024]);
+    for (let i = 1; i <= 40; i++) {
+      appendBatch(log, [rec(i, 2000)]);
+      await log.sync(false);
+      // the next segment is being zero-filled in the background from the first append on
+      if (i === 1) await new Promise((r) => setTimeout(r, 50));
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    // rolled over into preallocated segments only: each file is exactly its capacity
+    const after = sizes();
+    expect(after.length).toBeGreaterThan(1);
+    for (const n of after) expect(n).toBe(64 * 1024);
+    await log.close();
+    expect(scanLog(dir, LEDGER, 0).records.map((r) => r.lsn)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+  });
+
+  it("with fdatasync \"auto\", syncs a lone batch on the calling thread, and any other there while the disk syncs fast, else on the pool", async () => {
+    // while recent fdatasyncs averaged under the threshold, every batch is synced inline
+    const fast = CommitLog.open(freshDir(), LEDGER, 1, { autoInlineBelowMs: Infinity });
+    for (let i = 1; i <= 3; i++) {
+      appendBatch(fast, [rec(2 * i), rec(2 * i + 1)]);
+      await fast.sync(false);
+    }
+    expect([fast.syncs, fast.inlineSyncs]).toEqual([3, 3]);
+    await fast.close();
+    // a disk slower than the threshold: the first sync (no average yet) inline, the next ones on the pool, and a
+    // lone batch still inline
+    const slow = CommitLog.open(freshDir(), LEDGER, 1, { autoInlineBelowMs: 1e-9 });
+    for (let i = 1; i <= 3; i++) {
+      appendBatch(slow, [rec(2 * i), rec(2 * i + 1)]);
+      await slow.sync(false);
+    }
+    expect([slow.syncs, slow.inlineSyncs]).toEqual([3, 1]);
+    appendBatch(slow, [rec(9)]);
+    await slow.sync(true);
+    expect([slow.syncs, slow.inlineSyncs]).toEqual([4, 2]);
+    await slow.close();
+    // threshold 0: only a lone batch inline
+    const dir = freshDir();
+    const log = CommitLog.open(dir, LEDGER, 1, { autoInlineBelowMs: 0 });
     appendBatch(log, [rec(1)]);
     const lone = log.sync(true);
     // inline: done before sync() returns its promise (nothing was handed to another thread)
@@ -116,8 +158,11 @@ describe("commit log", () => {
     await log.sync();
     await log.close();
     const seg = join(dir, readdirSync(dir).find((f) => f.endsWith(".log"))!);
-    // a write cut short: the last record loses its tail (the file grows with each append before the first spare)
-    truncateSync(seg, statSync(seg).size - 20);
+    // a write cut short: the last record loses its tail (zeros, as in the preallocated rest of the segment)
+    const last = scanLog(dir, LEDGER, 0).records.at(-1)!;
+    const bytes = readFileSync(seg);
+    bytes.fill(0, last.end - 20, last.end);
+    writeFileSync(seg, bytes);
     let scan = scanLog(dir, LEDGER, 0);
     expect(scan.records.map((r) => r.lsn)).toEqual([1, 2]);
     expect(scan.stoppedBecause).toMatch(/torn/);

@@ -1,5 +1,5 @@
 /** Transaction builders for the tests: real bbclib transactions, as the core would hand them over. */
-import { KeyPair, addEventAsset, addReferenceToTransaction, addRelationAsset, addRelationPointer, deserialize, getRandomId, makeTransaction, validateTransaction, type BBcTransaction } from "@bbc1/bbclib";
+import { KeyPair, addEventAsset, addReferenceToTransaction, addRelationAsset, addRelationPointer, deserialize, getRandomId, makeTransaction, validateTransaction, validateTransactionAsync, type BBcTransaction } from "@bbc1/bbclib";
 
 export interface TxSpec {
   assetGroupId: Uint8Array;
@@ -43,3 +43,6 @@ export function makeSignedTx(spec: TxSpec, forged = false): BBcTransaction {
 
 /** The signature check a core would hand to the store (`InsertOptions.verifySignatures`). */
 export const signaturesOf = (tx: BBcTransaction) => (): boolean => validateTransaction(tx).valid;
+
+/** The same check verified on libuv's pool (a promise), as `@bbc1/core` hands it over. */
+export const signaturesOnPool = (tx: BBcTransaction) => async (): Promise<boolean> => (await validateTransactionAsync(tx)).valid;
