@@ -48,15 +48,24 @@ export interface CommitLogOptions {
    */
   fdatasync?: "pool" | "inline" | "auto";
   /**
-   * "auto" syncs on the calling thread while the log's recent fdatasyncs (a moving average) took less than this many
-   * ms (default 1): blocking the event loop that briefly costs less than the pool's two thread wake-ups (~0.3 ms
-   * measured on a busy 2-core machine), while a slow disk would hold the loop up.
+   * "auto" syncs a batch of up to {@link autoInlineMaxRecords} records on the calling thread while the log's recent
+   * fdatasyncs (a moving average) took less than this many ms (default 1): blocking the event loop that briefly
+   * costs less than the pool's two thread wake-ups (~0.3 ms measured on a busy 2-core machine), while a slow disk
+   * would hold the loop up.
    */
   autoInlineBelowMs?: number;
+  /**
+   * Largest batch "auto" syncs inline on a fast disk (default 8). A larger batch means many clients waiting: the
+   * event loop has their next requests to read meanwhile, so the pool's overlap pays (measured with 64 clients: the
+   * same inserts/s either way, and a node that filled 1,000,000 transactions inline held 198–206 MB against 184 MB).
+   */
+  autoInlineMaxRecords?: number;
 }
 
 /** Default of {@link CommitLogOptions.autoInlineBelowMs}. */
 export const AUTO_INLINE_BELOW_MS = 1;
+/** Default of {@link CommitLogOptions.autoInlineMaxRecords}. */
+export const AUTO_INLINE_MAX_RECORDS = 8;
 
 /** A record found by recovery. Its payload is `buf[start, end)`. */
 export interface RecoveredRecord {
@@ -279,6 +288,7 @@ export class CommitLog {
   #syncing: Promise<void> | undefined;
   readonly #placement: "pool" | "inline" | "auto";
   readonly #autoInlineBelowMs: number;
+  readonly #autoInlineMaxRecords: number;
   /** Moving average of the recent fdatasyncs' durations, ms (hand-off included on the pool). */
   #syncMs = 0;
   #closed = false;
@@ -294,6 +304,7 @@ export class CommitLog {
     this.#nextSpareSize = Math.min(FIRST_SPARE, this.#maxSegment);
     this.#placement = options.fdatasync ?? "auto";
     this.#autoInlineBelowMs = options.autoInlineBelowMs ?? AUTO_INLINE_BELOW_MS;
+    this.#autoInlineMaxRecords = options.autoInlineMaxRecords ?? AUTO_INLINE_MAX_RECORDS;
     this.#nextLsn = nextLsn;
     this.#old.push(...old);
     for (const f of readdirSync(dir)) if (f.startsWith("spare")) rmSync(join(dir, f), { force: true });
@@ -444,9 +455,10 @@ export class CommitLog {
   /**
    * Makes every record appended so far durable: one fdatasync per segment written since the last sync (plus the
    * directory when a segment was added). Concurrent calls share the running sync and then sync again if needed.
-   * `alone`: the caller's batch is a lone insert with nothing else waiting (see {@link CommitLogOptions.fdatasync}).
+   * `alone`: the caller's batch is a lone insert with nothing else waiting (see {@link CommitLogOptions.fdatasync});
+   * `records`: how many records the caller's batch holds (for "auto").
    */
-  async sync(alone = false): Promise<void> {
+  async sync(alone = false, records = Infinity): Promise<void> {
     while (this.#syncing !== undefined) await this.#syncing;
     if (this.#dirty.size === 0 && !this.#dirDirty) return;
     const fds = [...this.#dirty];
@@ -455,7 +467,8 @@ export class CommitLog {
     this.#dirty = new Set();
     this.#dirDirty = false;
     this.#retired = [];
-    const inline = this.#placement === "inline" || (this.#placement === "auto" && (alone || this.#syncMs < this.#autoInlineBelowMs));
+    const fastSmall = this.#syncMs < this.#autoInlineBelowMs && records <= this.#autoInlineMaxRecords;
+    const inline = this.#placement === "inline" || (this.#placement === "auto" && (alone || fastSmall));
     const run = async () => {
       const started = performance.now();
       try {

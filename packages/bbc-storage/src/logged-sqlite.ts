@@ -348,9 +348,9 @@ class LoggedSqliteBackend implements DbBackend {
     const started = verify === undefined ? undefined : verdict();
     try {
       first = this.#log.append(buf, sizes);
-      if (verify === undefined) await this.#log.sync(alone && fresh.length === 1);
+      if (verify === undefined) await this.#log.sync(alone && fresh.length === 1, fresh.length);
       else {
-        await this.#log.sync(alone);
+        await this.#log.sync(alone, fresh.length);
         valid = await started!;
       }
     } catch (e) {

@@ -76,21 +76,25 @@ describe("commit log", () => {
     expect(scanLog(dir, LEDGER, 0).records.map((r) => r.lsn)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
   });
 
-  it("with fdatasync \"auto\", syncs a lone batch on the calling thread, and any other there while the disk syncs fast, else on the pool", async () => {
-    // while recent fdatasyncs averaged under the threshold, every batch is synced inline
-    const fast = CommitLog.open(freshDir(), LEDGER, 1, { autoInlineBelowMs: Infinity });
+  it("with fdatasync \"auto\", syncs a lone batch on the calling thread, and a small one there while the disk syncs fast, else on the pool", async () => {
+    // while recent fdatasyncs averaged under the threshold, every small batch is synced inline, a large one (many
+    // clients waiting) on the pool
+    const fast = CommitLog.open(freshDir(), LEDGER, 1, { autoInlineBelowMs: Infinity, autoInlineMaxRecords: 8 });
     for (let i = 1; i <= 3; i++) {
       appendBatch(fast, [rec(2 * i), rec(2 * i + 1)]);
-      await fast.sync(false);
+      await fast.sync(false, 2);
     }
     expect([fast.syncs, fast.inlineSyncs]).toEqual([3, 3]);
+    appendBatch(fast, Array.from({ length: 9 }, (_, k) => rec(10 + k)));
+    await fast.sync(false, 9);
+    expect([fast.syncs, fast.inlineSyncs]).toEqual([4, 3]);
     await fast.close();
     // a disk slower than the threshold: the first sync (no average yet) inline, the next ones on the pool, and a
     // lone batch still inline
     const slow = CommitLog.open(freshDir(), LEDGER, 1, { autoInlineBelowMs: 1e-9 });
     for (let i = 1; i <= 3; i++) {
       appendBatch(slow, [rec(2 * i), rec(2 * i + 1)]);
-      await slow.sync(false);
+      await slow.sync(false, 2);
     }
     expect([slow.syncs, slow.inlineSyncs]).toEqual([3, 1]);
     appendBatch(slow, [rec(9)]);
