@@ -289,8 +289,13 @@ export class CommitLog {
   readonly #placement: "pool" | "inline" | "auto";
   readonly #autoInlineBelowMs: number;
   readonly #autoInlineMaxRecords: number;
-  /** Moving average of the recent fdatasyncs' durations, ms (hand-off included on the pool). */
-  #syncMs = 0;
+  /**
+   * Moving average of the recent inline fdatasyncs' durations, ms: the disk's own time (on the pool the hand-offs
+   * would count too). Undefined until the first one.
+   */
+  #syncMs: number | undefined;
+  /** Small batches sent to the pool for a slow disk since the last inline one (every 32nd goes inline, a probe). */
+  #slowSkips = 0;
   #closed = false;
   /** fdatasync calls made (for the stats). */
   syncs = 0;
@@ -467,8 +472,12 @@ export class CommitLog {
     this.#dirty = new Set();
     this.#dirDirty = false;
     this.#retired = [];
-    const fastSmall = this.#syncMs < this.#autoInlineBelowMs && records <= this.#autoInlineMaxRecords;
-    const inline = this.#placement === "inline" || (this.#placement === "auto" && (alone || fastSmall));
+    let inline = this.#placement === "inline" || (this.#placement === "auto" && alone);
+    if (!inline && this.#placement === "auto" && records <= this.#autoInlineMaxRecords) {
+      // a slow disk keeps small batches on the pool, but one in 32 still goes inline to see whether it sped up
+      inline = (this.#syncMs ?? 0) < this.#autoInlineBelowMs || ++this.#slowSkips >= 32;
+    }
+    if (inline) this.#slowSkips = 0;
     const run = async () => {
       const started = performance.now();
       try {
@@ -481,8 +490,10 @@ export class CommitLog {
           if (dir) await syncDir(this.dir);
         }
         this.syncs += fds.length;
-        const ms = performance.now() - started;
-        this.#syncMs = this.syncs === fds.length ? ms : this.#syncMs * 0.9 + ms * 0.1;
+        if (inline) {
+          const ms = performance.now() - started;
+          this.#syncMs = this.#syncMs === undefined ? ms : this.#syncMs * 0.9 + ms * 0.1;
+        }
       } catch (cause) {
         for (const fd of fds) this.#dirty.add(fd);
         this.#dirDirty ||= dir;
