@@ -207,8 +207,8 @@ export type DeferredVerdict =
  * makes the insert durable ({@link LedgerEntry.verifySignatures}). The closure verifies off this thread where the
  * crypto backend can (OpenSSL on libuv's pool), so that it runs while this thread waits for the `fdatasync`; its
  * verdict is exactly that of `validateTransaction` on the decoded transaction (what the ledger's recovery checks
- * again). The verdict order
- * stays the inline one: when an asset file is bad, the signatures are checked at once, and a bad signature wins.
+ * again). The verdict order stays the inline one: when an asset file is bad, the signatures are checked at once,
+ * and a bad signature wins.
  */
 export function validateSubmittedDeferred(data: Uint8Array, files: WireAssetFiles, decoded?: BBcTransaction, options?: DeserializeOptions): DeferredVerdict {
   const p = prepare(data, files, decoded, options);
@@ -224,7 +224,11 @@ export function validateSubmittedDeferred(data: Uint8Array, files: WireAssetFile
   if (checkAssetFiles(tx, fileMap).invalidAssets.length > 0) {
     let signed = true;
     try {
-      for (const s of signatures) if (!s.verifyMessage(message)) signed = false;
+      for (const s of signatures) {
+        if (s.verifyMessage(message)) continue;
+        signed = false;
+        break;
+      }
     } catch {
       signed = false;
     }

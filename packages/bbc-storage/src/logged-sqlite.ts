@@ -292,9 +292,10 @@ class LoggedSqliteBackend implements DbBackend {
 
   /**
    * `verify` (one record only): its signature check, started before the log's write and fdatasync so that a check
-   * running on another thread (a promise) overlaps them; a synchronous one simply runs first. The record is logged as unverified, and stored (overlay, tables) only if
-   * `verify` says yes, else this rejects with SIGNATURE_INVALID. A duplicate is checked too, so that a forged copy of
-   * a stored transaction is refused as forged (the verdict order of verifying first).
+   * running on another thread (a promise) overlaps them; a synchronous one simply runs first. The record is logged
+   * as unverified, and stored (overlay, tables) only if `verify` says yes (a throw or rejection is a no), else this
+   * rejects with SIGNATURE_INVALID. A duplicate is checked too, so that a forged copy of a stored transaction is
+   * refused as forged (the verdict order of verifying first).
    */
   async insertBatch(records: LedgerRecord[], files: LoggedFile[][] = [], alone = false, verify?: () => boolean | Promise<boolean>): Promise<boolean[]> {
     if (verify !== undefined && records.length !== 1) throw new StorageError("BAD_ARGUMENT", "a speculative signature check takes one record");

@@ -3,7 +3,7 @@
  * and drops what follows, foreign or gapped logs move aside, segments roll and are released, and one process owns
  * the log at a time. Property: any record survives encode → log → scan → decode unchanged.
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync, existsSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
