@@ -64,8 +64,8 @@ describe("commit log", () => {
     for (let i = 1; i <= 40; i++) {
       appendBatch(log, [rec(i, 2000)]);
       await log.sync(false);
-      // the next segment is being zero-filled in the background from the first append on
-      if (i === 1) await new Promise((r) => setTimeout(r, 50));
+      // the next segment is being zero-filled in the background from the first append on: wait until it is ready
+      for (let t = 0; i === 1 && !readdirSync(dir).some((f) => /^spare-\d+$/.test(f)) && t < 500; t++) await new Promise((r) => setTimeout(r, 10));
     }
     await new Promise((r) => setTimeout(r, 50));
     // rolled over into preallocated segments only: each file is exactly its capacity
