@@ -184,8 +184,11 @@ export class CatchUp {
   readonly #d: CatchUpDeps;
   readonly #peers = new Map<string, Peer>();
   readonly #waiters = new Map<string, Waiter>();
-  /** Fetched ids not arrived yet (hex → callback). */
-  readonly #expected = new Map<string, () => void>();
+  /**
+   * Fetched ids not arrived yet (hex → the waiting fetches' callbacks). Rounds with two peers run at the same time
+   * and may want the same id: the second joins the first's request instead of asking again, and both are told.
+   */
+  readonly #expected = new Map<string, Set<() => void>>();
   #cursors: Record<string, number>;
   #timer: TimerHandle | undefined;
   #closed = false;
@@ -235,10 +238,10 @@ export class CatchUp {
   arrived(transactionId: Uint8Array): void {
     if (this.#expected.size === 0) return;
     const k = toHex(transactionId);
-    const f = this.#expected.get(k);
-    if (f !== undefined) {
+    const waiting = this.#expected.get(k);
+    if (waiting !== undefined) {
       this.#expected.delete(k);
-      f();
+      for (const f of waiting) f();
     }
   }
 
@@ -247,7 +250,7 @@ export class CatchUp {
     this.#timer?.cancel();
     for (const w of this.#waiters.values()) w.resolve(undefined);
     this.#waiters.clear();
-    for (const f of this.#expected.values()) f();
+    for (const waiting of this.#expected.values()) for (const f of waiting) f();
     this.#expected.clear();
   }
 
@@ -421,30 +424,52 @@ export class CatchUp {
     });
   }
 
-  /** Sends a FETCH for `ids` and waits until all arrived or the timeout passed; resolves with those still missing. */
-  async #fetch(p: Peer, ids: Uint8Array[]): Promise<Uint8Array[]> {
+  /**
+   * Sends a FETCH for those of `ids` no other fetch is waiting for (for all of them with `again`, a retry after a
+   * timeout), and waits until all of `ids` arrived or the timeout passed. Resolves with those still missing and how
+   * many of the ones this fetch asked for arrived.
+   */
+  async #fetch(p: Peer, ids: Uint8Array[], again = false): Promise<{ left: Uint8Array[]; delivered: number }> {
     const waiting = new Map<string, Uint8Array>();
+    const asked: Uint8Array[] = [];
+    const callbacks = new Map<string, () => void>();
     await new Promise<void>((resolve) => {
       let left = ids.length;
       const t = this.#d.scheduler.schedule(this.#d.timings.catchupTimeoutMs, () => resolve());
       for (const id of ids) {
         const k = toHex(id);
+        if (waiting.has(k)) {
+          left--;
+          continue;
+        }
         waiting.set(k, id);
-        this.#expected.set(k, () => {
+        const f = () => {
           waiting.delete(k);
           if (--left === 0) {
             t.cancel();
             resolve();
           }
-        });
+        };
+        callbacks.set(k, f);
+        const others = this.#expected.get(k);
+        if (others === undefined) this.#expected.set(k, new Set([f]));
+        else others.add(f);
+        if (others === undefined || again) asked.push(id);
       }
-      if (!this.#send(p, { command: CatchUpCommand.FETCH, nonce: nonce(), ids })) {
+      if (left === 0 || (asked.length > 0 && !this.#send(p, { command: CatchUpCommand.FETCH, nonce: nonce(), ids: asked }))) {
         t.cancel();
         resolve();
       }
     });
-    for (const k of waiting.keys()) this.#expected.delete(k);
-    return [...waiting.values()];
+    for (const [k, f] of callbacks) {
+      const set = this.#expected.get(k);
+      if (set === undefined) continue;
+      set.delete(f);
+      if (set.size === 0) this.#expected.delete(k);
+    }
+    let delivered = 0;
+    for (const id of asked) if (!waiting.has(toHex(id))) delivered++;
+    return { left: [...waiting.values()], delivered };
   }
 
   /** Fetches the `ids` the ledger lacks in chunks; false when the catch-up closed meanwhile. */
@@ -455,10 +480,15 @@ export class CatchUp {
     const missing: Uint8Array[] = [];
     for (const id of ids) if (!(await this.#d.ledger.hasTransaction(domainId, id))) missing.push(id);
     for (let i = 0; i < missing.length; i += chunk) {
-      let left = await this.#fetch(p, missing.slice(i, i + chunk));
-      if (left.length > 0 && !this.#closed) left = await this.#fetch(p, left);
+      // counted once, by the fetch that asked for it (a round with another peer may be waiting for the same id)
+      let { left, delivered } = await this.#fetch(p, missing.slice(i, i + chunk));
+      if (left.length > 0 && !this.#closed) {
+        const retry = await this.#fetch(p, left, true);
+        left = retry.left;
+        delivered += retry.delivered;
+      }
       if (this.#closed) return false;
-      this.#d.stats.increment("catchup", "fetched", Math.min(chunk, missing.length - i) - left.length);
+      this.#d.stats.increment("catchup", "fetched", delivered);
       // a transaction the peer cannot deliver verified (forged, removed) must not stop the walk
       if (left.length > 0) this.#d.stats.increment("catchup", "unfetched", left.length);
     }

@@ -356,6 +356,27 @@ describe("Replication", () => {
     await b!.replication!.close();
   });
 
+  it("catch-up from two peers at once: an id both rounds want is asked for once and counted once", async () => {
+    const [a, b, c] = fakeNodes(3);
+    // a and b hold the same 300 transactions, c none: its rounds with a and with b run at the same time
+    for (const n of [a!, b!]) for (let i = 0; i < 300; i++) await n.ledger.insertReplicatedTransaction(DOMAIN, tx(i, 1));
+    for (const n of [a!, b!, c!]) attach(n);
+    // c stores nothing until both rounds have walked the peers' indexes and want the same ids
+    c!.ledger.hold = true;
+    for (const n of [a!, b!, c!]) n.replication!.start();
+    await waitFor(() => c!.ledger.held.length > 0);
+    await new Promise((r) => setTimeout(r, 100));
+    c!.ledger.hold = false;
+    for (const release of c!.ledger.held.splice(0)) release();
+    await waitFor(() => c!.ledger.txs.size === 300 && c!.stats.get("catchup", "rounds_completed") >= 2, 10_000);
+    // before, both rounds asked for the same ids (128 came twice, as duplicates) and the second round's wait replaced
+    // the first's, whose cleanup after a timeout could then drop the second's: counts and timeouts went astray
+    expect(c!.stats.get("replication", "duplicate")).toBe(0);
+    expect(c!.stats.get("catchup", "fetched")).toBe(300);
+    expect(c!.stats.get("catchup", "unfetched")).toBe(0);
+    for (const n of [a!, b!, c!]) await n.replication!.close();
+  });
+
   it("a neighbour that never answers the probe (a v1.1.1 node) gets at most 3 small HELLOs and nothing else", async () => {
     // node 0's only neighbour is a node id nobody answers for
     const [a] = fakeNodes(1, () => [5]);
