@@ -51,8 +51,10 @@ async function insertCounted(core: CoreInternals, domain: Domain | undefined, da
   const deferring = alone && domain?.ledger?.checksSignatures === true;
   const verdict = deferring ? await core.validateDeferred(data, files) : await core.validate(data, files, !alone);
   let verifySeconds = (performance.now() - verifyStarted) / 1000;
-  const deferred: (() => Promise<boolean>) | undefined = verdict.ok ? (verdict as { verifySignatures?: () => Promise<boolean> }).verifySignatures : undefined;
-  if (deferred === undefined) core.metrics.verifySeconds.observe(verifySeconds);
+  const deferred = verdict.ok ? (verdict as { verifySignatures?: () => boolean; verifySignaturesAsync?: () => Promise<boolean> }) : undefined;
+  const deferredSync = deferred?.verifySignatures;
+  const deferredAsync = deferred?.verifySignaturesAsync;
+  if (deferredSync === undefined) core.metrics.verifySeconds.observe(verifySeconds);
   if (!verdict.ok) {
     if (verdict.why === "asset_file") core.stats.increment("asset_file", "invalid");
     else core.stats.increment("transaction", "invalid");
@@ -70,16 +72,29 @@ async function insertCounted(core: CoreInternals, domain: Domain | undefined, da
     pointsTo: edgesOf(tx),
     files: [],
   };
-  if (deferred !== undefined) {
-    entry.verifySignatures = async () => {
+  if (deferredSync !== undefined) {
+    const observed = (t: number) => {
+      verifySeconds += (performance.now() - t) / 1000;
+      core.metrics.verifySeconds.observe(verifySeconds);
+    };
+    entry.verifySignatures = () => {
       const t = performance.now();
       try {
-        return await deferred();
+        return deferredSync();
       } finally {
-        verifySeconds += (performance.now() - t) / 1000;
-        core.metrics.verifySeconds.observe(verifySeconds);
+        observed(t);
       }
     };
+    if (deferredAsync !== undefined) {
+      entry.verifySignaturesAsync = async () => {
+        const t = performance.now();
+        try {
+          return await deferredAsync();
+        } finally {
+          observed(t);
+        }
+      };
+    }
   }
   const external = (domain.section.storage as { type?: unknown } | undefined)?.type === "external";
   if (!external) {

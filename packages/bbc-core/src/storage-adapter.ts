@@ -28,7 +28,7 @@ export class StorageLedger implements DomainLedger {
         })),
         pointTo: entry.pointsTo,
       },
-      { assetFiles: files, assetConflict: "refuse", verifySignatures: entry.verifySignatures },
+      { assetFiles: files, assetConflict: "refuse", verifySignatures: entry.verifySignaturesAsync ?? entry.verifySignatures },
     )
       .catch((e: unknown) => {
         if (isStorageError(e) && e.code === "ASSET_CONFLICT") throw new CoreError("ASSET_CONFLICT", e.message, { cause: e });

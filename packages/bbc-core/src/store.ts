@@ -24,10 +24,15 @@ export interface LedgerEntry {
   files: { assetGroupId: Uint8Array; assetId: Uint8Array; content: Uint8Array }[];
   /**
    * Set only for a ledger with {@link DomainLedger.checksSignatures}: the transaction's signature check, everything
-   * else verified (signatures off the event loop where the crypto backend can). The ledger stores the entry only if
-   * it gives true (it may run it while making the entry durable), else rejects with `CoreError` `SIGNATURE_INVALID`.
+   * else verified. The ledger stores the entry only if it returns true (it may run it while making the entry
+   * durable), else rejects with `CoreError` `SIGNATURE_INVALID`.
    */
-  verifySignatures?: () => Promise<boolean>;
+  verifySignatures?: () => boolean;
+  /**
+   * The same check off the event loop where the crypto backend can (OpenSSL on libuv's pool), set with
+   * {@link verifySignatures}: a ledger that waits for its commit meanwhile uses this one. Its verdict is the same.
+   */
+  verifySignaturesAsync?: () => Promise<boolean>;
 }
 
 /** Search conditions (AND). */

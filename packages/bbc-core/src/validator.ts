@@ -200,15 +200,15 @@ export async function validateSubmittedAsync(data: Uint8Array, files: WireAssetF
 /** {@link validateSubmittedDeferred}'s verdict: with `verifySignatures`, everything but the signatures was checked. */
 export type DeferredVerdict =
   | Extract<SubmittedVerdict, { ok: false }>
-  | { ok: true; tx: BBcTransaction; files: Map<string, Uint8Array>; verifySignatures?: () => Promise<boolean> };
+  | { ok: true; tx: BBcTransaction; files: Map<string, Uint8Array>; verifySignatures?: () => boolean; verifySignaturesAsync?: () => Promise<boolean> };
 
 /**
  * {@link validateSubmitted} with the signature check handed back as a closure, for a ledger that runs it while it
- * makes the insert durable ({@link LedgerEntry.verifySignatures}). The closure verifies off this thread where the
- * crypto backend can (OpenSSL on libuv's pool), so that it runs while this thread waits for the `fdatasync`; its
- * verdict is exactly that of `validateTransaction` on the decoded transaction (what the ledger's recovery checks
- * again). The verdict order stays the inline one: when an asset file is bad, the signatures are checked at once,
- * and a bad signature wins.
+ * makes the insert durable ({@link LedgerEntry.verifySignatures}), and as `verifySignaturesAsync` the same check
+ * off this thread where the crypto backend can (OpenSSL on libuv's pool), to run while this thread waits for the
+ * `fdatasync`. Their verdict is exactly that of `validateTransaction` on the decoded transaction (what the ledger's
+ * recovery checks again). The verdict order stays the inline one: when an asset file is bad, the signatures are
+ * checked at once, and a bad signature wins.
  */
 export function validateSubmittedDeferred(data: Uint8Array, files: WireAssetFiles, decoded?: BBcTransaction, options?: DeserializeOptions): DeferredVerdict {
   const p = prepare(data, files, decoded, options);
@@ -221,24 +221,24 @@ export function validateSubmittedDeferred(data: Uint8Array, files: WireAssetFile
     return { ok: false, why: "signature" };
   }
   const signatures = tx.signatures;
+  const verifySignatures = (): boolean => {
+    for (const s of signatures) if (!s.verifyMessage(message)) return false;
+    return true;
+  };
   if (checkAssetFiles(tx, fileMap).invalidAssets.length > 0) {
-    let signed = true;
+    let signed = false;
     try {
-      for (const s of signatures) {
-        if (s.verifyMessage(message)) continue;
-        signed = false;
-        break;
-      }
+      signed = verifySignatures();
     } catch {
       signed = false;
     }
     return { ok: false, why: signed ? "asset_file" : "signature" };
   }
-  const verifySignatures = async (): Promise<boolean> => {
+  const verifySignaturesAsync = async (): Promise<boolean> => {
     const verdicts = signatures.length === 1 ? [await signatures[0]!.verifyMessageAsync(message)] : await Promise.all(signatures.map((s) => s.verifyMessageAsync(message)));
     return verdicts.every((ok) => ok);
   };
-  return { ok: true, tx, files: fileMap, verifySignatures };
+  return { ok: true, tx, files: fileMap, verifySignatures, verifySignaturesAsync };
 }
 
 /** One signature to verify: what {@link BBcSignature.verifyMessage} would check, taken apart for another thread. */

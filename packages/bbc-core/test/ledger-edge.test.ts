@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KeyPair, getNewId } from "@bbc1/bbclib";
 import { MsgType } from "@bbc1/wire";
-import { storageLedgerFactory, type DomainLedger, type LedgerFactory } from "../src/index.js";
+import { CoreError, storageLedgerFactory, type DomainLedger, type LedgerFactory } from "../src/index.js";
 import { client, setupDomain, signedTx, startNode, type SignedTx, type TestNode } from "./helpers/node.js";
 import { text, type RawClient } from "./helpers/raw-client.js";
 
@@ -219,6 +219,57 @@ describe("stored data that fails validation (compromised) and missing files", ()
     expect(res.command).toBe(MsgType.RESPONSE_TRAVERSE_TRANSACTIONS);
     expect(res.status).toBe(-1);
     expect(text(res.reason)).toBe("lack of mandatory params");
+  });
+});
+
+describe("a ledger of an embedder that checks a lone insert's signatures itself (checksSignatures)", () => {
+  it("gets the synchronous check (a boolean) and the pooled one with the same verdicts; a forged insert is refused", async () => {
+    const seen: Array<{ sync: string; pooled: boolean | undefined }> = [];
+    const real = storageLedgerFactory({});
+    const factory: LedgerFactory = async (args) => {
+      const l: DomainLedger = await real(args);
+      return {
+        checksSignatures: true,
+        // checks synchronously, as a ledger written against the synchronous contract does
+        insert: async (e) => {
+          const verdict = e.verifySignatures?.();
+          seen.push({ sync: typeof verdict, pooled: await e.verifySignaturesAsync?.() });
+          if (verdict !== true) throw new CoreError("SIGNATURE_INVALID", "a signature does not verify");
+          return l.insert({ ...e, verifySignatures: undefined, verifySignaturesAsync: undefined });
+        },
+        getTransaction: (id) => l.getTransaction(id),
+        search: (c, d, n) => l.search(c, d, n),
+        count: (c) => l.count(c),
+        topology: (id, past) => l.topology(id, past),
+        crossRefTransactionIds: () => l.crossRefTransactionIds(),
+        readAssetFile: (g, a) => l.readAssetFile(g, a),
+        close: () => l.close(),
+      };
+    };
+    const t = await startNode({ ledgerFactory: factory });
+    try {
+      const domainId = getNewId("embedder ledger " + Math.random());
+      const key = new KeyPair();
+      key.generate();
+      const user = getNewId("embedder user");
+      await setupDomain(t.port, domainId);
+      const c = await client(t.port, domainId, user);
+      c.register();
+      const ins = (data: Uint8Array) => c.answer(c.request(MsgType.REQUEST_INSERT, { transaction_data: data, all_asset_files: new Map() }));
+      const good = signedTx(key, user, getNewId("g " + Math.random()));
+      expect((await ins(good.data)).status).toBe(0);
+      const forged = signedTx(key, user, getNewId("g " + Math.random()));
+      expect(text((await ins(badSignature(forged))).reason)).toBe("Bad transaction format");
+      expect(seen).toEqual([
+        { sync: "boolean", pooled: true },
+        { sync: "boolean", pooled: false },
+      ]);
+      expect((await c.answer(c.request(MsgType.REQUEST_SEARCH_TRANSACTION, { transaction_id: forged.id }))).status).not.toBe(0);
+      expect((await c.answer(c.request(MsgType.REQUEST_SEARCH_TRANSACTION, { transaction_id: good.id }))).status).toBe(0);
+      await c.close();
+    } finally {
+      await t.stop();
+    }
   });
 });
 
