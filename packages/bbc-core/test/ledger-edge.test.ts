@@ -225,7 +225,7 @@ describe("stored data that fails validation (compromised) and missing files", ()
 describe("a ledger of an embedder that checks a lone insert's signatures itself (checksSignatures)", () => {
   it("gets the synchronous check (a boolean) and the pooled one with the same verdicts; a forged insert is refused", async () => {
     const seen: Array<{ sync: string; pooled: boolean | undefined }> = [];
-    const real = storageLedgerFactory({});
+    const real = storageLedgerFactory({ searchMaxCount: 30 });
     const factory: LedgerFactory = async (args) => {
       const l: DomainLedger = await real(args);
       return {
