@@ -360,7 +360,8 @@ describe("Replication", () => {
     const [a, b, c] = fakeNodes(3);
     // a and b hold the same 300 transactions, c none: its rounds with a and with b run at the same time
     for (const n of [a!, b!]) for (let i = 0; i < 300; i++) await n.ledger.insertReplicatedTransaction(DOMAIN, tx(i, 1));
-    for (const n of [a!, b!, c!]) attach(n);
+    // a timeout far beyond the hold below: an arrival, not a retry, must end every wait
+    for (const n of [a!, b!, c!]) attach(n, { timings: { ...FAST, catchupTimeoutMs: 5_000 } });
     // c stores nothing until both rounds have walked the peers' indexes and want the same ids
     c!.ledger.hold = true;
     for (const n of [a!, b!, c!]) n.replication!.start();
