@@ -71,6 +71,19 @@ export function asBytes(v: unknown): Uint8Array | undefined {
 }
 
 /** Driver bytes as Buffer for binding (no copy). */
+/**
+ * Runs an insert's signature check (`InsertOptions.verifySignatures`; none: true). A synchronous check runs
+ * before this returns; a throw, a rejection or anything but `true` is a refusal.
+ */
+export async function checkSignatures(check: (() => boolean | Promise<boolean>) | undefined): Promise<boolean> {
+  if (check === undefined) return true;
+  try {
+    return (await check()) === true;
+  } catch {
+    return false;
+  }
+}
+
 export function toBuf(v: Uint8Array): Buffer {
   return Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 }

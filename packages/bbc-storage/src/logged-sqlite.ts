@@ -21,7 +21,7 @@ import { existsSync } from "node:fs";
 import { deserialize, validateTransaction } from "@bbc1/bbclib";
 import { SqliteApplier, readLogState, type ExecOp } from "./applier.js";
 import { startApplier, type ApplyHost } from "./apply-thread.js";
-import { dbError, type DbBackend, type RawSearchRow, type RawTxRow } from "./backend.js";
+import { checkSignatures, dbError, type DbBackend, type RawSearchRow, type RawTxRow } from "./backend.js";
 import { CommitLog, FRAME, acquireLogLock, releaseLogLock, scanLog } from "./commit-log.js";
 import { StorageError } from "./errors.js";
 import { decodeInsert, encodeInsert, insertSize, type LoggedFile, type LoggedInsert } from "./log-codec.js";
@@ -320,17 +320,9 @@ class LoggedSqliteBackend implements DbBackend {
     } catch (cause) {
       throw dbError("SQLite read failed", cause);
     }
-    const verdict = (): boolean | Promise<boolean> => {
-      try {
-        const v = verify!();
-        return typeof v === "boolean" ? v : v.then((ok) => ok === true, () => false);
-      } catch {
-        return false;
-      }
-    };
     // checked first (nothing logged when it fails): a duplicate, or while a refused record waits to be passed
     if (verify !== undefined && (fresh.length === 0 || this.#refusedPending)) {
-      if (!(await verdict())) throw new StorageError("SIGNATURE_INVALID", "a signature of the transaction does not verify");
+      if (!(await checkSignatures(verify))) throw new StorageError("SIGNATURE_INVALID", "a signature of the transaction does not verify");
       verify = undefined;
     }
     if (fresh.length === 0) return out;
@@ -345,8 +337,8 @@ class LoggedSqliteBackend implements DbBackend {
     });
     let first: number;
     let valid = true;
-    // a check on another thread starts first and runs during the write and fdatasync (never rejects: see verdict)
-    const started = verify === undefined ? undefined : verdict();
+    // a check on another thread starts first and runs during the write and fdatasync (it never rejects)
+    const started = verify === undefined ? undefined : checkSignatures(verify);
     try {
       first = this.#log.append(buf, sizes);
       if (verify === undefined) await this.#log.sync(alone && fresh.length === 1, fresh.length);

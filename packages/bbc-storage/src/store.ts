@@ -5,7 +5,7 @@
 import { mkdirSync } from "node:fs";
 import { bytesEqual, deserialize, toHex } from "@bbc1/bbclib";
 import { AssetFileStore } from "./asset-files.js";
-import { asBytes, crossRefOf, edgeOf, type DbBackend, type RawTxRow } from "./backend.js";
+import { asBytes, checkSignatures, crossRefOf, edgeOf, type DbBackend, type RawTxRow } from "./backend.js";
 import { DEFAULT_MAX_TRAVERSE, DEFAULT_SEARCH_MAX_COUNT, resolveStorageConfig, type ResolvedStorageConfig } from "./config.js";
 import { StorageError, isStorageError } from "./errors.js";
 import { asRecord, assetInfoOf } from "./record.js";
@@ -601,15 +601,4 @@ function distinctGroups(rec: LedgerRecord): Uint8Array[] {
   const seen = new Map<string, Uint8Array>();
   for (const a of rec.assets) if (a.assetGroupId) seen.set(toHex(a.assetGroupId), a.assetGroupId);
   return [...seen.values()];
-}
-
-
-/** An insert's signature check, if it has one (none: true); a throw or a rejection is a refusal. */
-async function checkSignatures(check: (() => boolean | Promise<boolean>) | undefined): Promise<boolean> {
-  if (check === undefined) return true;
-  try {
-    return (await check()) === true;
-  } catch {
-    return false;
-  }
 }
