@@ -234,10 +234,8 @@ export function validateSubmittedDeferred(data: Uint8Array, files: WireAssetFile
     }
     return { ok: false, why: signed ? "asset_file" : "signature" };
   }
-  const verifySignaturesAsync = async (): Promise<boolean> => {
-    const verdicts = signatures.length === 1 ? [await signatures[0]!.verifyMessageAsync(message)] : await Promise.all(signatures.map((s) => s.verifyMessageAsync(message)));
-    return verdicts.every((ok) => ok);
-  };
+  // bbclib's own check (what recovery runs too), OpenSSL on libuv's pool where the backend can
+  const verifySignaturesAsync = async (): Promise<boolean> => (await validateTransactionAsync(tx)).valid;
   return { ok: true, tx, files: fileMap, verifySignatures, verifySignaturesAsync };
 }
 
