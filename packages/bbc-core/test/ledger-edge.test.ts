@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KeyPair, getNewId } from "@bbc1/bbclib";
 import { MsgType } from "@bbc1/wire";
 import { CoreError, storageLedgerFactory, type DomainLedger, type LedgerFactory } from "../src/index.js";
+import { delegatingLedger } from "./helpers/ledgers.js";
 import { client, setupDomain, signedTx, startNode, type SignedTx, type TestNode } from "./helpers/node.js";
 import { text, type RawClient } from "./helpers/raw-client.js";
 
@@ -36,17 +37,10 @@ function tamperingFactory(): LedgerFactory {
   const real = storageLedgerFactory({ searchMaxCount: 30 });
   return async (args) => {
     const l: DomainLedger = await real(args);
-    return {
-      insert: (e) => l.insert(e),
+    return delegatingLedger(l, {
       getTransaction: async (id) => tampered.get(hex(id)) ?? (await l.getTransaction(id)),
       search: async (c, d, n) => (await l.search(c, d, n)).map((t) => ({ ...t, data: tampered.get(hex(t.transactionId)) ?? t.data })),
-      count: (c) => l.count(c),
-      topology: (id, past) => l.topology(id, past),
-      crossRefTransactionIds: () => l.crossRefTransactionIds(),
-      readAssetFile: (g, a) => l.readAssetFile(g, a),
-      settle: () => l.settle?.() ?? Promise.resolve(),
-      close: () => l.close(),
-    };
+    });
   };
 }
 
@@ -228,7 +222,7 @@ describe("a ledger of an embedder that checks a lone insert's signatures itself 
     const real = storageLedgerFactory({ searchMaxCount: 30 });
     const factory: LedgerFactory = async (args) => {
       const l: DomainLedger = await real(args);
-      return {
+      return delegatingLedger(l, {
         checksSignatures: true,
         // checks synchronously, as a ledger written against the synchronous contract does
         insert: async (e) => {
@@ -237,14 +231,7 @@ describe("a ledger of an embedder that checks a lone insert's signatures itself 
           if (verdict !== true) throw new CoreError("SIGNATURE_INVALID", "a signature does not verify");
           return l.insert({ ...e, verifySignatures: undefined, verifySignaturesAsync: undefined });
         },
-        getTransaction: (id) => l.getTransaction(id),
-        search: (c, d, n) => l.search(c, d, n),
-        count: (c) => l.count(c),
-        topology: (id, past) => l.topology(id, past),
-        crossRefTransactionIds: () => l.crossRefTransactionIds(),
-        readAssetFile: (g, a) => l.readAssetFile(g, a),
-        close: () => l.close(),
-      };
+      });
     };
     const t = await startNode({ ledgerFactory: factory });
     try {
