@@ -45,7 +45,7 @@ export interface DbBackend {
   /** The content of an asset file that is durable but not yet written to its place (commit log), if any. */
   pendingFile?(assetGroupId: Uint8Array, assetId: Uint8Array): Uint8Array | undefined;
   /** Counters of the commit log, when there is one. */
-  readonly logStats?: import("./logged-sqlite.js").CommitLogStats;
+  readonly logStats?: import("./log-settings.js").CommitLogStats;
   getTransaction(transactionId: Uint8Array): Promise<RawTxRow | undefined>;
   searchAssetRows(conditions: SearchConditions, ascending: boolean, limit: number): Promise<RawSearchRow[]>;
   count(conditions: SearchConditions): Promise<number>;

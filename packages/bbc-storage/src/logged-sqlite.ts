@@ -18,79 +18,18 @@
  * @module
  */
 import { existsSync } from "node:fs";
-import { deserialize, validateTransaction } from "@bbc1/bbclib";
-import { SqliteApplier, readLogState, type ExecOp } from "./applier.js";
+import type { ExecOp } from "./applier.js";
 import { startApplier, type ApplyHost } from "./apply-thread.js";
 import { checkSignatures, dbError, type DbBackend, type RawSearchRow, type RawTxRow } from "./backend.js";
-import { CommitLog, FRAME, acquireLogLock, releaseLogLock, scanLog } from "./commit-log.js";
+import { FRAME, acquireLogLock, releaseLogLock, type CommitLog } from "./commit-log.js";
 import { StorageError } from "./errors.js";
-import { decodeInsert, encodeInsert, insertSize, type LoggedFile, type LoggedInsert } from "./log-codec.js";
+import { encodeInsert, insertSize, type LoggedFile, type LoggedInsert } from "./log-codec.js";
+import { recoverLog } from "./log-recovery.js";
+import { countMerged, searchMerged, topologyMerged } from "./overlay-reads.js";
 import { Overlay, idKey } from "./overlay.js";
+import type { CommitLogSettings, CommitLogStats } from "./log-settings.js";
 import { openSqliteBackend, type SqliteBackend, type SqliteMemory } from "./sqlite.js";
 import type { IntegrityReport, LedgerRecord, SearchConditions, StorageLogger } from "./types.js";
-
-/** Commit-log settings of a SQLite ledger (`OpenLedgerStoreOptions.commitLog`, or `db.commit_log` in the config). */
-export interface CommitLogSettings {
-  /** False: every insert batch is its own SQLite commit with synchronous=FULL (the design without a log). */
-  enabled?: boolean;
-  /** Largest segment file (default 32 MiB). */
-  segmentBytes?: number;
-  /** How often applied records are made durable outside the log so that its segments can go (default 1000 ms). */
-  syncIntervalMs?: number;
-  /** Inserts waiting to be applied beyond which new inserts wait (default 20000). */
-  maxPending?: number;
-  /**
-   * True: apply on a worker thread with its own SQLite connection (where the package runs as JavaScript). Default
-   * false. Measured on a 2-core machine (2026-12-03, quiet): the thread gave a median +15 % inserts/s with 16 and 64
-   * clients (the apply no longer holds the event loop) and the same sequential rate, but its connection, cache and
-   * heap cost 40–90 MB of RSS at 1,000,000 transactions (209–273 MB against 160–181 MB), over the 200 MB budget.
-   */
-  applyThread?: boolean;
-  /** Where the log's fdatasync runs (see {@link CommitLogOptions.fdatasync}). */
-  fdatasync?: "auto" | "pool" | "inline";
-  /**
-   * Wait this long after a batch arrives before applying (default 50; it was 5, and 50 measured 12–30 % less node CPU
-   * per insert in the e2e bench, sequential and 16 clients): fewer, larger SQLite transactions (less CPU
-   * per insert) for records that stay in the overlay a little longer (reads see them there).
-   */
-  applyDelayMs?: number;
-}
-
-/** Counters of a logged ledger (part of `LedgerStore.stats`). */
-export interface CommitLogStats {
-  /** fdatasync calls on the log. */
-  logSyncs: number;
-  /** Of which on the inserting thread (a lone insert with `fdatasync` "auto", or every one with "inline"). */
-  inlineSyncs: number;
-  /** SQLite transactions that applied log records, and the records they applied. */
-  applyTransactions: number;
-  appliedRecords: number;
-  /** Records durable but not yet in the tables. */
-  pending: number;
-  /** Sync points taken. */
-  syncPoints: number;
-  /** Records replayed from the log when the ledger was opened. */
-  recovered: number;
-  /** True when records are applied on a worker thread. */
-  applyThread: boolean;
-}
-
-const PROVISIONAL = 2 ** 52;
-
-/**
- * Recovery's check of a record logged while its signatures were being verified (the insert's `verifySignatures`):
- * the verdict of bbclib's validateTransaction on its bytes, which that callback must equal. One that fails was never
- * acknowledged (its insert was refused) and is never applied.
- */
-function signaturesHold(it: LoggedInsert): boolean {
-  try {
-    const tx = deserialize(it.record.data);
-    tx.digest();
-    return validateTransaction(tx).valid;
-  } catch {
-    return false;
-  }
-}
 
 /** Opens a SQLite ledger, behind a commit log unless disabled or owned by another process. */
 export async function openSqliteLedger(
@@ -114,29 +53,9 @@ export async function openSqliteLedger(
     return sqlite;
   }
   try {
-    const t0 = performance.now();
-    const db = sqlite.db;
-    const state = readLogState(db);
-    // records from the last sync point on: rows above applied_lsn are replayed, files above synced_lsn checked
-    const scan = scanLog(dir, state.ledgerId, state.syncedLsn);
-    if (scan.stoppedBecause !== undefined) args.logger.warn({ file, reason: scan.stoppedBecause }, "commit log recovery: stopped early (nothing after that point was acknowledged)");
-    const applier = new SqliteApplier(db, { storageRoot: args.storageRoot, external: args.external }, state);
-    const decoded = scan.records.map((r) => decodeInsert(r.buf, r.view, r.start, r.end, r.lsn));
-    // an unverified record whose signatures do not hold was refused: never applied, its files never written
-    const items = decoded.filter((it) => it.unverified !== true || signaturesHold(it));
-    const replay = items.filter((it) => it.lsn > state.appliedLsn);
-    // (synced, applied]: rows are in the tables, files may not have reached the disk (power loss): check them
-    const check = items.filter((it) => it.lsn <= state.appliedLsn && it.files.length > 0);
-    if (check.length > 0) applier.repairFiles(check);
-    for (let i = 0; i < replay.length; i += 4096) applier.apply(replay.slice(i, i + 4096), true);
-    applier.syncNow();
-    const log = CommitLog.open(dir, state.ledgerId, Math.max(scan.nextLsn, applier.appliedLsn + 1), { segmentBytes: settings.segmentBytes, fdatasync: settings.fdatasync });
-    log.release(applier.appliedLsn);
-    if (replay.length > 0 || scan.stoppedBecause !== undefined) {
-      args.logger.info({ file, replayed: replay.length, ms: Math.round(performance.now() - t0) }, "commit log recovered");
-    }
-    db.pragma("synchronous = FULL");
-    const backend = new LoggedSqliteBackend(sqlite, log, lock, applier.appliedLsn, replay.length, args, settings);
+    const { log, appliedLsn, replayed } = recoverLog(sqlite.db, file, dir, args, settings);
+    sqlite.db.pragma("synchronous = FULL");
+    const backend = new LoggedSqliteBackend(sqlite, log, lock, appliedLsn, replayed, args, settings);
     await backend.start();
     return backend;
   } catch (e) {
@@ -387,23 +306,7 @@ class LoggedSqliteBackend implements DbBackend {
 
   async searchAssetRows(c: SearchConditions, ascending: boolean, limit: number): Promise<RawSearchRow[]> {
     try {
-      if (this.#overlay.size === 0) return this.#sqlite.searchAssetRowsSync(c, ascending, limit);
-      return this.#sqlite.snapshot((applied) => {
-        const rows = this.#sqlite.searchAssetRowsSync(c, ascending, limit);
-        for (const r of rows) {
-          // an old asset row of a transaction removed and now inserted again joins the pending transaction
-          if ((r.tx_id !== null && r.tx_id !== undefined) || !(r.transaction_id instanceof Uint8Array)) continue;
-          const p = this.#overlay.get(r.transaction_id);
-          if (p !== undefined && p.lsn > applied) {
-            r.tx_id = p.record.transactionId;
-            r.transaction_data = p.record.data;
-          }
-        }
-        const pend = this.#overlay.assetRows(c, applied).map(([p]): RawSearchRow => ({ id: `pending ${p.lsn}`, transaction_id: p.record.transactionId, tx_id: p.record.transactionId, transaction_data: p.record.data }));
-        // pending rows are newer than every row in the tables
-        const merged = ascending ? rows.concat(pend) : pend.reverse().concat(rows);
-        return limit > 0 ? merged.slice(0, limit) : merged;
-      });
+      return searchMerged(this.#sqlite, this.#overlay, c, ascending, limit);
     } catch (cause) {
       throw dbError("SQLite search failed", cause);
     }
@@ -411,20 +314,7 @@ class LoggedSqliteBackend implements DbBackend {
 
   async count(c: SearchConditions): Promise<number> {
     try {
-      if (this.#overlay.size === 0) return this.#sqlite.countSync(c);
-      return this.#sqlite.snapshot((applied) => {
-        const seen = new Set<string>();
-        let extra = 0;
-        for (const [p, i] of this.#overlay.assetRows(c, applied)) {
-          const k = idKey(p.record.transactionId);
-          if (seen.has(k)) continue;
-          seen.add(k);
-          // a transaction removed and inserted again still has its old asset rows in the tables: counted there
-          const aid = p.record.assets[i]!.assetId;
-          if (aid === null || !this.#sqlite.hasAssetRowSync(c, aid, p.record.transactionId)) extra++;
-        }
-        return this.#sqlite.countSync(c) + extra;
-      });
+      return countMerged(this.#sqlite, this.#overlay, c);
     } catch (cause) {
       throw dbError("SQLite count failed", cause);
     }
@@ -432,13 +322,7 @@ class LoggedSqliteBackend implements DbBackend {
 
   async topology(transactionId: Uint8Array, toPast: boolean): Promise<Array<{ id: unknown; base: unknown; point_to: unknown }>> {
     try {
-      if (this.#overlay.size === 0) return this.#sqlite.topologySync(transactionId, toPast);
-      return this.#sqlite.snapshot((applied) => {
-        const rows = this.#sqlite.topologySync(transactionId, toPast);
-        // edges of a pending record get provisional ids above every table id, in insertion order
-        const pend = this.#overlay.edges(transactionId, toPast, applied).map((e, i) => ({ id: PROVISIONAL + i, base: e.base, point_to: e.pointTo }));
-        return rows.concat(pend);
-      });
+      return topologyMerged(this.#sqlite, this.#overlay, transactionId, toPast);
     } catch (cause) {
       throw dbError("SQLite topology read failed", cause);
     }

@@ -5,14 +5,15 @@
 import { mkdirSync } from "node:fs";
 import { bytesEqual, deserialize, toHex } from "@bbc1/bbclib";
 import { AssetFileStore } from "./asset-files.js";
-import { asBytes, checkSignatures, crossRefOf, edgeOf, type DbBackend, type RawTxRow } from "./backend.js";
-import { DEFAULT_MAX_TRAVERSE, DEFAULT_SEARCH_MAX_COUNT, resolveStorageConfig, type ResolvedStorageConfig } from "./config.js";
-import { StorageError, isStorageError } from "./errors.js";
-import { asRecord, assetInfoOf } from "./record.js";
+import { asBytes, crossRefOf, edgeOf, type DbBackend, type RawTxRow } from "./backend.js";
+import { DEFAULT_SEARCH_MAX_COUNT, resolveStorageConfig, type ResolvedStorageConfig } from "./config.js";
+import { StorageError } from "./errors.js";
+import { asRecord } from "./record.js";
+import { GroupCommit } from "./group-commit.js";
 import { LedgerTables } from "./tables.js";
+import { traverseLedger } from "./traverse.js";
 // static: in a bundle, the apply thread runs the bundle itself and must reach apply-thread.ts's worker code
 import { openSqliteLedger } from "./logged-sqlite.js";
-import type { LoggedFile } from "./log-codec.js";
 import type {
   CrossRefRow,
   DbType,
@@ -20,7 +21,6 @@ import type {
   InsertOptions,
   InsertResult,
   IntegrityReport,
-  LedgerRecord,
   LedgerStore,
   OpenLedgerStoreOptions,
   RepairCandidate,
@@ -37,13 +37,6 @@ import type {
 } from "./types.js";
 
 const silent: StorageLogger = { debug() {}, info() {}, warn() {}, error() {} };
-
-interface Pending {
-  record: LedgerRecord;
-  options: InsertOptions | undefined;
-  resolve: (r: InsertResult) => void;
-  reject: (e: unknown) => void;
-}
 
 /**
  * Open the ledger of one domain: creates the storage directory, connects to every configured database and runs the
@@ -98,16 +91,9 @@ class LedgerStoreImpl implements LedgerStore {
   readonly storageRoot: string;
   readonly assetFiles: AssetFileStore;
   readonly searchMaxCount: number;
-  readonly #counts = { batches: 0, inserts: 0, maxBatch: 0 };
   private readonly backends: DbBackend[];
   private readonly log: StorageLogger;
-  private readonly onCommit: ((inserts: number) => void) | undefined;
-  private readonly onCommitted: ((inserts: number, seconds: number) => void) | undefined;
-  private readonly maxBatch: number;
-  private queue: Pending[] = [];
-  private flushing = false;
-  private scheduled = false;
-  private drained: Array<() => void> = [];
+  readonly #commits: GroupCommit;
   private closed = false;
 
   constructor(cfg: ResolvedStorageConfig, backends: DbBackend[], options: OpenLedgerStoreOptions) {
@@ -121,16 +107,22 @@ class LedgerStoreImpl implements LedgerStore {
     this.searchMaxCount = options.searchMaxCount ?? DEFAULT_SEARCH_MAX_COUNT;
     this.backends = backends;
     this.log = options.logger ?? silent;
-    this.onCommit = options.onCommit;
-    this.onCommitted = options.onCommitted;
-    this.maxBatch = Math.max(1, options.maxBatch ?? 1024);
+    this.#commits = new GroupCommit({
+      backends,
+      assetFiles: this.assetFiles,
+      external: cfg.external,
+      log: this.log,
+      onCommit: options.onCommit,
+      onCommitted: options.onCommitted,
+      maxBatch: options.maxBatch,
+    });
     const b0 = backends[0];
     if (b0?.pendingFile !== undefined) this.assetFiles.setPendingSource((g, a) => b0.pendingFile!(g, a));
   }
 
   get stats(): StoreStats {
     const log = this.backends[0]?.logStats;
-    return log === undefined ? { ...this.#counts } : { ...this.#counts, commitLog: { ...log } };
+    return log === undefined ? { ...this.#commits.counts } : { ...this.#commits.counts, commitLog: { ...log } };
   }
 
   async settle(): Promise<void> {
@@ -148,176 +140,19 @@ class LedgerStoreImpl implements LedgerStore {
     return this.backends[Number.isInteger(n) && n >= 0 && n < this.backends.length ? n : 0];
   }
 
-  // ---- inserts: group commit -------------------------------------------------------------------------------
+  // ---- inserts: group commit (group-commit.ts) ------------------------------------------------------------
 
   insertTransaction(tx: InsertInput, options?: InsertOptions): Promise<InsertResult> {
     try {
       this.check();
-      const record = asRecord(tx);
-      return new Promise<InsertResult>((resolve, reject) => {
-        this.queue.push({ record, options, resolve, reject });
-        this.schedule();
-      });
+      return this.#commits.enqueue(asRecord(tx), options);
     } catch (e) {
       return Promise.reject(e);
     }
   }
 
-  private schedule(): void {
-    if (this.flushing || this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      void this.flush();
-    });
-  }
-
-  /** Drain the queue: each round takes everything queued so far into one database transaction per DB. */
-  private async flush(): Promise<void> {
-    if (this.flushing) return;
-    this.flushing = true;
-    try {
-      while (this.queue.length > 0) {
-        const batch = this.queue.length <= this.maxBatch ? this.queue : this.queue.slice(0, this.maxBatch);
-        this.queue = this.queue.length <= this.maxBatch ? [] : this.queue.slice(this.maxBatch);
-        this.onCommit?.(batch.length);
-        const started = performance.now();
-        await this.commitBatch(batch);
-        this.onCommitted?.(batch.length, (performance.now() - started) / 1000);
-      }
-    } finally {
-      this.flushing = false;
-      const waiters = this.drained;
-      this.drained = [];
-      for (const w of waiters) w();
-    }
-  }
-
-  private async commitBatch(batch: Pending[]): Promise<void> {
-    this.#counts.batches++; // counts attempts, including a failed batch retried one by one
-    this.#counts.inserts += batch.length;
-    if (batch.length > this.#counts.maxBatch) this.#counts.maxBatch = batch.length;
-    // The SQLite commit log takes the asset files into its records (durable with the rows, written to their place
-    // before the rows are applied). Otherwise they are written first (each atomically and fsynced): a crash between
-    // the two steps then leaves an unreferenced file at worst, never a stored transaction without its file.
-    const logged = this.backends.length === 1 && this.backends[0]!.takesAssetFiles === true;
-    const refused = new Set<Pending>();
-    // a lone insert into the commit log has its signatures checked while its record is made durable; every other
-    // insert that left the check to the store has it now, before anything of it is written. One with asset files is
-    // checked first too: a forged insert must be refused as forged even when its file slot is taken (the conflict
-    // check comes before the log)
-    const alone = batch.length === 1 && this.queue.length === 0;
-    const lone = batch[0]!;
-    const loneCheck = logged && alone ? lone.options?.verifySignatures : undefined;
-    const speculate = loneCheck !== undefined && !(lone.options?.assetFiles !== undefined && filesOf(lone.record, lone.options.assetFiles).length > 0) ? loneCheck : undefined;
-    if (speculate === undefined && batch.some((p) => p.options?.verifySignatures !== undefined)) {
-      const verdicts = await Promise.all(batch.map((p) => checkSignatures(p.options?.verifySignatures)));
-      batch.forEach((p, i) => {
-        if (verdicts[i]) return;
-        refused.add(p);
-        p.reject(new StorageError("SIGNATURE_INVALID", "a signature of the transaction does not verify"));
-      });
-      if (refused.size > 0) {
-        batch = batch.filter((p) => !refused.has(p));
-        if (batch.length === 0) return;
-      }
-    }
-    if (logged) {
-      if (!this.useExternalStorage) await this.refuseConflicts(batch, refused);
-    } else if (!this.useExternalStorage) {
-      await Promise.all(
-        batch.map(async (p) => {
-          if (!p.options?.assetFiles) return;
-          const refuse = p.options.assetConflict === "refuse";
-          try {
-            await this.storeAssetFiles(p.record, p.options.assetFiles, refuse);
-          } catch (e) {
-            if (refuse && e instanceof StorageError && e.code === "ASSET_CONFLICT") {
-              refused.add(p);
-              p.reject(e);
-              return;
-            }
-            // v1.1.1 ignores asset file write errors; the rows are committed all the same.
-            this.log.error({ err: e, transactionId: toHex(p.record.transactionId) }, "asset file write failed");
-          }
-        }),
-      );
-    }
-    if (refused.size > 0) {
-      batch = batch.filter((p) => !refused.has(p));
-      if (batch.length === 0) return;
-    }
-    const records = batch.map((p) => p.record);
-    const files: LoggedFile[][] = logged && !this.useExternalStorage ? batch.map((p) => filesOf(p.record, p.options?.assetFiles)) : [];
-    const results = await Promise.allSettled(this.backends.map((b) => (logged ? b.insertBatch(records, files, alone, speculate) : b.insertBatch(records))));
-    const ok = results.filter((r): r is PromiseFulfilledResult<boolean[]> => r.status === "fulfilled");
-    results.forEach((r, i) => {
-      // a refused signature is the insert's outcome, not a database failure
-      if (r.status === "rejected" && !isStorageError(r.reason, "SIGNATURE_INVALID")) this.log.error({ err: r.reason, dbNum: i }, "ledger insert failed in one database");
-    });
-    if (ok.length === 0 && batch.length > 1) {
-      // one bad insert must not fail the others that shared its transaction: retry them one by one
-      for (const p of batch) await this.commitBatch([p]);
-      return;
-    }
-    if (ok.length === 0) {
-      const first = (results[0] as PromiseRejectedResult).reason;
-      const err = first instanceof StorageError ? first : new StorageError("DB_ERROR", String(first), { cause: first });
-      for (const p of batch) p.reject(err);
-      return;
-    }
-    batch.forEach((p, i) => {
-      const insertedInto: number[] = [];
-      results.forEach((r, dbNum) => {
-        if (r.status === "fulfilled" && r.value[i]) insertedInto.push(dbNum);
-      });
-      const rec = p.record;
-      p.resolve({ inserted: insertedInto.length > 0, transactionId: rec.transactionId, assetGroupIds: distinctGroups(rec), insertedInto });
-    });
-  }
-
-  /**
-   * Commit log: an insert with `assetConflict: "refuse"` whose file slot already holds other content (on disk, in a
-   * pending record, or earlier in this batch) is rejected with ASSET_CONFLICT before anything is logged.
-   */
-  private async refuseConflicts(batch: Pending[], refused: Set<Pending>): Promise<void> {
-    const inBatch = new Map<string, Uint8Array>();
-    for (const p of batch) {
-      const files = filesOf(p.record, p.options?.assetFiles);
-      if (p.options?.assetConflict === "refuse") {
-        for (const f of files) {
-          const k = `${toHex(f.assetGroupId)}/${toHex(f.assetId)}`;
-          const have = inBatch.get(k) ?? (await this.assetFiles.read(f.assetGroupId, f.assetId).catch(() => null));
-          if (have !== null && have !== undefined && Buffer.compare(Buffer.from(have), Buffer.from(f.content)) !== 0) {
-            refused.add(p);
-            p.reject(new StorageError("ASSET_CONFLICT", `asset file ${k} already holds other content`, { details: { assetGroupId: toHex(f.assetGroupId), assetId: toHex(f.assetId) } }));
-            break;
-          }
-        }
-        if (refused.has(p)) continue;
-      }
-      for (const f of files) {
-        const k = `${toHex(f.assetGroupId)}/${toHex(f.assetId)}`;
-        if (!inBatch.has(k)) inBatch.set(k, f.content);
-      }
-    }
-  }
-
-  private async storeAssetFiles(rec: LedgerRecord, files: Map<string, Uint8Array> | Record<string, Uint8Array>, refuseConflict: boolean): Promise<void> {
-    const get = (k: string) => (files instanceof Map ? files.get(k) : Object.prototype.hasOwnProperty.call(files, k) ? files[k] : undefined);
-    for (const a of rec.assets) {
-      if (!a.assetId || !a.assetGroupId) continue;
-      const content = get(toHex(a.assetId));
-      if (content instanceof Uint8Array) await this.assetFiles.write(a.assetGroupId, a.assetId, content, { conflict: refuseConflict ? "error" : "keep" });
-    }
-  }
-
   private whenDrained(): Promise<void> {
-    if (!this.flushing && !this.scheduled && this.queue.length === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.drained.push(resolve);
-      this.schedule();
-    });
+    return this.#commits.whenDrained();
   }
 
   // ---- reads -------------------------------------------------------------------------------------------------
@@ -379,64 +214,7 @@ class LedgerStoreImpl implements LedgerStore {
   async traverse(transactionId: Uint8Array, options: TraverseOptions = {}): Promise<TraverseResult> {
     this.check();
     checkId(transactionId, "transaction_id");
-    const maxTraverse = options.maxTraverse ?? DEFAULT_MAX_TRAVERSE;
-    const toPast = (options.direction ?? 1) === 1;
-    let hopCount = options.hopCount ?? 3;
-    if (hopCount > maxTraverse * 2) hopCount = maxTraverse * 2;
-    const visited = new Set<string>();
-    let counted = 0;
-    let current: Uint8Array[] = [transactionId];
-    const tree: StoredTransaction[][] = [];
-    let allIncluded = true;
-    for (let hop = 0; hop < hopCount; hop++) {
-      if (counted + current.length > maxTraverse) {
-        allIncluded = false;
-        break;
-      }
-      const level: StoredTransaction[] = [];
-      const next: Uint8Array[] = [];
-      for (const id of current) {
-        const key = toHex(id);
-        if (visited.has(key)) continue;
-        counted++;
-        visited.add(key);
-        let stored: StoredTransaction | null;
-        try {
-          stored = await this.getTransaction(id);
-        } catch (e) {
-          if (e instanceof StorageError && e.code === "CORRUPT_ROW") {
-            this.log.warn({ transactionId: key }, "traverse skips a corrupt row");
-            continue;
-          }
-          throw e;
-        }
-        if (!stored) continue;
-        if (options.assetGroupId || options.userId) {
-          let match = false;
-          try {
-            for (const a of assetInfoOf(deserialize(stored.data))) {
-              const g = !options.assetGroupId || (a.assetGroupId !== null && bytesEqual(a.assetGroupId, options.assetGroupId));
-              const u = !options.userId || (a.userId !== null && bytesEqual(a.userId, options.userId));
-              if (g && u) {
-                match = true;
-                break;
-              }
-            }
-          } catch {
-            match = false; // undecodable data cannot match a filter
-          }
-          if (!match) continue;
-        }
-        level.push(stored);
-        for (const edge of await this.getTopology(id, toPast)) {
-          const n = toPast ? edge.pointTo : edge.base;
-          if (!visited.has(toHex(n))) next.push(n);
-        }
-      }
-      if (level.length > 0) tree.push(level);
-      current = next;
-    }
-    return { allIncluded, tree };
+    return traverseLedger({ get: (id) => this.getTransaction(id), topology: (id, toPast) => this.getTopology(id, toPast), log: this.log }, transactionId, options);
   }
 
   // ---- cross_ref -----------------------------------------------------------------------------------------------
@@ -543,23 +321,6 @@ class LedgerStoreImpl implements LedgerStore {
   }
 }
 
-/** The asset files of a record that came with its insert (one per asset id). */
-function filesOf(rec: LedgerRecord, files: Map<string, Uint8Array> | Record<string, Uint8Array> | undefined): LoggedFile[] {
-  if (!files) return [];
-  const get = (k: string) => (files instanceof Map ? files.get(k) : Object.prototype.hasOwnProperty.call(files, k) ? files[k] : undefined);
-  const out: LoggedFile[] = [];
-  const seen = new Set<string>();
-  for (const a of rec.assets) {
-    if (!a.assetId || !a.assetGroupId || a.assetId.length === 0 || a.assetGroupId.length === 0) continue;
-    const k = toHex(a.assetId);
-    const content = get(k);
-    if (!(content instanceof Uint8Array) || seen.has(k)) continue;
-    seen.add(k);
-    out.push({ assetGroupId: a.assetGroupId, assetId: a.assetId, content });
-  }
-  return out;
-}
-
 function pointToFromData(data: Uint8Array): Uint8Array[] {
   const tx = deserialize(data);
   const out: Uint8Array[] = [];
@@ -597,8 +358,3 @@ function checkId(v: unknown, what: string): Uint8Array {
   return v;
 }
 
-function distinctGroups(rec: LedgerRecord): Uint8Array[] {
-  const seen = new Map<string, Uint8Array>();
-  for (const a of rec.assets) if (a.assetGroupId) seen.set(toHex(a.assetGroupId), a.assetGroupId);
-  return [...seen.values()];
-}

@@ -7,7 +7,7 @@
 import type { BBcTransaction } from "@bbc1/bbclib";
 import type { StorageError } from "./errors.js";
 import type { AssetFileStore } from "./asset-files.js";
-import type { CommitLogSettings, CommitLogStats } from "./logged-sqlite.js";
+import type { CommitLogSettings, CommitLogStats } from "./log-settings.js";
 
 /** Back ends. `"sqlite"` is the embedded default (one file per domain), the others are servers. */
 export type DbType = "sqlite" | "postgres" | "mysql";
@@ -118,7 +118,7 @@ export interface OpenLedgerStoreOptions {
 }
 
 /** Settings of a SQLite ledger's commit log. */
-export type { CommitLogSettings, CommitLogStats } from "./logged-sqlite.js";
+export type { CommitLogSettings, CommitLogStats } from "./log-settings.js";
 
 /** Group commit counters of a store ({@link LedgerStore.stats}). */
 export interface StoreStats {
