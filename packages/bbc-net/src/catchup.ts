@@ -241,6 +241,8 @@ export class CatchUp {
     const waiting = this.#expected.get(k);
     if (waiting !== undefined) {
       this.#expected.delete(k);
+      // counted here, once per id, however many fetches (rounds with several peers) waited for it
+      this.#d.stats.increment("catchup", "fetched");
       for (const f of waiting) f();
     }
   }
@@ -425,11 +427,11 @@ export class CatchUp {
   }
 
   /**
-   * Sends a FETCH for those of `ids` no other fetch is waiting for (for all of them with `again`, a retry after a
-   * timeout), and waits until all of `ids` arrived or the timeout passed. Resolves with those still missing and how
-   * many of the ones this fetch asked for arrived.
+   * Sends a FETCH for those of `ids` no other fetch is waiting for (for all of them with `again`, the retry after a
+   * timeout), and waits until all of `ids` arrived or the timeout passed. Resolves with those still missing. After the
+   * retry (`again`), an id that no other fetch still waits for is given up and counted `unfetched`, once.
    */
-  async #fetch(p: Peer, ids: Uint8Array[], again = false): Promise<{ left: Uint8Array[]; delivered: number }> {
+  async #fetch(p: Peer, ids: Uint8Array[], again = false): Promise<Uint8Array[]> {
     const waiting = new Map<string, Uint8Array>();
     const asked: Uint8Array[] = [];
     const callbacks = new Map<string, () => void>();
@@ -461,15 +463,18 @@ export class CatchUp {
         resolve();
       }
     });
+    let givenUp = 0;
     for (const [k, f] of callbacks) {
       const set = this.#expected.get(k);
-      if (set === undefined) continue;
+      if (set === undefined) continue; // arrived (counted then), or the catch-up closed
       set.delete(f);
-      if (set.size === 0) this.#expected.delete(k);
+      if (set.size > 0) continue; // another fetch still waits for it and counts it
+      this.#expected.delete(k);
+      if (again) givenUp++;
     }
-    let delivered = 0;
-    for (const id of asked) if (!waiting.has(toHex(id))) delivered++;
-    return { left: [...waiting.values()], delivered };
+    // a transaction the peer cannot deliver verified (forged, removed) must not stop the walk
+    if (givenUp > 0 && !this.#closed) this.#d.stats.increment("catchup", "unfetched", givenUp);
+    return [...waiting.values()];
   }
 
   /** Fetches the `ids` the ledger lacks in chunks; false when the catch-up closed meanwhile. */
@@ -480,17 +485,10 @@ export class CatchUp {
     const missing: Uint8Array[] = [];
     for (const id of ids) if (!(await this.#d.ledger.hasTransaction(domainId, id))) missing.push(id);
     for (let i = 0; i < missing.length; i += chunk) {
-      // counted once, by the fetch that asked for it (a round with another peer may be waiting for the same id)
-      let { left, delivered } = await this.#fetch(p, missing.slice(i, i + chunk));
-      if (left.length > 0 && !this.#closed) {
-        const retry = await this.#fetch(p, left, true);
-        left = retry.left;
-        delivered += retry.delivered;
-      }
+      // what is still missing after the timeout is asked for once more; the walk goes on either way
+      const left = await this.#fetch(p, missing.slice(i, i + chunk));
+      if (left.length > 0 && !this.#closed) await this.#fetch(p, left, true);
       if (this.#closed) return false;
-      this.#d.stats.increment("catchup", "fetched", delivered);
-      // a transaction the peer cannot deliver verified (forged, removed) must not stop the walk
-      if (left.length > 0) this.#d.stats.increment("catchup", "unfetched", left.length);
     }
     return true;
   }

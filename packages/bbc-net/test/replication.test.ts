@@ -378,6 +378,32 @@ describe("Replication", () => {
     for (const n of [a!, b!, c!]) await n.replication!.close();
   });
 
+  it("catch-up from two peers at once: a transaction neither can deliver is given up once, counted unfetched once", async () => {
+    const [a, b, c] = fakeNodes(3);
+    // a and b hold the same 300 transactions and the same forged one (c refuses it: it never arrives)
+    const forged = tx(999, 0xff);
+    for (const n of [a!, b!]) {
+      for (let i = 0; i < 300; i++) await n.ledger.insertReplicatedTransaction(DOMAIN, tx(i, 1));
+      n.ledger.txs.set(toHex(forged.slice(0, 32)), forged);
+      n.ledger.order.push(toHex(forged.slice(0, 32)));
+    }
+    // one round with each peer (no further ones during the test); the forged id times out, is asked again, times out
+    for (const n of [a!, b!, c!]) attach(n, { timings: { ...FAST, catchupIntervalMs: 600_000, catchupTimeoutMs: 400 } });
+    c!.ledger.hold = true;
+    for (const n of [a!, b!, c!]) n.replication!.start();
+    await waitFor(() => c!.ledger.held.length > 0);
+    await new Promise((r) => setTimeout(r, 100));
+    c!.ledger.hold = false;
+    for (const release of c!.ledger.held.splice(0)) release();
+    await waitFor(() => c!.stats.get("catchup", "rounds_completed") >= 2, 10_000);
+    expect(c!.ledger.txs.size).toBe(300);
+    expect(c!.stats.get("replication", "rejected")).toBeGreaterThanOrEqual(1);
+    // before, each round counted what it still missed after its retry: the forged id twice
+    expect(c!.stats.get("catchup", "unfetched")).toBe(1);
+    expect(c!.stats.get("catchup", "fetched")).toBe(300);
+    for (const n of [a!, b!, c!]) await n.replication!.close();
+  });
+
   it("a neighbour that never answers the probe (a v1.1.1 node) gets at most 3 small HELLOs and nothing else", async () => {
     // node 0's only neighbour is a node id nobody answers for
     const [a] = fakeNodes(1, () => [5]);
