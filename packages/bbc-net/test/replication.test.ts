@@ -262,6 +262,19 @@ function attach(node: FakeNode, opts: Partial<ConstructorParameters<typeof Repli
   return node.replication;
 }
 
+/**
+ * Starts every node's replication while `holder` stores nothing, until its catch-up rounds with all its peers have
+ * walked their indexes and want the same ids (100 ms after the first held store), then lets the stores through.
+ */
+async function startWithStoresHeld(nodes: FakeNode[], holder: FakeNode): Promise<void> {
+  holder.ledger.hold = true;
+  for (const n of nodes) n.replication!.start();
+  await waitFor(() => holder.ledger.held.length > 0);
+  await new Promise((r) => setTimeout(r, 100));
+  holder.ledger.hold = false;
+  for (const release of holder.ledger.held.splice(0)) release();
+}
+
 const tx = (i: number, first = 0): Uint8Array => {
   const b = new Uint8Array(40).fill(i & 0xff);
   b[0] = first;
@@ -363,12 +376,7 @@ describe("Replication", () => {
     // a timeout far beyond the hold below: an arrival, not a retry, must end every wait
     for (const n of [a!, b!, c!]) attach(n, { timings: { ...FAST, catchupTimeoutMs: 5_000 } });
     // c stores nothing until both rounds have walked the peers' indexes and want the same ids
-    c!.ledger.hold = true;
-    for (const n of [a!, b!, c!]) n.replication!.start();
-    await waitFor(() => c!.ledger.held.length > 0);
-    await new Promise((r) => setTimeout(r, 100));
-    c!.ledger.hold = false;
-    for (const release of c!.ledger.held.splice(0)) release();
+    await startWithStoresHeld([a!, b!, c!], c!);
     await waitFor(() => c!.ledger.txs.size === 300 && c!.stats.get("catchup", "rounds_completed") >= 2, 10_000);
     // before, both rounds asked for the same ids (128 came twice, as duplicates) and the second round's wait replaced
     // the first's, whose cleanup after a timeout could then drop the second's: counts and timeouts went astray
@@ -389,12 +397,7 @@ describe("Replication", () => {
     }
     // one round with each peer (no further ones during the test); the forged id times out, is asked again, times out
     for (const n of [a!, b!, c!]) attach(n, { timings: { ...FAST, catchupIntervalMs: 600_000, catchupTimeoutMs: 400 } });
-    c!.ledger.hold = true;
-    for (const n of [a!, b!, c!]) n.replication!.start();
-    await waitFor(() => c!.ledger.held.length > 0);
-    await new Promise((r) => setTimeout(r, 100));
-    c!.ledger.hold = false;
-    for (const release of c!.ledger.held.splice(0)) release();
+    await startWithStoresHeld([a!, b!, c!], c!);
     await waitFor(() => c!.stats.get("catchup", "rounds_completed") >= 2, 10_000);
     expect(c!.ledger.txs.size).toBe(300);
     expect(c!.stats.get("replication", "rejected")).toBeGreaterThanOrEqual(1);
